@@ -1,0 +1,398 @@
+#include "common/util.h"
+#include "common/cleanup.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <nettle/sha2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <linux/close_range.h>
+
+#define DEFAULT_MAX_READ (64u << 20)
+
+int ward_read_file_at(int dirfd, const char *path, size_t max_bytes, char **buf, size_t *len, ward_error_t *err)
+{
+  if (max_bytes == 0)
+    max_bytes = DEFAULT_MAX_READ;
+  _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return ward_error_sys(err, "open %s", path);
+  size_t cap = 4096, used = 0;
+  _cleanup_free_ char *data = malloc(cap + 1);
+  if (data == NULL)
+    return ward_error(err, ENOMEM, "read %s", path);
+  for (;;) {
+    if (used == cap) {
+      if (cap >= max_bytes)
+        return ward_error(err, EFBIG, "read %s: larger than %zu bytes", path, max_bytes);
+      cap = cap * 2 > max_bytes ? max_bytes : cap * 2;
+      char *bigger = realloc(data, cap + 1);
+      if (bigger == NULL)
+        return ward_error(err, ENOMEM, "read %s", path);
+      data = bigger;
+    }
+    ssize_t n = read(fd, data + used, cap - used);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return ward_error_sys(err, "read %s", path);
+    }
+    if (n == 0)
+      break;
+    used += (size_t) n;
+  }
+  data[used] = '\0';
+  *buf = steal_pointer(&data);
+  if (len)
+    *len = used;
+  return 0;
+}
+
+int ward_read_file(const char *path, size_t max_bytes, char **buf, size_t *len, ward_error_t *err)
+{
+  return ward_read_file_at(AT_FDCWD, path, max_bytes, buf, len, err);
+}
+
+int ward_write_file_at(int dirfd, const char *path, const char *data, size_t len, ward_error_t *err)
+{
+  _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return ward_error_sys(err, "open %s", path);
+  ssize_t n = write(fd, data, len);
+  if (n < 0)
+    return ward_error_sys(err, "write %s", path);
+  if ((size_t) n != len)
+    return ward_error(err, EIO, "write %s: short write", path);
+  return 0;
+}
+
+int ward_write_string_at(int dirfd, const char *path, const char *s, ward_error_t *err)
+{
+  return ward_write_file_at(dirfd, path, s, strlen(s), err);
+}
+
+int ward_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, ward_error_t *err)
+{
+  _cleanup_free_ char *tmp = NULL;
+  if (asprintf(&tmp, "%s.tmp.%d", path, (int) getpid()) < 0)
+    return ward_error(err, ENOMEM, "write %s", path);
+  _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0)
+    return ward_error_sys(err, "create %s", tmp);
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = write(fd, data + off, len - off);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      int saved = errno;
+      unlink(tmp);
+      return ward_error(err, saved, "write %s", tmp);
+    }
+    off += (size_t) n;
+  }
+  if (rename(tmp, path) < 0) {
+    int saved = errno;
+    unlink(tmp);
+    return ward_error(err, saved, "rename %s", path);
+  }
+  return 0;
+}
+
+int ward_mkdir_p(const char *path, mode_t mode, ward_error_t *err)
+{
+  _cleanup_free_ char *copy = strdup(path);
+  if (copy == NULL)
+    return ward_error(err, ENOMEM, "mkdir %s", path);
+  for (char *p = copy + 1; ; p++) {
+    if (*p == '/' || *p == '\0') {
+      char saved = *p;
+      *p = '\0';
+      if (mkdir(copy, mode) < 0 && errno != EEXIST)
+        return ward_error_sys(err, "mkdir %s", copy);
+      *p = saved;
+      if (saved == '\0')
+        break;
+    }
+  }
+  return 0;
+}
+
+static int remove_at(int parent, const char *name, dev_t dev, ward_error_t *err)
+{
+  struct stat st;
+  if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : ward_error_sys(err, "stat %s", name);
+  if (!S_ISDIR(st.st_mode)) {
+    if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
+      return ward_error_sys(err, "unlink %s", name);
+    return 0;
+  }
+  if (st.st_dev != dev)
+    return ward_error(err, EXDEV, "refusing to remove %s: it is a mount point", name);
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return ward_error_sys(err, "open %s", name);
+  _cleanup_closedir_ DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    close(fd);
+    return ward_error_sys(err, "opendir %s", name);
+  }
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    if (remove_at(dirfd(d), de->d_name, dev, err) < 0)
+      return ward_error_prefix(err, "%s", name);
+  }
+  if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return ward_error_sys(err, "rmdir %s", name);
+  return 0;
+}
+
+int ward_remove_tree(const char *path, ward_error_t *err)
+{
+  struct stat st;
+  if (lstat(path, &st) < 0)
+    return errno == ENOENT ? 0 : ward_error_sys(err, "stat %s", path);
+  return remove_at(AT_FDCWD, path, st.st_dev, err);
+}
+
+size_t ward_strv_len(char *const *v)
+{
+  size_t n = 0;
+  while (v && v[n])
+    n++;
+  return n;
+}
+
+void ward_strv_free(char **v)
+{
+  ward_strvfreep(&v);
+}
+
+char **ward_strv_dup(char *const *v)
+{
+  size_t n = ward_strv_len(v);
+  char **out = calloc(n + 1, sizeof(char *));
+  if (out == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    out[i] = strdup(v[i]);
+    if (out[i] == NULL) {
+      ward_strv_free(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+int ward_strv_append(char ***v, const char *s)
+{
+  size_t n = ward_strv_len(*v);
+  char *copy = strdup(s);
+  if (copy == NULL)
+    return -1;
+  char **bigger = realloc(*v, (n + 2) * sizeof(char *));
+  if (bigger == NULL) {
+    free(copy);
+    return -1;
+  }
+  bigger[n] = copy;
+  bigger[n + 1] = NULL;
+  *v = bigger;
+  return 0;
+}
+
+bool ward_strv_contains(char *const *v, const char *s)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    if (strcmp(v[i], s) == 0)
+      return true;
+  return false;
+}
+
+bool ward_has_prefix(const char *s, const char *prefix)
+{
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool ward_has_suffix(const char *s, const char *suffix)
+{
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static const struct { const char *name; int sig; } signals[] = {
+  {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"ILL", SIGILL}, {"TRAP", SIGTRAP},
+  {"ABRT", SIGABRT}, {"IOT", SIGIOT}, {"BUS", SIGBUS}, {"FPE", SIGFPE}, {"KILL", SIGKILL},
+  {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
+  {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+  {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG}, {"XCPU", SIGXCPU},
+  {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+  {"POLL", SIGPOLL}, {"PWR", SIGPWR}, {"SYS", SIGSYS},
+};
+
+int ward_parse_signal(const char *s)
+{
+  if (s == NULL || *s == '\0')
+    return -1;
+  if (isdigit((unsigned char) *s)) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v <= 0 || v > SIGRTMAX)
+      return -1;
+    return (int) v;
+  }
+  const char *name = s;
+  if (strncasecmp(name, "SIG", 3) == 0)
+    name += 3;
+  for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
+    if (strcasecmp(name, signals[i].name) == 0)
+      return signals[i].sig;
+  if (strncasecmp(name, "RTMIN", 5) == 0 || strncasecmp(name, "RTMAX", 5) == 0) {
+    bool max = strncasecmp(name, "RTMAX", 5) == 0;
+    int off = 0;
+    if (name[5] == '+' || name[5] == '-') {
+      char *end;
+      long v = strtol(name + 5, &end, 10);
+      if (*end)
+        return -1;
+      off = (int) v;
+    } else if (name[5] != '\0')
+      return -1;
+    int sig = (max ? SIGRTMAX : SIGRTMIN) + off;
+    return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -1;
+  }
+  return -1;
+}
+
+const char *ward_signal_name(int sig)
+{
+  for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
+    if (signals[i].sig == sig)
+      return signals[i].name;
+  return NULL;
+}
+
+int ward_cloexec_from(int from, ward_error_t *err)
+{
+  if (syscall(SYS_close_range, (unsigned) from, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+    return 0;
+  /* Kernels before 5.11: walk /proc/self/fd. */
+  _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+  if (d == NULL)
+    return ward_error_sys(err, "open /proc/self/fd");
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    int fd = atoi(de->d_name);
+    if (fd >= from && fd != dirfd(d)) {
+      int flags = fcntl(fd, F_GETFD);
+      if (flags >= 0 && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+        return ward_error_sys(err, "mark fd %d close-on-exec", fd);
+    }
+  }
+  return 0;
+}
+
+int ward_parse_size(const char *s, uint64_t *out)
+{
+  if (s == NULL || !isdigit((unsigned char) *s))
+    return -1;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno)
+    return -1;
+  unsigned shift = 0;
+  switch (tolower((unsigned char) *end)) {
+  case '\0': break;
+  case 'k': shift = 10; end++; break;
+  case 'm': shift = 20; end++; break;
+  case 'g': shift = 30; end++; break;
+  default: return -1;
+  }
+  if (*end == 'b' || *end == 'B')
+    end++;
+  if (*end != '\0' || (shift && v > (UINT64_MAX >> shift)))
+    return -1;
+  *out = (uint64_t) v << shift;
+  return 0;
+}
+
+bool ward_valid_id(const char *id)
+{
+  if (id == NULL || !isalnum((unsigned char) id[0]))
+    return false;
+  size_t n = 0;
+  for (const char *p = id; *p; p++, n++) {
+    if (n >= 128)
+      return false;
+    if (!isalnum((unsigned char) *p) && !strchr("_.+-", *p))
+      return false;
+  }
+  return true;
+}
+
+static void hex(const uint8_t *digest, char out[65])
+{
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    out[2 * i] = digits[digest[i] >> 4];
+    out[2 * i + 1] = digits[digest[i] & 15];
+  }
+  out[64] = '\0';
+}
+
+void ward_sha256_hex(const void *data, size_t len, char out[65])
+{
+  struct sha256_ctx ctx;
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_init(&ctx);
+  sha256_update(&ctx, len, data);
+  sha256_digest(&ctx, sizeof(digest), digest);
+  hex(digest, out);
+}
+
+int ward_sha256_fd(int fd, uint64_t max_bytes, char out[65], ward_error_t *err)
+{
+  struct sha256_ctx ctx;
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  uint8_t buf[65536];
+  uint64_t total = 0;
+  sha256_init(&ctx);
+  for (;;) {
+    ssize_t n = pread(fd, buf, sizeof(buf), (off_t) total);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return ward_error_sys(err, "hash: read");
+    }
+    if (n == 0)
+      break;
+    sha256_update(&ctx, (size_t) n, buf);
+    total += (uint64_t) n;
+    if (max_bytes && total >= max_bytes)
+      return ward_error(err, EFBIG, "hash: larger than %llu bytes", (unsigned long long) max_bytes);
+  }
+  sha256_digest(&ctx, sizeof(digest), digest);
+  hex(digest, out);
+  return 0;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+uint64_t ward_now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t ward_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }

@@ -1,0 +1,56 @@
+/* Small helpers shared by every layer: files, fds, strings, signals. */
+#ifndef WARD_UTIL_H
+#define WARD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+/* Reads a whole file, refusing more than max_bytes (0: 64 MiB). The buffer
+ * is NUL-terminated. */
+int ward_read_file(const char *path, size_t max_bytes, char **buf, size_t *len, ward_error_t *err);
+int ward_read_file_at(int dirfd, const char *path, size_t max_bytes, char **buf, size_t *len, ward_error_t *err);
+/* Writes data to an existing file (cgroup knobs, /proc files): one write. */
+int ward_write_file_at(int dirfd, const char *path, const char *data, size_t len, ward_error_t *err);
+int ward_write_string_at(int dirfd, const char *path, const char *s, ward_error_t *err);
+/* Atomically replaces path with data (write to a temp file, fsync, rename). */
+int ward_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, ward_error_t *err);
+int ward_mkdir_p(const char *path, mode_t mode, ward_error_t *err);
+/* rm -rf without crossing mount points or following symlinks. */
+int ward_remove_tree(const char *path, ward_error_t *err);
+
+size_t ward_strv_len(char *const *v);
+void ward_strv_free(char **v);
+char **ward_strv_dup(char *const *v);
+/* Appends a copy of s; returns -1 on allocation failure. */
+int ward_strv_append(char ***v, const char *s);
+bool ward_strv_contains(char *const *v, const char *s);
+
+bool ward_has_prefix(const char *s, const char *prefix);
+bool ward_has_suffix(const char *s, const char *suffix);
+
+/* "SIGKILL", "KILL", "kill" or "9"; returns -1 when unknown. */
+int ward_parse_signal(const char *s);
+const char *ward_signal_name(int sig);
+
+/* Marks every fd >= from close-on-exec (the
+ * CVE-2024-21626 class: nothing of the runtime may reach the workload). */
+int ward_cloexec_from(int from, ward_error_t *err);
+
+/* Size suffixes k, m, g (powers of 1024). */
+int ward_parse_size(const char *s, uint64_t *out);
+
+/* Valid container id: [A-Za-z0-9][A-Za-z0-9_.+-]{0,127}; never a path. */
+bool ward_valid_id(const char *id);
+
+/* lowercase hex SHA-256 of a buffer or an open fd (read from offset 0). */
+void ward_sha256_hex(const void *data, size_t len, char out[65]);
+int ward_sha256_fd(int fd, uint64_t max_bytes, char out[65], ward_error_t *err);
+
+uint64_t ward_now_ns(void);        /* CLOCK_MONOTONIC */
+uint64_t ward_realtime_ns(void);   /* CLOCK_REALTIME */
+
+#endif

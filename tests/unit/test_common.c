@@ -1,0 +1,103 @@
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "tap.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+static void test_errors(void)
+{
+  _cleanup_error_ ward_error_t err = NULL;
+  is_int(ward_error(&err, 0, "field %s", "x"), -1, "ward_error returns -1");
+  is_str(err->msg, "field x", "message formatted");
+  ward_error_prefix(&err, "config.json");
+  is_str(err->msg, "config.json: field x", "prefix adds context");
+  ward_error(&err, ENOENT, "open %s", "/nope");
+  is_str(err->msg, "open /nope: No such file or directory", "errno appended, old error replaced");
+  is_int(err->errnum, ENOENT, "errno kept");
+}
+
+static void test_json(void)
+{
+  _cleanup_error_ ward_error_t err = NULL;
+  _cleanup_json_ json_t *doc = NULL;
+  const char *text = "{\"s\":\"v\",\"n\":-3,\"u\":5,\"b\":true,\"a\":[\"x\",\"y\"],\"bad\":[1]}";
+  ok(wj_load_buffer("t.json", text, strlen(text), &doc, &err) == 0, "valid JSON loads");
+  _cleanup_free_ char *s = NULL;
+  ok(wj_req_string(doc, "s", "root", &s, &err) == 0 && strcmp(s, "v") == 0, "required string read");
+  uint64_t u = 0;
+  ok(wj_opt_uint64(doc, "n", "root", &u, NULL, &err) < 0, "negative refused as unsigned");
+  is_str(err->msg, "root.n: expected a non-negative integer, found -3", "error names the field");
+  ok(wj_opt_uint64(doc, "u", "root", &u, NULL, &err) == 0 && u == 5, "unsigned read");
+  ok(wj_req_string(doc, "missing", "root", &s, &err) < 0, "missing required field fails");
+  is_str(err->msg, "root.missing: required field is missing", "missing field named");
+  _cleanup_strv_ char **v = NULL;
+  size_t n = 0;
+  ok(wj_opt_strv(doc, "a", "root", &v, &n, &err) == 0 && n == 2 && strcmp(v[1], "y") == 0, "string array read");
+  ok(wj_opt_strv(doc, "bad", "root", &v, &n, &err) < 0, "non-string element refused");
+  contains(err->msg, "root.bad[0]", "error names the element");
+  bool b = false;
+  ok(wj_opt_bool(doc, "s", "root", &b, &err) < 0, "string is not a boolean");
+  json_t *bad = NULL;
+  ok(wj_load_buffer("t.json", "{\n \"a\": ,}", 10, &bad, &err) < 0, "syntax error fails");
+  contains(err->msg, "t.json:2:", "syntax error names file and line");
+  ok(wj_load_buffer("t.json", "{\"a\":1,\"a\":2}", 13, &bad, &err) < 0, "duplicate keys refused");
+}
+
+static void test_util(void)
+{
+  is_int(ward_parse_signal("KILL"), SIGKILL, "KILL");
+  is_int(ward_parse_signal("SIGTERM"), SIGTERM, "SIGTERM");
+  is_int(ward_parse_signal("hup"), SIGHUP, "hup");
+  is_int(ward_parse_signal("9"), 9, "numeric");
+  is_int(ward_parse_signal("RTMIN+2"), SIGRTMIN + 2, "RTMIN+2");
+  is_int(ward_parse_signal("NOPE"), -1, "unknown name");
+  is_int(ward_parse_signal("0"), -1, "zero refused");
+  is_int(ward_parse_signal("99999"), -1, "out of range refused");
+  uint64_t sz = 0;
+  ok(ward_parse_size("64m", &sz) == 0 && sz == 64ull << 20, "64m");
+  ok(ward_parse_size("1G", &sz) == 0 && sz == 1ull << 30, "1G");
+  ok(ward_parse_size("12x", &sz) < 0, "bad suffix refused");
+  ok(ward_parse_size("-1", &sz) < 0, "negative refused");
+  ok(ward_valid_id("web-1.a_b+c"), "valid id");
+  ok(!ward_valid_id("../etc"), "path id refused");
+  ok(!ward_valid_id(""), "empty id refused");
+  ok(!ward_valid_id("a/b"), "slash refused");
+  char hex[65];
+  ward_sha256_hex("abc", 3, hex);
+  is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256(abc)");
+  _cleanup_strv_ char **v = NULL;
+  ok(ward_strv_append(&v, "a") == 0 && ward_strv_append(&v, "b") == 0 && ward_strv_len(v) == 2, "strv append");
+  ok(ward_strv_contains(v, "b") && !ward_strv_contains(v, "c"), "strv contains");
+
+  char dir[] = "/tmp/ward-test-XXXXXX";
+  ok(mkdtemp(dir) != NULL, "mkdtemp");
+  _cleanup_free_ char *deep = NULL;
+  asprintf(&deep, "%s/a/b/c", dir);
+  _cleanup_error_ ward_error_t err = NULL;
+  ok(ward_mkdir_p(deep, 0755, &err) == 0, "mkdir -p");
+  _cleanup_free_ char *file = NULL;
+  asprintf(&file, "%s/a/f", dir);
+  ok(ward_write_file_atomic(file, "hello", 5, 0644, &err) == 0, "atomic write");
+  _cleanup_free_ char *buf = NULL;
+  size_t len = 0;
+  ok(ward_read_file(file, 0, &buf, &len, &err) == 0 && len == 5 && strcmp(buf, "hello") == 0, "read back");
+  free(buf);
+  buf = NULL;
+  ok(ward_read_file(file, 3, &buf, &len, &err) < 0, "size cap enforced");
+  ok(ward_remove_tree(dir, &err) == 0, "remove tree");
+  struct stat st;
+  ok(stat(dir, &st) < 0, "tree gone");
+}
+
+int main(void)
+{
+  test_errors();
+  test_json();
+  test_util();
+  return tap_done();
+}
