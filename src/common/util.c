@@ -28,10 +28,10 @@ int ward_read_file_at(int dirfd, const char *path, size_t max_bytes, char **buf,
   if (data == NULL)
     return ward_error(err, ENOMEM, "read %s", path);
   for (;;) {
+    if (used > max_bytes)
+      return ward_error(err, EFBIG, "read %s: larger than %zu bytes", path, max_bytes);
     if (used == cap) {
-      if (cap >= max_bytes)
-        return ward_error(err, EFBIG, "read %s: larger than %zu bytes", path, max_bytes);
-      cap = cap * 2 > max_bytes ? max_bytes : cap * 2;
+      cap *= 2;
       char *bigger = realloc(data, cap + 1);
       if (bigger == NULL)
         return ward_error(err, ENOMEM, "read %s", path);
@@ -47,6 +47,8 @@ int ward_read_file_at(int dirfd, const char *path, size_t max_bytes, char **buf,
       break;
     used += (size_t) n;
   }
+  if (used > max_bytes)
+    return ward_error(err, EFBIG, "read %s: larger than %zu bytes", path, max_bytes);
   data[used] = '\0';
   *buf = steal_pointer(&data);
   if (len)

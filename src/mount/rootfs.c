@@ -1,0 +1,161 @@
+/* The container's root, built in this order:
+ *   1. detach from the host's mount propagation
+ *   2. make the root a mount point (or, for a sandbox, rbind the host's /)
+ *   3. the config's mounts, in order, each resolved inside the root
+ *   4. devices and /dev symlinks
+ *   5. ward's own binds (probe ring, control page, preload)
+ *   6. masked and read-only paths
+ *   7. pivot_root (or MS_MOVE + chroot for --no-pivot)
+ * and, once the workload's view is final, ward_rootfs_finish() makes the
+ * root read-only and applies rootfsPropagation. */
+#include "mount/mount.h"
+#include "mount/resolve.h"
+#include "common/cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int rbind_readonly(const char *source, const char *target, ward_error_t *err)
+{
+  if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return ward_error_sys(err, "bind %s at %s", source, target);
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+  if (mount_setattr(AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+    return ward_error_sys(err, "make %s read-only recursively (mount_setattr, Linux 5.12+)", target);
+  return 0;
+}
+
+static int extra_binds(int rootfd, const struct ward_rootfs_plan *plan, ward_error_t *err)
+{
+  for (size_t i = 0; i < plan->n_extra; i++) {
+    const struct ward_bind *b = &plan->extra[i];
+    struct stat st;
+    if (stat(b->source, &st) < 0)
+      return ward_error_sys(err, "bind %s", b->source);
+    _cleanup_close_ int target = -1;
+    if (ward_resolve_in_root(rootfd, b->dest, S_ISDIR(st.st_mode) ? WARD_CREATE_DIR : WARD_CREATE_FILE, &target, err) < 0 ||
+        ward_mount_bind_fd(b->source, target, false, err) < 0)
+      return ward_error_prefix(err, "%s", b->dest);
+    if (b->readonly && ward_mount_remount_bind(target, MS_RDONLY | MS_NOSUID | MS_NODEV, err) < 0)
+      return ward_error_prefix(err, "%s", b->dest);
+  }
+  return 0;
+}
+
+static int mask_paths(int rootfd, char *const *paths, ward_error_t *err)
+{
+  for (size_t i = 0; paths && paths[i]; i++) {
+    _cleanup_close_ int fd = -1;
+    if (ward_resolve_in_root(rootfd, paths[i], WARD_NO_CREATE, &fd, err) < 0)
+      return ward_error_prefix(err, "linux.maskedPaths[%zu]", i);
+    if (fd < 0)
+      continue;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+      return ward_error_sys(err, "linux.maskedPaths[%zu]: stat %s", i, paths[i]);
+    char target[WARD_FD_PATH_MAX];
+    ward_fd_path(fd, target);
+    int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,nr_inodes=1")
+                                 : mount("/dev/null", target, NULL, MS_BIND, NULL);
+    if (rc < 0)
+      return ward_error_sys(err, "linux.maskedPaths[%zu]: mask %s", i, paths[i]);
+  }
+  return 0;
+}
+
+static int readonly_paths(int rootfd, char *const *paths, ward_error_t *err)
+{
+  for (size_t i = 0; paths && paths[i]; i++) {
+    _cleanup_close_ int fd = -1;
+    if (ward_resolve_in_root(rootfd, paths[i], WARD_NO_CREATE, &fd, err) < 0)
+      return ward_error_prefix(err, "linux.readonlyPaths[%zu]", i);
+    if (fd < 0)
+      continue;
+    char target[WARD_FD_PATH_MAX];
+    ward_fd_path(fd, target);
+    if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+        ward_mount_remount_bind(fd, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0) {
+      if (*err == NULL)
+        ward_error_sys(err, "bind");
+      return ward_error_prefix(err, "linux.readonlyPaths[%zu]: %s", i, paths[i]);
+    }
+  }
+  return 0;
+}
+
+static int enter_root(const struct ward_rootfs_plan *plan, int rootfd, ward_error_t *err)
+{
+  if (fchdir(rootfd) < 0)
+    return ward_error_sys(err, "chdir to the container root");
+  if (plan->no_pivot) {
+    if (mount(plan->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+      return ward_error_sys(err, "move the container root to /");
+    if (chroot(".") < 0)
+      return ward_error_sys(err, "chroot");
+  } else {
+    /* pivot_root(".", ".") stacks the old root on the new one; detaching it
+     * leaves no path back to the host's file system. */
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+      return ward_error_sys(err, "pivot_root");
+    if (umount2(".", MNT_DETACH) < 0)
+      return ward_error_sys(err, "detach the old root");
+  }
+  if (chdir("/") < 0)
+    return ward_error_sys(err, "chdir /");
+  return 0;
+}
+
+int ward_rootfs_setup(const struct ward_rootfs_plan *plan, ward_error_t *err)
+{
+  const struct ward_config *cfg = plan->cfg;
+  unsigned long host_prop = MS_REC | MS_SLAVE;
+  if (cfg->rootfs_propagation & (MS_PRIVATE | MS_UNBINDABLE))
+    host_prop = MS_REC | MS_PRIVATE;
+  if (mount(NULL, "/", NULL, host_prop, NULL) < 0)
+    return ward_error_sys(err, "make / a slave of the host's mounts");
+
+  if (plan->host_root_bind) {
+    if (rbind_readonly(plan->host_root_bind, plan->rootfs, err) < 0)
+      return -1;
+  } else if (mount(plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    return ward_error_sys(err, "bind the root %s onto itself", plan->rootfs);
+  }
+  /* The root is opened after the bind so the fd refers to the new mount. */
+  _cleanup_close_ int rootfd = open(plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return ward_error_sys(err, "open root %s", plan->rootfs);
+
+  for (size_t i = 0; i < cfg->n_mounts; i++)
+    if (ward_mount_one(rootfd, &cfg->mounts[i], plan, err) < 0)
+      return ward_error_prefix(err, "mounts[%zu] (%s)", i, cfg->mounts[i].destination);
+
+  if (ward_devices_setup(rootfd, plan, err) < 0)
+    return -1;
+  if (extra_binds(rootfd, plan, err) < 0 || mask_paths(rootfd, cfg->masked_paths, err) < 0 ||
+      readonly_paths(rootfd, cfg->readonly_paths, err) < 0)
+    return -1;
+  return enter_root(plan, rootfd, err);
+}
+
+int ward_rootfs_finish(const struct ward_rootfs_plan *plan, ward_error_t *err)
+{
+  const struct ward_config *cfg = plan->cfg;
+  if (cfg->root_readonly && !plan->host_root_bind) {
+    struct statvfs st;
+    unsigned long keep = 0;
+    if (statvfs("/", &st) == 0)
+      keep = (st.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (st.f_flag & ST_NODEV ? MS_NODEV : 0) |
+             (st.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
+    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
+      return ward_error_sys(err, "root.readonly: remount / read-only");
+  }
+  if (cfg->rootfs_propagation && mount(NULL, "/", NULL, cfg->rootfs_propagation, NULL) < 0)
+    return ward_error_sys(err, "linux.rootfsPropagation");
+  return 0;
+}

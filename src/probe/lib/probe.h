@@ -1,0 +1,102 @@
+/* Internals of libward-probe.so, the in-container interposer. Built for
+ * glibc and for musl, without sanitizers, against nothing but libc (and
+ * libdl). Everything is hidden except the interposed entry points.
+ *
+ * Shape of every wrapper: load the real function, load the group mask from
+ * the control page (a static zero page when none could be mapped) and, when
+ * neither the call's group nor perf is on, tail-call the real function: one
+ * well-predicted branch. Otherwise time the call, build a record on the
+ * stack and write it into the ring: no allocation, no lock, no system call
+ * (exec, vfork and stack capture aside, see docs/probes.md). */
+#ifndef WARD_PROBE_LIB_H
+#define WARD_PROBE_LIB_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "probe/calls.h"
+#include "probe/control_format.h"
+#include "probe/event.h"
+#include "probe/ring_write.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+#define EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* dirfd meaning "this string is not a path to resolve" (symlink targets,
+ * library names, memfd names). */
+#define PROBE_VERBATIM (-0x7fff)
+
+extern HIDDEN const struct ward_control *volatile probe_ctl;
+extern HIDDEN void *probe_real_tbl[WARD_CALL_COUNT];
+HIDDEN void *probe_resolve(unsigned call);
+
+static inline void *probe_real(unsigned call)
+{
+  void *p = __atomic_load_n(&probe_real_tbl[call], __ATOMIC_RELAXED);
+  if (UNLIKELY(p == NULL))
+    p = probe_resolve(call);
+  return p;
+}
+
+/* fn = the next definition of name; fails the call with ENOSYS if there is
+ * none (only possible for a symbol this libc lacks). */
+#define GET_REAL(fn, name, fail) \
+  __typeof__(&name) fn = (__typeof__(&name)) probe_real(WARD_CALL_##name); \
+  if (UNLIKELY(fn == NULL)) { errno = ENOSYS; return fail; }
+
+/* The groups relevant to a call: its own and perf. Zero on the fast path. */
+static inline uint32_t probe_want(unsigned group)
+{
+  return __atomic_load_n(&probe_ctl->groups, __ATOMIC_RELAXED)
+         & ((1u << group) | (1u << WARD_GROUP_PERF));
+}
+
+static inline uint64_t probe_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);   /* vDSO: no system call */
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+struct probe_ev {
+  struct ward_rec_in in;        /* type, call, a_flags, a_mode, arg, ... */
+  const char *p1, *p2;          /* paths (or verbatim strings) */
+  int dirfd1, dirfd2;           /* AT_FDCWD, a dirfd, or PROBE_VERBATIM */
+  const struct sockaddr *sa;    /* net group address */
+  socklen_t salen;
+  void *fp;                     /* the wrapper's frame, for stack capture */
+  int exec_like;                /* ids by system call; strings read safely */
+};
+
+/* Finishes an event after the real call: records ret (or -errno when ret ==
+ * -1 and neg_errno), writes the record (or only a call_time record when just
+ * perf is on), and preserves errno. */
+HIDDEN void probe_finish(struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0, int64_t ret);
+/* Writes a record now (exec-like calls that may not return). */
+HIDDEN void probe_emit_now(struct probe_ev *e, unsigned group, uint32_t want, int64_t ret);
+
+/* Reads memory that may be unmapped without faulting (process_vm_readv on
+ * ourselves); returns bytes read. Exec paths and stack walking use it. */
+HIDDEN size_t probe_safe_read(void *dst, const void *src, size_t n);
+/* Copies a NUL-terminated string safely; returns its length (< cap). */
+HIDDEN size_t probe_safe_str(char *dst, size_t cap, const char *src);
+
+/* Mapping guards: a process that unmaps or remaps over the ring or control
+ * page turns its own probe off first instead of faulting on the next call. */
+HIDDEN void probe_guard_range(const void *addr, size_t len);
+
+/* pid/tid cache, refreshed after fork; see probe_core.c */
+HIDDEN void probe_after_fork_child(void);
+
+/* Shared by exec and net: the per-thread "inside the probe" marker that
+ * stops recursion (a wrapper's own libc use never records itself). */
+extern HIDDEN __thread int probe_busy __attribute__((tls_model("initial-exec")));
+
+#endif

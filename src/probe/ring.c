@@ -1,0 +1,399 @@
+/* Host side of the event ring: creation, mapping and the hostile-input
+ * consumer. See ring.h for the contract and ring_format.h for the layout. */
+#include "probe/ring.h"
+#include "probe/calls.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+struct ward_ring {
+  int fd;
+  uint8_t *map;
+  size_t map_len;
+  struct ward_ring_hdr *hdr;
+  uint8_t *slots;
+  uint32_t slot_size, nslots;
+  uint64_t mask;
+  /* authoritative consumer state: never read back from the shared header */
+  uint64_t tail;
+  uint64_t stall_ticket, stall_since, stall_timeout;
+  bool stalling;
+  uint64_t drops_seen;
+  struct ward_ring_stats st;
+  uint8_t *scratch;
+};
+
+static bool is_pow2(uint64_t v) { return v && (v & (v - 1)) == 0; }
+
+static int geometry(size_t *size, uint32_t *slot_size, uint32_t *nslots, ward_error_t *err)
+{
+  if (*size == 0)
+    *size = WARD_RING_SIZE_DEFAULT;
+  if (*slot_size == 0)
+    *slot_size = WARD_RING_SLOT_DEFAULT;
+  if (!is_pow2(*slot_size) || *slot_size < WARD_RING_SLOT_MIN || *slot_size > WARD_RING_SLOT_MAX)
+    return ward_error(err, EINVAL, "ring slot size %u: must be a power of two between %u and %u",
+                      *slot_size, WARD_RING_SLOT_MIN, WARD_RING_SLOT_MAX);
+  if (*size < WARD_RING_HDR_SIZE + 2 * (size_t) *slot_size)
+    return ward_error(err, EINVAL, "ring size %zu: too small for two %u-byte slots", *size, *slot_size);
+  uint64_t n = (*size - WARD_RING_HDR_SIZE) / *slot_size;
+  uint64_t p = 1;
+  while (p * 2 <= n && p * 2 <= WARD_RING_NSLOTS_MAX)
+    p *= 2;
+  *nslots = (uint32_t) p;
+  *size = WARD_RING_HDR_SIZE + (size_t) p * *slot_size;
+  return 0;
+}
+
+int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err)
+{
+  uint32_t nslots;
+  if (geometry(&size, &slot_size, &nslots, err) < 0)
+    return -1;
+  if (ftruncate(fd, (off_t) size) < 0)
+    return ward_error_sys(err, "ring: resize to %zu bytes", size);
+  uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED)
+    return ward_error_sys(err, "ring: map %zu bytes", size);
+  struct ward_ring_hdr *h = (struct ward_ring_hdr *) m;
+  memset(h, 0, WARD_RING_HDR_SIZE);
+  h->magic = WARD_RING_MAGIC;
+  h->version = WARD_RING_VERSION;
+  h->hdr_size = WARD_RING_HDR_SIZE;
+  h->slot_size = slot_size;
+  h->nslots = nslots;
+  h->created_ns = ward_now_ns();
+  /* slot i is free for ticket i */
+  for (uint32_t i = 0; i < nslots; i++) {
+    struct ward_rec *r = (struct ward_rec *) (m + WARD_RING_HDR_SIZE + (size_t) i * slot_size);
+    __atomic_store_n(&r->commit, (uint64_t) i, __ATOMIC_RELAXED);
+  }
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  munmap(m, size);
+  return 0;
+}
+
+int ward_ring_create_memfd(size_t size, uint32_t slot_size, int *fd_out, ward_error_t *err)
+{
+  _cleanup_close_ int fd = memfd_create("ward-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    return ward_error_sys(err, "ring: memfd_create");
+  if (ward_ring_init_fd(fd, size, slot_size, err) < 0)
+    return -1;
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+    return ward_error_sys(err, "ring: seal");
+  *fd_out = steal_fd(&fd);
+  return 0;
+}
+
+int ward_ring_create_file(const char *path, size_t size, uint32_t slot_size, ward_error_t *err)
+{
+  _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+  if (fd < 0)
+    return ward_error_sys(err, "%s", path);
+  /* umask must not take write access away from the container's other uids */
+  if (fchmod(fd, 0666) < 0)
+    return ward_error_sys(err, "%s: chmod", path);
+  if (ward_ring_init_fd(fd, size, slot_size, err) < 0)
+    return ward_error_prefix(err, "%s", path);
+  return 0;
+}
+
+int ward_ring_open_fd(int fd, unsigned flags, uint32_t expect_slot_size, struct ward_ring **out, ward_error_t *err)
+{
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return ward_error_sys(err, "ring: stat");
+  if (!S_ISREG(st.st_mode))
+    return ward_error(err, 0, "ring: not a regular file");
+  int seals = fcntl(fd, F_GET_SEALS);
+  if ((seals < 0 || !(seals & F_SEAL_SHRINK)) && !(flags & WARD_RING_ALLOW_UNSEALED))
+    return ward_error(err, 0, "ring: not sealed against shrinking (a producer could fault the consumer)");
+  if ((uint64_t) st.st_size < WARD_RING_HDR_SIZE + 2 * WARD_RING_SLOT_MIN || (uint64_t) st.st_size > (1ull << 36))
+    return ward_error(err, 0, "ring: implausible size %lld", (long long) st.st_size);
+  size_t len = (size_t) st.st_size;
+  uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED)
+    return ward_error_sys(err, "ring: map");
+  /* read the geometry once, then only ever use the private copy */
+  struct ward_ring_hdr h;
+  memcpy(&h, m, sizeof(h));
+  bool okh = h.magic == WARD_RING_MAGIC && h.version == WARD_RING_VERSION && h.hdr_size == WARD_RING_HDR_SIZE
+             && is_pow2(h.slot_size) && h.slot_size >= WARD_RING_SLOT_MIN && h.slot_size <= WARD_RING_SLOT_MAX
+             && is_pow2(h.nslots) && h.nslots >= 2 && h.nslots <= WARD_RING_NSLOTS_MAX
+             && WARD_RING_HDR_SIZE + (uint64_t) h.nslots * h.slot_size <= len
+             && (expect_slot_size == 0 || expect_slot_size == h.slot_size);
+  if (!okh) {
+    munmap(m, len);
+    return ward_error(err, 0, "ring: bad or foreign header");
+  }
+  struct ward_ring *r = calloc(1, sizeof(*r));
+  uint8_t *scratch = malloc(h.slot_size);
+  int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (r == NULL || scratch == NULL || dfd < 0) {
+    int e = dfd < 0 ? errno : ENOMEM;
+    free(r);
+    free(scratch);
+    munmap(m, len);
+    if (dfd >= 0)
+      close(dfd);
+    return ward_error(err, e, "ring: open");
+  }
+  r->fd = dfd;
+  r->map = m;
+  r->map_len = len;
+  r->hdr = (struct ward_ring_hdr *) m;
+  r->slots = m + WARD_RING_HDR_SIZE;
+  r->slot_size = h.slot_size;
+  r->nslots = h.nslots;
+  r->mask = h.nslots - 1;
+  r->scratch = scratch;
+  r->stall_timeout = 500 * 1000000ull;
+  /* An attaching consumer starts where the previous one stopped (a hint:
+   * a wrong value only costs the workload its own events). */
+  r->tail = __atomic_load_n((flags & WARD_RING_FROM_HEAD) ? &r->hdr->head : &r->hdr->tail, __ATOMIC_ACQUIRE);
+  r->drops_seen = __atomic_load_n(&r->hdr->drops, __ATOMIC_RELAXED);
+  r->st.drops = r->drops_seen;
+  *out = r;
+  return 0;
+}
+
+int ward_ring_open(const char *path, unsigned flags, struct ward_ring **out, ward_error_t *err)
+{
+  _cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return ward_error_sys(err, "%s", path);
+  if (ward_ring_open_fd(fd, flags, 0, out, err) < 0)
+    return ward_error_prefix(err, "%s", path);
+  return 0;
+}
+
+void ward_ring_close(struct ward_ring *r)
+{
+  if (r == NULL)
+    return;
+  munmap(r->map, r->map_len);
+  close(r->fd);
+  free(r->scratch);
+  free(r);
+}
+
+int ward_ring_lock_consumer(const char *lock_path, int *fd_out, ward_error_t *err)
+{
+  _cleanup_close_ int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return ward_error_sys(err, "%s", lock_path);
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK)
+      return ward_error(err, 0, "%s: the ring already has a consumer", lock_path);
+    return ward_error_sys(err, "%s: lock", lock_path);
+  }
+  *fd_out = steal_fd(&fd);
+  return 0;
+}
+
+static bool no_nul(const uint8_t *p, size_t n) { return memchr(p, 0, n) == NULL; }
+
+int ward_rec_decode(const void *buf, size_t len, uint64_t ticket, struct ward_event *ev)
+{
+  const uint8_t *b = buf;
+  struct ward_rec h;
+  if (len < sizeof(h))
+    return -1;
+  memcpy(&h, b, sizeof(h));
+  if (h.len < sizeof(h) || h.len > len)
+    return -1;
+  if (h.type == WARD_EV_INVALID || h.type >= WARD_EV_TYPE_COUNT || h.type == WARD_EV_SYSCALL)
+    return -1;
+  if (h.call >= WARD_CALL_COUNT || (h.flags & ~WARD_REC_F_KNOWN) || h.pid == 0 || h.tid == 0)
+    return -1;
+  unsigned nstack = (h.flags & WARD_REC_F_STACK_MASK) >> WARD_REC_F_STACK_SHIFT;
+  if (nstack > WARD_EVENT_STACK_MAX)
+    return -1;
+  size_t off = sizeof(h);
+  struct ward_rec_addr a = {0};
+  if (h.flags & WARD_REC_F_ADDR) {
+    if (off + sizeof(a) > h.len)
+      return -1;
+    memcpy(&a, b + off, sizeof(a));
+    off += sizeof(a);
+    if (a.reserved != 0 || (a.family != AF_INET && a.family != AF_INET6 && a.family != AF_UNIX))
+      return -1;
+  }
+  if (off + 8u * nstack + h.len1 + h.len2 != h.len)
+    return -1;
+  const uint8_t *s1 = b + off + 8u * nstack, *s2 = s1 + h.len1;
+  if (!no_nul(s1, h.len1) || !no_nul(s2, h.len2))
+    return -1;
+  /* Only the fixed fields are cleared: zeroing two 4 KiB strings per event
+   * would dominate the consumer's cost. Strings are NUL-terminated. */
+  memset(ev, 0, offsetof(struct ward_event, path));
+  ev->type = (enum ward_event_type) h.type;
+  ev->source = WARD_SRC_PROBE;
+  ev->seq = ticket;
+  ev->ts_ns = h.ts_ns;
+  ev->pid = h.pid;
+  ev->tid = h.tid;
+  ev->ret = h.ret;
+  ev->flags = h.a_flags;
+  ev->mode = h.a_mode;
+  ev->arg = h.arg;
+  memcpy(ev->path, s1, h.len1);
+  ev->path[h.len1] = 0;
+  memcpy(ev->path2, s2, h.len2);
+  ev->path2[h.len2] = 0;
+  ev->family = a.family;
+  ev->port = a.port;
+  memcpy(ev->addr, a.addr, sizeof(ev->addr));
+  ev->syscall_nr = 0;
+  memset(ev->args, 0, sizeof(ev->args));
+  ev->call_ns = h.call_ns;
+  ev->n_stack = nstack;
+  memcpy(ev->stack, b + off, 8u * nstack);
+  memset(ev->stack + nstack, 0, 8u * (WARD_EVENT_STACK_MAX - nstack));
+  ev->denied = (h.flags & WARD_REC_F_DENIED) != 0;
+  ev->call = h.call;
+  ev->rec_flags = h.flags & (WARD_REC_F_TRUNC1 | WARD_REC_F_TRUNC2 | WARD_REC_F_REL1 | WARD_REC_F_REL2);
+  return 0;
+}
+
+static inline struct ward_rec *slot_at(struct ward_ring *r, uint64_t ticket)
+{
+  return (struct ward_rec *) (void *) (r->slots + (size_t) (ticket & r->mask) * r->slot_size);
+}
+
+static void release_slot(struct ward_ring *r, struct ward_rec *rec)
+{
+  __atomic_store_n(&rec->commit, r->tail + r->nslots, __ATOMIC_RELEASE);
+  r->tail++;
+  r->stalling = false;
+}
+
+/* One step at the tail: 1 = event decoded, 0 = slot skipped, -1 = stop. */
+static int step(struct ward_ring *r, struct ward_event *ev)
+{
+  uint64_t t = r->tail;
+  struct ward_rec *rec = slot_at(r, t);
+  uint64_t c = __atomic_load_n(&rec->commit, __ATOMIC_ACQUIRE);
+  if (c == t + 1) {
+    /* Copy once, validate the copy (no double fetch), then check the commit
+     * word did not move under the copy: a torn record is never accepted. */
+    uint16_t len = __atomic_load_n(&rec->len, __ATOMIC_RELAXED);
+    size_t n = len < sizeof(struct ward_rec) ? sizeof(struct ward_rec) : len > r->slot_size ? r->slot_size : len;
+    memcpy(r->scratch, rec, n);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    bool torn = __atomic_load_n(&rec->commit, __ATOMIC_RELAXED) != c;
+    int ok = !torn && ward_rec_decode(r->scratch, n, t, ev) == 0;
+    release_slot(r, rec);
+    if (ok) {
+      r->st.events++;
+      return 1;
+    }
+    r->st.bad++;
+    return 0;
+  }
+  if (c != t) {
+    /* Neither free-for-t nor published-for-t: no producer can own it for
+     * this lap, so it is garbage (or a late write to a skipped slot). */
+    r->st.bad++;
+    release_slot(r, rec);
+    return 0;
+  }
+  uint64_t h = __atomic_load_n(&r->hdr->head, __ATOMIC_RELAXED);
+  int64_t ahead = (int64_t) (h - t);
+  if (ahead == 0)
+    return -1;  /* empty */
+  if (ahead < 0 || (uint64_t) ahead > r->nslots) {
+    /* a legitimate head is always within one lap ahead of the tail */
+    if (__atomic_compare_exchange_n(&r->hdr->head, &h, t, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+      r->st.repairs++;
+    return -1;
+  }
+  /* claimed but not yet published: wait, but not forever */
+  uint64_t now = ward_now_ns();
+  if (!r->stalling || r->stall_ticket != t) {
+    r->stalling = true;
+    r->stall_ticket = t;
+    r->stall_since = now;
+    return -1;
+  }
+  if (now - r->stall_since < r->stall_timeout)
+    return -1;
+  r->st.lost++;
+  release_slot(r, rec);
+  return 0;
+}
+
+static void account_drops(struct ward_ring *r)
+{
+  uint64_t d = __atomic_load_n(&r->hdr->drops, __ATOMIC_RELAXED);
+  /* a counter that went backwards was reset by the workload: count afresh */
+  r->st.drops += d >= r->drops_seen ? d - r->drops_seen : d;
+  r->drops_seen = d;
+}
+
+size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max)
+{
+  size_t n = 0;
+  for (size_t steps = 0; n < max && steps < max + r->nslots; steps++) {
+    int s = step(r, &evs[n]);
+    if (s < 0)
+      break;
+    n += (size_t) s;
+  }
+  __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
+  account_drops(r);
+  return n;
+}
+
+size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaque, size_t max)
+{
+  _cleanup_free_ struct ward_event *ev = malloc(sizeof(*ev));
+  if (ev == NULL)
+    return 0;
+  size_t n = 0;
+  for (size_t steps = 0; n < max && steps < max + r->nslots; steps++) {
+    int s = step(r, ev);
+    if (s < 0)
+      break;
+    if (s > 0) {
+      sink(opaque, ev);
+      n++;
+    }
+  }
+  __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
+  account_drops(r);
+  return n;
+}
+
+void ward_ring_get_stats(struct ward_ring *r, struct ward_ring_stats *out)
+{
+  account_drops(r);
+  *out = r->st;
+  out->tail = r->tail;
+}
+
+void ward_ring_set_stall_timeout(struct ward_ring *r, uint64_t ns) { r->stall_timeout = ns; }
+uint32_t ward_ring_nslots(const struct ward_ring *r) { return r->nslots; }
+uint32_t ward_ring_slot_size(const struct ward_ring *r) { return r->slot_size; }
+
+void ward_ring_producer(struct ward_ring *r, struct ward_ring_prod *out)
+{
+  out->hdr = r->hdr;
+  out->slots = r->slots;
+  out->mask = r->mask;
+  out->slot_size = r->slot_size;
+}
+
+void *ward_ring_map(struct ward_ring *r, size_t *len)
+{
+  *len = r->map_len;
+  return r->map;
+}

@@ -1,0 +1,90 @@
+/* The shared-memory ring: its binary layout, shared by the in-container
+ * producer (libward-probe.so, built for glibc and musl, so this header needs
+ * nothing but the compiler) and the host-side consumer (ring.c).
+ * docs/events.md describes the same layout for people.
+ *
+ * The file is a header page followed by nslots fixed-size slots. Slot
+ * claiming follows Vyukov's bounded MPMC queue: every slot starts with a
+ * 64-bit commit word. For ticket p the slot (p mod nslots) is free when
+ * commit == p; a producer claims ticket p by CAS on head (p -> p+1), fills
+ * the slot and publishes with a release store of commit = p+1. The consumer
+ * accepts the slot at its own tail t only when commit == t+1, copies it out,
+ * then releases it for the next lap with commit = t+nslots. The ticket is the
+ * per-container sequence number. A full ring fails the claim and the producer
+ * counts a drop; nothing ever waits.
+ *
+ * Every byte here is writable by the workload: the consumer validates each
+ * record and keeps its own tail; header counters are hints. */
+#ifndef WARD_RING_FORMAT_H
+#define WARD_RING_FORMAT_H
+
+#include <stdint.h>
+
+#define WARD_RING_MAGIC 0x474e5257u          /* "WRNG" little-endian */
+#define WARD_RING_VERSION 1u
+#define WARD_RING_HDR_SIZE 4096u
+#define WARD_RING_SLOT_MIN 128u
+#define WARD_RING_SLOT_MAX 4096u
+#define WARD_RING_SLOT_DEFAULT 512u
+#define WARD_RING_SIZE_DEFAULT (4u << 20)
+#define WARD_RING_NSLOTS_MAX (1u << 24)
+
+struct ward_ring_hdr {
+  uint32_t magic;
+  uint16_t version;
+  uint16_t hdr_size;
+  uint32_t slot_size;       /* power of two, SLOT_MIN..SLOT_MAX */
+  uint32_t nslots;          /* power of two */
+  uint64_t created_ns;      /* CLOCK_MONOTONIC at creation (informational) */
+  uint8_t pad0[40];
+  /* Each hot word on its own cache line so producers claiming tickets do
+   * not false-share with the consumer's tail or the drop counter. */
+  uint64_t head;            /* next ticket to claim (producers, CAS) */
+  uint8_t pad1[56];
+  uint64_t tail;            /* consumer's published tail (hint only) */
+  uint8_t pad2[56];
+  uint64_t drops;           /* producer-counted drops: ring full or corrupt */
+  uint8_t pad3[56];
+};
+
+/* Record header: the first 64 bytes of a used slot. */
+struct ward_rec {
+  uint64_t commit;          /* see above; also the busy marker */
+  uint16_t type;            /* enum ward_event_type */
+  uint16_t len;             /* bytes used in the slot, header included */
+  uint16_t call;            /* enum ward_probe_call */
+  uint16_t flags;           /* WARD_REC_F_* */
+  uint32_t pid, tid;
+  uint64_t ts_ns;           /* CLOCK_MONOTONIC when the call began */
+  int64_t ret;              /* return value, or -errno */
+  uint32_t a_flags;         /* -> ward_event.flags */
+  uint32_t a_mode;          /* -> ward_event.mode */
+  int64_t arg;              /* -> ward_event.arg */
+  uint32_t call_ns;         /* perf group: duration of the call */
+  uint16_t len1, len2;      /* string lengths (no NUL) */
+};
+
+/* Optional blocks follow the header in this order: address (F_ADDR), then
+ * nstack return addresses (8 bytes each), then string 1, then string 2. */
+struct ward_rec_addr {
+  uint16_t family;
+  uint16_t port;            /* host byte order */
+  uint32_t reserved;        /* zero */
+  uint8_t addr[16];         /* IPv4 in the first 4 bytes */
+};
+
+#define WARD_REC_F_ADDR      0x0001u  /* a struct ward_rec_addr follows */
+#define WARD_REC_F_TRUNC1    0x0002u  /* string 1 was cut to fit */
+#define WARD_REC_F_TRUNC2    0x0004u
+#define WARD_REC_F_DENIED    0x0008u  /* reserved: the probe refused the call */
+#define WARD_REC_F_REL1      0x0010u  /* string 1 is relative to an unknown dir */
+#define WARD_REC_F_REL2      0x0020u
+#define WARD_REC_F_STACK_SHIFT 12     /* bits 12..15: number of stack words */
+#define WARD_REC_F_STACK_MASK 0xf000u
+#define WARD_REC_F_KNOWN     (0x003fu | WARD_REC_F_STACK_MASK)
+
+_Static_assert(sizeof(struct ward_ring_hdr) == 256, "ring header layout");
+_Static_assert(sizeof(struct ward_rec) == 64, "record header layout");
+_Static_assert(sizeof(struct ward_rec_addr) == 24, "address block layout");
+
+#endif

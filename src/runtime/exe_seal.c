@@ -1,0 +1,79 @@
+#include "runtime/exe_seal.h"
+#include "common/cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define REQUIRED_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+static const char *const container_commands[] = {"run", "create", "exec", "sandbox", NULL};
+
+bool ward_exe_is_sealed(void)
+{
+  _cleanup_close_ int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  int seals = fcntl(fd, F_GET_SEALS);
+  return seals >= 0 && (seals & REQUIRED_SEALS) == REQUIRED_SEALS;
+}
+
+static bool needs_seal(int argc, char **argv)
+{
+  /* The command is the first argument that is not a global option (or the
+   * value of one that takes a value). */
+  static const char *const with_value[] = {"--root", "--log", "--log-format", "--cgroup-manager", "--rootless", NULL};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] != '-') {
+      for (size_t k = 0; container_commands[k]; k++)
+        if (strcmp(a, container_commands[k]) == 0)
+          return true;
+      return false;
+    }
+    for (size_t k = 0; with_value[k]; k++)
+      if (strcmp(a, with_value[k]) == 0)
+        i++;
+  }
+  return false;
+}
+
+void ward_exe_ensure_sealed(int argc, char **argv)
+{
+  if (!needs_seal(argc, argv) || ward_exe_is_sealed())
+    return;
+  _cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (self < 0) {
+    fprintf(stderr, "ward: open /proc/self/exe: %s\n", strerror(errno));
+    exit(1);
+  }
+  struct stat st;
+  _cleanup_close_ int mfd = memfd_create("ward", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0 || fstat(self, &st) < 0) {
+    fprintf(stderr, "ward: cannot make a sealed copy of the runtime: %s\n", strerror(errno));
+    exit(1);
+  }
+  off_t off = 0;
+  while (off < st.st_size) {
+    ssize_t n = sendfile(mfd, self, &off, (size_t) (st.st_size - off));
+    if (n <= 0) {
+      fprintf(stderr, "ward: copy the runtime into a memfd: %s\n", n < 0 ? strerror(errno) : "short copy");
+      exit(1);
+    }
+  }
+  if (fcntl(mfd, F_ADD_SEALS, REQUIRED_SEALS) < 0) {
+    fprintf(stderr, "ward: seal the runtime copy: %s\n", strerror(errno));
+    exit(1);
+  }
+  fexecve(mfd, argv, environ);
+  fprintf(stderr, "ward: re-execute from the sealed copy: %s\n", strerror(errno));
+  exit(1);
+}

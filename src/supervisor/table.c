@@ -1,0 +1,129 @@
+#include "supervisor/table.h"
+
+#include <pthread.h>
+#include <seccomp.h>
+#include <string.h>
+
+#define E(n, t, d, p, p2, fdp, a, f, def) \
+  { .name = n, .type = t, .decode = d, .path_arg = p, .path2_arg = p2, \
+    .fd_path_arg = fdp, .arg_idx = a, .flags_idx = f, .dflt = def }
+#define SETID32(n, nat) \
+  { .name = n, .native = nat, .type = WARD_EV_SETID, .decode = SV_DEC_RAW, .path_arg = -1, \
+    .path2_arg = -1, .fd_path_arg = -1, .arg_idx = 0, .flags_idx = -1, .dflt = false }
+
+/* Why each default is here is in docs/supervisor.md. Everything in the
+ * default set is rare in a healthy workload (at most a few calls per
+ * process lifetime) except connect, which is per outgoing connection and
+ * costs one round trip (~ a few µs) on top of a TCP handshake. */
+const struct sv_syscall sv_table[] = {
+  /* exec */
+  E("execve", WARD_EV_EXEC, SV_DEC_EXECVE, 0, -1, -1, -1, -1, true),
+  E("execveat", WARD_EV_EXEC, SV_DEC_EXECVEAT, 1, -1, -1, 0, 4, true),
+  /* network: the addresses the workload talks to and serves on */
+  E("connect", WARD_EV_CONNECT, SV_DEC_SOCKADDR, -1, -1, -1, 0, -1, true),
+  E("bind", WARD_EV_BIND, SV_DEC_SOCKADDR, -1, -1, -1, 0, -1, true),
+  E("listen", WARD_EV_LISTEN, SV_DEC_RAW, -1, -1, -1, 0, 1, false),
+  /* other processes' memory and descriptors */
+  E("ptrace", WARD_EV_PTRACE, SV_DEC_RAW, -1, -1, -1, 0, -1, true),
+  E("process_vm_writev", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, 0, -1, true),
+  E("process_vm_readv", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, 0, -1, false),
+  E("pidfd_getfd", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, 1, -1, true),
+  /* mounts, old and new API, and root changes */
+  E("mount", WARD_EV_SYSCALL, SV_DEC_RAW, 1, 0, -1, -1, 3, true),
+  E("umount2", WARD_EV_SYSCALL, SV_DEC_RAW, 0, -1, -1, -1, 1, true),
+  E("move_mount", WARD_EV_SYSCALL, SV_DEC_RAW, 3, 1, -1, -1, 4, true),
+  E("fsmount", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, 0, 1, true),
+  E("open_tree", WARD_EV_SYSCALL, SV_DEC_RAW, 1, -1, -1, 0, 2, true),
+  E("mount_setattr", WARD_EV_SYSCALL, SV_DEC_RAW, 1, -1, -1, 0, 2, true),
+  E("pivot_root", WARD_EV_SYSCALL, SV_DEC_RAW, 0, 1, -1, -1, -1, true),
+  E("chroot", WARD_EV_SYSCALL, SV_DEC_RAW, 0, -1, -1, -1, -1, true),
+  /* the kernel itself */
+  E("init_module", WARD_EV_SYSCALL, SV_DEC_RAW, 2, -1, -1, 1, -1, true),
+  E("finit_module", WARD_EV_SYSCALL, SV_DEC_RAW, 1, -1, 0, 0, 2, true),
+  E("delete_module", WARD_EV_SYSCALL, SV_DEC_RAW, 0, -1, -1, -1, 1, true),
+  E("kexec_load", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, 1, 3, true),
+  E("kexec_file_load", WARD_EV_SYSCALL, SV_DEC_RAW, 3, -1, 0, 0, 4, true),
+  E("bpf", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, 0, -1, true),
+  E("perf_event_open", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, 1, 4, true),
+  E("userfaultfd", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, -1, 0, true),
+  E("io_uring_setup", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, 0, -1, true),
+  E("keyctl", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, 0, -1, true),
+  E("add_key", WARD_EV_SYSCALL, SV_DEC_RAW, 0, 1, -1, 4, -1, true),
+  E("request_key", WARD_EV_SYSCALL, SV_DEC_RAW, 0, 1, -1, 3, -1, true),
+  E("open_by_handle_at", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, 0, 0, 2, true),
+  /* namespaces: clone only when it asks for new namespaces (filter.c) */
+  E("setns", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, 0, 0, 1, true),
+  E("unshare", WARD_EV_SYSCALL, SV_DEC_RAW, -1, -1, -1, -1, 0, true),
+  E("clone", WARD_EV_CLONE, SV_DEC_RAW, -1, -1, -1, -1, 0, true),
+  /* memory that can be executed without a file on disk */
+  E("memfd_create", WARD_EV_MEMFD, SV_DEC_RAW, 0, -1, -1, -1, 1, true),
+  /* identity */
+  E("setuid", WARD_EV_SETID, SV_DEC_RAW, -1, -1, -1, 0, -1, true),
+  E("setgid", WARD_EV_SETID, SV_DEC_RAW, -1, -1, -1, 0, -1, true),
+  E("setreuid", WARD_EV_SETID, SV_DEC_RAW, -1, -1, -1, 1, -1, true),
+  E("setregid", WARD_EV_SETID, SV_DEC_RAW, -1, -1, -1, 1, -1, true),
+  E("setresuid", WARD_EV_SETID, SV_DEC_RAW, -1, -1, -1, 1, -1, true),
+  E("setresgid", WARD_EV_SETID, SV_DEC_RAW, -1, -1, -1, 1, -1, true),
+  E("setgroups", WARD_EV_SETID, SV_DEC_RAW, -1, -1, -1, 0, -1, true),
+  E("capset", WARD_EV_CAPSET, SV_DEC_RAW, -1, -1, -1, -1, -1, true),
+  /* i386 spellings: the filter adds them whenever their native name is watched */
+  SETID32("setuid32", "setuid"), SETID32("setgid32", "setgid"),
+  SETID32("setreuid32", "setreuid"), SETID32("setregid32", "setregid"),
+  SETID32("setresuid32", "setresuid"), SETID32("setresgid32", "setresgid"),
+  SETID32("setgroups32", "setgroups"),
+  { .name = "socketcall", .type = WARD_EV_SYSCALL, .decode = SV_DEC_SOCKETCALL, .path_arg = -1,
+    .path2_arg = -1, .fd_path_arg = -1, .arg_idx = 0, .flags_idx = -1, .dflt = false },
+};
+const unsigned sv_table_len = sizeof(sv_table) / sizeof(sv_table[0]);
+
+const struct sv_syscall *sv_find(const char *name)
+{
+  for (unsigned i = 0; i < sv_table_len; i++)
+    if (strcmp(sv_table[i].name, name) == 0)
+      return &sv_table[i];
+  return NULL;
+}
+
+/* (arch, nr) -> entry, resolved once through libseccomp so the numbers are
+ * right for every ABI the filter covers. */
+struct sv_map { uint32_t arch; int nr; int native_nr; uint16_t idx; };
+static struct sv_map sv_maps[3 * sizeof(sv_table) / sizeof(sv_table[0])];
+static unsigned sv_nmaps;
+static pthread_once_t sv_once = PTHREAD_ONCE_INIT;
+
+static void sv_map_init(void)
+{
+  uint32_t arches[3];
+  unsigned narch = 0;
+  arches[narch++] = seccomp_arch_native();
+#if defined(__x86_64__)
+  arches[narch++] = SCMP_ARCH_X86;
+  arches[narch++] = SCMP_ARCH_X32;
+#endif
+  for (unsigned a = 0; a < narch; a++) {
+    for (unsigned i = 0; i < sv_table_len; i++) {
+      int nr = seccomp_syscall_resolve_name_arch(arches[a], sv_table[i].name);
+      if (nr < 0)  /* pseudo number: the call does not exist in this ABI */
+        continue;
+      const char *nat = sv_table[i].native ? sv_table[i].native : sv_table[i].name;
+      int native_nr = seccomp_syscall_resolve_name(nat);
+      /* x32 shares the audit arch token with x86_64; its numbers carry
+       * __X32_SYSCALL_BIT, so (token, nr) stays unambiguous. */
+      uint32_t token = arches[a] == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : arches[a];
+      sv_maps[sv_nmaps++] = (struct sv_map){ token, nr, native_nr < 0 ? -1 : native_nr, (uint16_t)i };
+    }
+  }
+}
+
+const struct sv_syscall *sv_lookup(uint32_t arch, int nr, int *native_nr)
+{
+  pthread_once(&sv_once, sv_map_init);
+  for (unsigned i = 0; i < sv_nmaps; i++) {
+    if (sv_maps[i].arch == arch && sv_maps[i].nr == nr) {
+      *native_nr = sv_maps[i].native_nr;
+      return &sv_table[sv_maps[i].idx];
+    }
+  }
+  *native_nr = -1;
+  return NULL;
+}
