@@ -14,52 +14,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int reopen(int fd, ward_error_t *err)
+/* A fresh tmpfs attached at target_fd; returns an fd of its root. */
+static int attach_tmpfs(int target_fd, ward_error_t *err)
 {
-  char path[WARD_FD_PATH_MAX];
-  ward_fd_path(fd, path);
-  int nfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (nfd < 0)
-    return ward_error_sys(err, "reopen cgroup mount");
-  return nfd;
+  _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+  if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "755", 0) < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return ward_error_sys(err, "create a tmpfs for the cgroup hierarchies");
+  _cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  if (mnt < 0 || move_mount(mnt, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return ward_error_sys(err, "attach the cgroup tmpfs");
+  return steal_fd(&mnt);
+}
+
+static int bind_sub(int dir, const char *name, const char *source, unsigned long flags, ward_error_t *err)
+{
+  _cleanup_close_ int sub = -1;
+  if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST)
+    return ward_error_sys(err, "mkdir cgroup/%s", name);
+  if (ward_resolve_in_root(dir, name, WARD_NO_CREATE, &sub, err) < 0)
+    return -1;
+  unsigned long set = (flags & MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  return ward_mount_bind_at(source, -1, sub, false, set, 0, 0, NULL, err);
 }
 
 static int bind_v1_tree(const struct ward_cgroup *cg, int target_fd, unsigned long flags, ward_error_t *err)
 {
-  char target[WARD_FD_PATH_MAX];
-  ward_fd_path(target_fd, target);
-  if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
-    return ward_error_sys(err, "mount tmpfs for the cgroup hierarchies");
-  _cleanup_close_ int dir = reopen(target_fd, err);
+  _cleanup_close_ int dir = attach_tmpfs(target_fd, err);
   if (dir < 0)
     return -1;
-  for (size_t i = 0; i < cg->n_v1; i++) {
-    if (cg->v1[i].dir == NULL)
-      continue;
-    const char *name = cg->v1[i].name;
-    _cleanup_close_ int sub = -1;
-    if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST)
-      return ward_error_sys(err, "mkdir cgroup/%s", name);
-    if (ward_resolve_in_root(dir, name, WARD_NO_CREATE, &sub, err) < 0 || ward_mount_bind_fd(cg->v1[i].dir, sub, false, err) < 0)
+  for (size_t i = 0; i < cg->n_v1; i++)
+    if (cg->v1[i].dir && bind_sub(dir, cg->v1[i].name, cg->v1[i].dir, flags, err) < 0)
       return -1;
-    if ((flags & MS_RDONLY) && ward_mount_remount_bind(sub, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
-      return -1;
-  }
-  if (cg->unified) {
-    _cleanup_close_ int sub = -1;
-    if (mkdirat(dir, "unified", 0755) < 0 && errno != EEXIST)
-      return ward_error_sys(err, "mkdir cgroup/unified");
-    if (ward_resolve_in_root(dir, "unified", WARD_NO_CREATE, &sub, err) < 0 ||
-        ward_mount_bind_fd(cg->unified, sub, false, err) < 0)
-      return -1;
-    if ((flags & MS_RDONLY) && ward_mount_remount_bind(sub, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
-      return -1;
-  }
-  if (flags & MS_RDONLY) {
-    ward_fd_path(dir, target);
-    if (mount(NULL, target, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
-      return ward_error_sys(err, "make the cgroup tmpfs read-only");
-  }
+  if (cg->unified && bind_sub(dir, "unified", cg->unified, flags, err) < 0)
+    return -1;
+  if (flags & MS_RDONLY)
+    return ward_mount_set_flags(dir, false, MS_RDONLY, 0, err);
   return 0;
 }
 
@@ -79,9 +68,7 @@ int ward_cgroup_mount(const struct ward_cgroup *cg, int target_fd, unsigned long
   if (cg->mode == WARD_CGROUP_V2) {
     if (mount("cgroup2", target, "cgroup2", mflags, NULL) == 0)
       return 0;
-    if (ward_mount_bind_fd(cg->unified, target_fd, false, err) < 0)
-      return -1;
-    return ward_mount_remount_bind(target_fd, mflags, err);
+    return ward_mount_bind_at(cg->unified, -1, target_fd, false, mflags, 0, 0, NULL, err);
   }
   return bind_v1_tree(cg, target_fd, flags, err);
 }

@@ -1,3 +1,12 @@
-/* Placeholder until the audit area lands its command. */
+/* ward audit: the command is implemented in the audit library
+ * (ward_audit_main) so unit tests run the real thing. */
 #include "cli/commands.h"
-int cmd_audit(struct ward_global *g, int argc, char **argv) { (void) g; (void) argc; return cli_usage_error(argv[0], "not built yet"); }
+#include "audit/audit.h"
+
+#include <stdio.h>
+
+int cmd_audit(struct ward_global *g, int argc, char **argv)
+{
+  (void) g;
+  return ward_audit_main(argc, argv, stdout, stderr);
+}

@@ -50,7 +50,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, ward_error_t *err)
   };
   o->target.caps = ward_seccomp_docker_default_caps();
   int c;
-  while ((c = getopt_long(argc, argv, "+o:h", long_opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "o:h", long_opts, NULL)) != -1) {
     switch (c) {
     case OPT_CAPS:
       if (ward_seccomp_parse_caps(optarg, &o->target.caps, err) < 0)
@@ -100,7 +100,7 @@ static int do_convert(const struct opts *o, ward_error_t *err)
   if (text == NULL)
     return ward_error(err, ENOMEM, "seccomp convert");
   size_t len = strlen(text);
-  text[len] = '\n';  /* json_dumps leaves room: replace the NUL, write len+1 */
+  text[len] = '\n';  /* over the NUL: the buffer is written by length */
   if (o->output)
     return ward_write_file_atomic(o->output, text, len + 1, 0644, err);
   if (fwrite(text, 1, len + 1, stdout) != len + 1 || fflush(stdout) != 0)

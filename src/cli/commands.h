@@ -35,7 +35,6 @@ struct ward_command {
   X(kill, "send a signal to a container's processes") \
   X(delete, "delete a container and everything it left") \
   X(list, "list containers") \
-  X(exec, "run a process in a running container") \
   X(ps, "list a container's processes") \
   X(pause, "freeze a container") \
   X(resume, "thaw a container") \

@@ -22,6 +22,7 @@ struct ward_bind {
 struct ward_rootfs_plan {
   const struct ward_config *cfg;
   const char *rootfs;          /* host path of the container's root */
+  int rootfs_fd;               /* an fd of it in the init's mount namespace, or -1: open rootfs */
   const char *host_root_bind;  /* sandbox: rbind this host directory read-only as the root */
   bool in_userns;              /* devices are bind-mounted, flags may be locked */
   bool no_pivot;
@@ -38,8 +39,15 @@ int ward_rootfs_finish(const struct ward_rootfs_plan *plan, ward_error_t *err);
 /* Internal steps, exposed for rootfs.c and tests. */
 int ward_mount_one(int rootfd, const struct ward_mount *m, const struct ward_rootfs_plan *plan, ward_error_t *err);
 int ward_devices_setup(int rootfd, const struct ward_rootfs_plan *plan, ward_error_t *err);
+/* Binds source (a path; or source_fd when source is NULL) at target_fd with
+ * the new mount API: the tree is cloned detached, given its MS_* flags and
+ * propagation while nobody can see it, then attached. *out (if not NULL)
+ * gets an fd of the new mount's root. */
+int ward_mount_bind_at(const char *source, int source_fd, int target_fd, bool recursive, unsigned long set_flags,
+                       unsigned long clear_flags, unsigned long propagation, int *out, ward_error_t *err);
+/* Simple form: a plain (non-recursive unless asked) bind. */
 int ward_mount_bind_fd(const char *source, int target_fd, bool recursive, ward_error_t *err);
-/* MS_BIND|MS_REMOUNT keeping the flags the kernel locked on the source. */
-int ward_mount_remount_bind(int target_fd, unsigned long flags, ward_error_t *err);
+/* Applies MS_* flags (and clears others) to the mount whose root is fd. */
+int ward_mount_set_flags(int fd, bool recursive, unsigned long set_flags, unsigned long clear_flags, ward_error_t *err);
 
 #endif

@@ -10,58 +10,64 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
-int ward_mount_bind_fd(const char *source, int target_fd, bool recursive, ward_error_t *err)
+static uint64_t attr_bits(unsigned long ms)
 {
-  char target[WARD_FD_PATH_MAX];
-  ward_fd_path(target_fd, target);
-  if (mount(source, target, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) < 0)
-    return ward_error_sys(err, "bind mount %s", source);
+  uint64_t a = 0;
+  if (ms & MS_RDONLY)
+    a |= MOUNT_ATTR_RDONLY;
+  if (ms & MS_NOSUID)
+    a |= MOUNT_ATTR_NOSUID;
+  if (ms & MS_NODEV)
+    a |= MOUNT_ATTR_NODEV;
+  if (ms & MS_NOEXEC)
+    a |= MOUNT_ATTR_NOEXEC;
+  if (ms & MS_NODIRATIME)
+    a |= MOUNT_ATTR_NODIRATIME;
+  return a;
+}
+
+int ward_mount_set_flags(int fd, bool recursive, unsigned long set_flags, unsigned long clear_flags, ward_error_t *err)
+{
+  struct mount_attr attr = {.attr_set = attr_bits(set_flags), .attr_clr = attr_bits(clear_flags)};
+  /* The atime modes are one field: setting one clears the others. */
+  if (set_flags & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME)) {
+    attr.attr_clr |= MOUNT_ATTR__ATIME;
+    attr.attr_set |= set_flags & MS_NOATIME ? MOUNT_ATTR_NOATIME : set_flags & MS_STRICTATIME ? MOUNT_ATTR_STRICTATIME : MOUNT_ATTR_RELATIME;
+  }
+  if (attr.attr_set == 0 && attr.attr_clr == 0)
+    return 0;
+  if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
+    return ward_error_sys(err, "set mount flags (flags the kernel locked on the source cannot be cleared)");
   return 0;
 }
 
-static unsigned long locked_flags(int fd)
+int ward_mount_bind_at(const char *source, int source_fd, int target_fd, bool recursive, unsigned long set_flags,
+                       unsigned long clear_flags, unsigned long propagation, int *out, ward_error_t *err)
 {
-  struct statvfs st;
-  unsigned long flags = 0;
-  if (fstatvfs(fd, &st) < 0)
-    return 0;
-  if (st.f_flag & ST_NOSUID)
-    flags |= MS_NOSUID;
-  if (st.f_flag & ST_NODEV)
-    flags |= MS_NODEV;
-  if (st.f_flag & ST_NOEXEC)
-    flags |= MS_NOEXEC;
-  if (st.f_flag & ST_RDONLY)
-    flags |= MS_RDONLY;
-  if (st.f_flag & ST_NOATIME)
-    flags |= MS_NOATIME;
-  if (st.f_flag & ST_NODIRATIME)
-    flags |= MS_NODIRATIME;
-  if (st.f_flag & ST_RELATIME)
-    flags |= MS_RELATIME;
-  return flags;
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+  const char *what = source ? source : "(fd)";
+  _cleanup_close_ int tree = source ? open_tree(AT_FDCWD, source, flags) : open_tree(source_fd, "", flags | AT_EMPTY_PATH);
+  if (tree < 0)
+    return ward_error_sys(err, "bind %s", what);
+  if (ward_mount_set_flags(tree, recursive, set_flags, clear_flags, err) < 0)
+    return ward_error_prefix(err, "bind %s", what);
+  if (propagation) {
+    struct mount_attr attr = {.propagation = propagation & ~MS_REC};
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | (propagation & MS_REC ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
+      return ward_error_sys(err, "set propagation of %s", what);
+  }
+  if (move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return ward_error_sys(err, "attach bind of %s", what);
+  if (out)
+    *out = steal_fd(&tree);
+  return 0;
 }
 
-int ward_mount_remount_bind(int target_fd, unsigned long flags, ward_error_t *err)
+int ward_mount_bind_fd(const char *source, int target_fd, bool recursive, ward_error_t *err)
 {
-  char target[WARD_FD_PATH_MAX];
-  ward_fd_path(target_fd, target);
-  /* Re-open: the fd taken before the bind refers to the covered directory. */
-  _cleanup_close_ int fd = open(target, O_PATH | O_CLOEXEC);
-  if (fd < 0)
-    return ward_error_sys(err, "reopen bind target");
-  ward_fd_path(fd, target);
-  unsigned long want = MS_BIND | MS_REMOUNT | (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME));
-  if (mount(NULL, target, NULL, want, NULL) == 0)
-    return 0;
-  /* In a user namespace the kernel refuses to clear flags it locked on the
-   * source mount; keep them and try again. */
-  if (errno == EPERM && mount(NULL, target, NULL, want | locked_flags(fd), NULL) == 0)
-    return 0;
-  return ward_error_sys(err, "remount bind mount");
+  return ward_mount_bind_at(source, -1, target_fd, recursive, 0, 0, 0, NULL, err);
 }
 
 static int apply_propagation(int fd, unsigned long propagation, ward_error_t *err)
@@ -82,12 +88,8 @@ static int apply_propagation(int fd, unsigned long propagation, ward_error_t *er
 
 static int mount_bind(int target_fd, const struct ward_mount *m, ward_error_t *err)
 {
-  if (ward_mount_bind_fd(m->source, target_fd, m->recursive, err) < 0)
-    return -1;
-  unsigned long extra = m->flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
-  if (extra && ward_mount_remount_bind(target_fd, extra, err) < 0)
-    return -1;
-  return apply_propagation(target_fd, m->propagation, err);
+  unsigned long set = m->flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
+  return ward_mount_bind_at(m->source, -1, target_fd, m->recursive, set, m->clear_flags, m->propagation, NULL, err);
 }
 
 static int mount_fs(int target_fd, const struct ward_mount *m, const char *type, ward_error_t *err)
@@ -109,9 +111,7 @@ static int mount_fs_or_bind(int target_fd, const struct ward_mount *m, const cha
   if ((*err)->errnum != EPERM)
     return -1;
   ward_error_free(err);
-  if (ward_mount_bind_fd(host_path, target_fd, true, err) < 0)
-    return -1;
-  return ward_mount_remount_bind(target_fd, m->flags | MS_RDONLY, err);
+  return ward_mount_bind_at(host_path, -1, target_fd, true, m->flags | MS_RDONLY, 0, 0, NULL, err);
 }
 
 int ward_mount_one(int rootfd, const struct ward_mount *m, const struct ward_rootfs_plan *plan, ward_error_t *err)

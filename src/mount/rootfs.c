@@ -21,16 +21,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int rbind_readonly(const char *source, const char *target, ward_error_t *err)
-{
-  if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
-    return ward_error_sys(err, "bind %s at %s", source, target);
-  struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
-  if (mount_setattr(AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-    return ward_error_sys(err, "make %s read-only recursively (mount_setattr, Linux 5.12+)", target);
-  return 0;
-}
-
 static int extra_binds(int rootfd, const struct ward_rootfs_plan *plan, ward_error_t *err)
 {
   for (size_t i = 0; i < plan->n_extra; i++) {
@@ -39,10 +29,9 @@ static int extra_binds(int rootfd, const struct ward_rootfs_plan *plan, ward_err
     if (stat(b->source, &st) < 0)
       return ward_error_sys(err, "bind %s", b->source);
     _cleanup_close_ int target = -1;
+    unsigned long flags = b->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0;
     if (ward_resolve_in_root(rootfd, b->dest, S_ISDIR(st.st_mode) ? WARD_CREATE_DIR : WARD_CREATE_FILE, &target, err) < 0 ||
-        ward_mount_bind_fd(b->source, target, false, err) < 0)
-      return ward_error_prefix(err, "%s", b->dest);
-    if (b->readonly && ward_mount_remount_bind(target, MS_RDONLY | MS_NOSUID | MS_NODEV, err) < 0)
+        ward_mount_bind_at(b->source, -1, target, false, flags, 0, 0, NULL, err) < 0)
       return ward_error_prefix(err, "%s", b->dest);
   }
   return 0;
@@ -77,14 +66,8 @@ static int readonly_paths(int rootfd, char *const *paths, ward_error_t *err)
       return ward_error_prefix(err, "linux.readonlyPaths[%zu]", i);
     if (fd < 0)
       continue;
-    char target[WARD_FD_PATH_MAX];
-    ward_fd_path(fd, target);
-    if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-        ward_mount_remount_bind(fd, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0) {
-      if (*err == NULL)
-        ward_error_sys(err, "bind");
+    if (ward_mount_bind_at(NULL, fd, fd, true, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, 0, NULL, err) < 0)
       return ward_error_prefix(err, "linux.readonlyPaths[%zu]: %s", i, paths[i]);
-    }
   }
   return 0;
 }
@@ -94,7 +77,7 @@ static int enter_root(const struct ward_rootfs_plan *plan, int rootfd, ward_erro
   if (fchdir(rootfd) < 0)
     return ward_error_sys(err, "chdir to the container root");
   if (plan->no_pivot) {
-    if (mount(plan->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+    if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
       return ward_error_sys(err, "move the container root to /");
     if (chroot(".") < 0)
       return ward_error_sys(err, "chroot");
@@ -120,16 +103,19 @@ int ward_rootfs_setup(const struct ward_rootfs_plan *plan, ward_error_t *err)
   if (mount(NULL, "/", NULL, host_prop, NULL) < 0)
     return ward_error_sys(err, "make / a slave of the host's mounts");
 
-  if (plan->host_root_bind) {
-    if (rbind_readonly(plan->host_root_bind, plan->rootfs, err) < 0)
-      return -1;
-  } else if (mount(plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
-    return ward_error_sys(err, "bind the root %s onto itself", plan->rootfs);
-  }
-  /* The root is opened after the bind so the fd refers to the new mount. */
-  _cleanup_close_ int rootfd = open(plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd < 0)
+  /* The root is attached as a fresh detached clone, reached through the
+   * parent's fd (the init may lack search permission on the way to it), and
+   * the clone's own fd becomes the root everything else resolves in. */
+  _cleanup_close_ int target = plan->rootfs_fd >= 0 ? dup(plan->rootfs_fd) : open(plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (target < 0)
     return ward_error_sys(err, "open root %s", plan->rootfs);
+  _cleanup_close_ int rootfd = -1;
+  if (plan->host_root_bind) {
+    if (ward_mount_bind_at(plan->host_root_bind, -1, target, true, MS_RDONLY | MS_NOSUID | MS_NODEV, 0, 0, &rootfd, err) < 0)
+      return -1;
+  } else if (ward_mount_bind_at(NULL, target, target, true, 0, 0, 0, &rootfd, err) < 0) {
+    return ward_error_prefix(err, "root %s", plan->rootfs);
+  }
 
   for (size_t i = 0; i < cfg->n_mounts; i++)
     if (ward_mount_one(rootfd, &cfg->mounts[i], plan, err) < 0)

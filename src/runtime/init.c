@@ -325,7 +325,7 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
   if (!cfg->ns[WARD_NS_MOUNT].requested)
     return ward_error(err, 0, "linux.namespaces: a mount namespace is required");
   struct ward_rootfs_plan plan = {
-    .cfg = cfg, .rootfs = cfg->root_path, .host_root_bind = L->host_root_bind, .in_userns = L->new_userns || L->ns_fds[WARD_NS_USER] >= 0,
+    .cfg = cfg, .rootfs = cfg->root_path, .rootfs_fd = -1, .host_root_bind = L->host_root_bind, .in_userns = L->new_userns || L->ns_fds[WARD_NS_USER] >= 0,
     .no_pivot = L->no_pivot, .cgroup = L->state->cgroup, .extra = L->binds, .n_extra = L->n_binds,
   };
   if (ward_rootfs_setup(&plan, err) < 0)
@@ -369,7 +369,7 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
     char report[256] = "";
     if (ward_landlock_apply(L->landlock, report, sizeof(report), err) < 0)
       return -1;
-    if (report[0])
+    if (strstr(report, "not enforced"))
       dprintf(STDERR_FILENO, "ward: warning: %s\n", report);
   }
   if (L->seccomp) {

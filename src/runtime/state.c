@@ -35,12 +35,18 @@ int ward_state_create_dir(const char *root, const char *id, char **dir, ward_err
 {
   if (!ward_valid_id(id))
     return ward_error(err, EINVAL, "invalid container id \"%s\": use letters, digits and _.+- (at most 128)", id);
-  if (ward_mkdir_p(root, 0700, err) < 0)
+  /* Search-only for others: an init that runs as an unprivileged host id
+   * must still reach its own root mount point beneath; listing stays
+   * private and every file inside is 0600. */
+  if (ward_mkdir_p(root, 0711, err) < 0)
     return ward_error_prefix(err, "state root");
+  struct stat sb;
+  if (stat(root, &sb) == 0 && sb.st_uid == geteuid() && (sb.st_mode & 0777) != 0711 && chmod(root, 0711) < 0)
+    return ward_error_sys(err, "chmod %s", root);
   _cleanup_free_ char *path = NULL;
   if (asprintf(&path, "%s/%s", root, id) < 0)
     return ward_error(err, ENOMEM, "state");
-  if (mkdir(path, 0700) < 0) {
+  if (mkdir(path, 0711) < 0) {
     if (errno == EEXIST)
       return ward_error(err, EEXIST, "container \"%s\" already exists", id);
     return ward_error_sys(err, "create state directory %s", path);

@@ -1,0 +1,141 @@
+/* ward sandbox [OPTIONS] -- CMD ARGS...: the zero-setup main job. */
+#include "cli/cli.h"
+#include "caps/caps.h"
+#include "runtime/lifecycle.h"
+#include "runtime/sandbox.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
+{
+  fprintf(out,
+          "usage: ward sandbox [OPTIONS] -- CMD [ARGS...]\n\n"
+          "  --name ID          container id (default sandbox-PID), for state/kill/events\n"
+          "  --net none|host    network namespace: loopback only (default) or the host's\n"
+          "  --cap-add CAPS     capabilities to keep (comma list; default none)\n"
+          "  --memory SIZE      memory limit (e.g. 256m)\n"
+          "  --pids N           process limit\n"
+          "  --cpus N           CPU limit (e.g. 0.5)\n"
+          "  --ro PATH          Landlock: allow reading PATH\n"
+          "  --rw PATH          Landlock: allow reading and writing PATH\n"
+          "  --exec PATH        Landlock: allow running programs under PATH\n"
+          "  --connect PORT     Landlock: allow TCP connect to PORT (others denied)\n"
+          "  --bind-port PORT   Landlock: allow TCP bind to PORT (others denied)\n"
+          "  --no-landlock      no Landlock ruleset\n");
+}
+
+static int add_port(long **ports, size_t *n, const char *arg, const char *flag)
+{
+  char *end;
+  long v = strtol(arg, &end, 10);
+  if (*end || end == arg)
+    return cli_usage_error("sandbox", "%s: \"%s\" is not a port number", flag, arg);
+  long *bigger = realloc(*ports, (*n + 1) * sizeof(long));
+  if (bigger == NULL)
+    return 1;
+  bigger[(*n)++] = v;
+  *ports = bigger;
+  return 0;
+}
+
+int cmd_sandbox(struct ward_global *g, int argc, char **argv)
+{
+  struct ward_sandbox_opts o = {.memory = -1, .pids = -1};
+  _cleanup_strv_ char **ro = NULL, **rw = NULL, **ex = NULL;
+  _cleanup_free_ long *connect_ports = NULL, *bind_ports = NULL;
+  enum { OPT_NAME = 256, OPT_NET, OPT_CAP, OPT_MEM, OPT_PIDS, OPT_CPUS, OPT_RO, OPT_RW, OPT_EXEC, OPT_CONNECT, OPT_BIND,
+         OPT_NO_LL, OPT_HELP };
+  static const struct option opts[] = {
+    {"name", required_argument, NULL, OPT_NAME}, {"net", required_argument, NULL, OPT_NET},
+    {"cap-add", required_argument, NULL, OPT_CAP}, {"memory", required_argument, NULL, OPT_MEM},
+    {"pids", required_argument, NULL, OPT_PIDS}, {"cpus", required_argument, NULL, OPT_CPUS},
+    {"ro", required_argument, NULL, OPT_RO}, {"rw", required_argument, NULL, OPT_RW},
+    {"exec", required_argument, NULL, OPT_EXEC}, {"connect", required_argument, NULL, OPT_CONNECT},
+    {"bind-port", required_argument, NULL, OPT_BIND}, {"no-landlock", no_argument, NULL, OPT_NO_LL},
+    {"help", no_argument, NULL, OPT_HELP}, {NULL, 0, NULL, 0},
+  };
+  ward_error_t err = NULL;
+  int c;
+  while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_NAME: o.name = optarg; break;
+    case OPT_NET:
+      if (strcmp(optarg, "host") == 0)
+        o.net_host = true;
+      else if (strcmp(optarg, "none") != 0)
+        return cli_usage_error(argv[0], "--net takes none or host, not \"%s\"", optarg);
+      break;
+    case OPT_CAP:
+      if (ward_caps_parse_list(optarg, &o.caps, &err) < 0)
+        return ward_error_prefix(&err, "--cap-add"), cli_error(&err);
+      break;
+    case OPT_MEM: {
+      uint64_t v;
+      if (ward_parse_size(optarg, &v) < 0 || v == 0 || v > INT64_MAX)
+        return cli_usage_error(argv[0], "--memory: \"%s\" is not a size such as 256m", optarg);
+      o.memory = (int64_t) v;
+      break;
+    }
+    case OPT_PIDS: {
+      char *end;
+      long v = strtol(optarg, &end, 10);
+      if (*end || v <= 0)
+        return cli_usage_error(argv[0], "--pids: \"%s\" is not a positive number", optarg);
+      o.pids = v;
+      break;
+    }
+    case OPT_CPUS: {
+      char *end;
+      double v = strtod(optarg, &end);
+      if (*end || v <= 0 || v > 1024)
+        return cli_usage_error(argv[0], "--cpus: \"%s\" is not a positive number", optarg);
+      o.cpus = v;
+      break;
+    }
+    case OPT_RO: if (ward_strv_append(&ro, optarg) < 0) return 1; break;
+    case OPT_RW: if (ward_strv_append(&rw, optarg) < 0) return 1; break;
+    case OPT_EXEC: if (ward_strv_append(&ex, optarg) < 0) return 1; break;
+    case OPT_CONNECT: if (add_port(&connect_ports, &o.n_connect, optarg, "--connect")) return 2; break;
+    case OPT_BIND: if (add_port(&bind_ports, &o.n_bind, optarg, "--bind-port")) return 2; break;
+    case OPT_NO_LL: o.no_landlock = true; break;
+    case OPT_HELP: usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (optind >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  o.argv = argv + optind;
+  o.ro = ro;
+  o.rw = rw;
+  o.exec_paths = ex;
+  o.connect_ports = connect_ports;
+  o.bind_ports = bind_ports;
+  char default_name[64];
+  snprintf(default_name, sizeof(default_name), "sandbox-%d", (int) getpid());
+  if (o.name == NULL)
+    o.name = default_name;
+
+  struct ward_create_opts co = {.root = cli_root(g), .id = o.name, .host_root_bind = "/", .mode = WARD_LAUNCH_RUN,
+                                .default_seccomp = true, .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED};
+  if (ward_sandbox_config(&o, &co.cfg, &err) < 0 || ward_sandbox_landlock(&o, &co.landlock, &err) < 0) {
+    if (co.cfg)
+      ward_config_free(co.cfg);
+    return cli_error(&err);
+  }
+  struct ward_container *ct = NULL;
+  if (ward_container_create(&co, &ct, &err) < 0)
+    return cli_error(&err);
+  int status = ward_container_wait(ct);
+  if (ward_container_destroy(co.root, ct->state, false, &err) < 0)
+    ward_error_report(&err);
+  ward_container_free(ct);
+  return status;
+}

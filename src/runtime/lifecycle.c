@@ -1,0 +1,364 @@
+#include "runtime/lifecycle.h"
+#include "runtime/hooks.h"
+#include "cgroup/cgroup.h"
+#include "caps/caps.h"
+#include "landlock/landlock.h"
+#include "seccomp/seccomp.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void ward_container_free(struct ward_container *c)
+{
+  if (c == NULL)
+    return;
+  ward_launch_release(&c->launch);
+  if (c->launch.seccomp)
+    ward_seccomp_prog_free(c->launch.seccomp);
+  if (c->launch.landlock)
+    ward_landlock_free(c->launch.landlock);
+  ward_strv_free(c->launch.extra_env);
+  free(c->launch.binds);
+  ward_config_free(c->cfg);
+  ward_state_free(c->state);
+  free(c->seccomp_cache);
+  free(c);
+}
+
+static char *now_rfc3339(void)
+{
+  struct timespec ts;
+  struct tm tm;
+  char buf[64], *out = NULL;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (asprintf(&out, "%s.%09ldZ", buf, ts.tv_nsec) < 0)
+    return NULL;
+  return out;
+}
+
+static char *seccomp_cache_dir(const char *root)
+{
+  char *dir = NULL;
+  if (asprintf(&dir, "%s/.seccomp-cache", root) < 0)
+    return NULL;
+  return dir;
+}
+
+static int prepare_seccomp(struct ward_container *c, const struct ward_create_opts *o, ward_error_t *err)
+{
+  struct ward_config *cfg = c->cfg;
+  const char *ann = ward_config_annotation(cfg, "run.ward.seccomp");
+  bool want_default = o->default_seccomp || (ann && strcmp(ann, "default") == 0);
+  if (ann && strcmp(ann, "default") != 0 && strcmp(ann, "config") != 0)
+    return ward_error(err, 0, "annotations.run.ward.seccomp: \"%s\" is not \"default\" or \"config\"", ann);
+  if (cfg->seccomp == NULL && want_default) {
+    uint64_t caps = cfg->process.caps.bounding | cfg->process.caps.effective | cfg->process.caps.permitted;
+    if (ward_seccomp_default(caps, &cfg->seccomp, err) < 0)
+      return -1;
+  }
+  if (cfg->seccomp == NULL)
+    return 0;
+  c->seccomp_cache = seccomp_cache_dir(o->root);
+  _cleanup_error_ ward_error_t mkerr = NULL;
+  if (c->seccomp_cache && ward_mkdir_p(c->seccomp_cache, 0700, &mkerr) < 0) {
+    free(c->seccomp_cache);
+    c->seccomp_cache = NULL;
+  }
+  if (ward_seccomp_compile(cfg->seccomp, c->seccomp_cache, &c->launch.seccomp, err) < 0)
+    return ward_error_prefix(err, "linux.seccomp");
+  return 0;
+}
+
+static int save_config_copy(struct ward_container *c, ward_error_t *err)
+{
+  _cleanup_free_ char *path = ward_state_path(c->state, "config.json");
+  _cleanup_free_ char *text = json_dumps(c->cfg->raw ? c->cfg->raw : json_object(), JSON_COMPACT);
+  if (path == NULL || text == NULL)
+    return ward_error(err, ENOMEM, "config copy");
+  return ward_write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+static int write_pid_file(const char *path, pid_t pid, ward_error_t *err)
+{
+  char buf[32];
+  int n = snprintf(buf, sizeof(buf), "%d", (int) pid);
+  return ward_write_file_atomic(path, buf, (size_t) n, 0644, err);
+}
+
+static int create_steps(struct ward_container *c, struct ward_create_opts *o, ward_error_t *err)
+{
+  struct ward_config *cfg = c->cfg;
+  if (o->landlock)
+    c->launch.landlock = steal_pointer(&o->landlock);
+  else if (ward_landlock_from_annotations(cfg->annotations, cfg->n_annotations, &c->launch.landlock, err) < 0)
+    return -1;
+  if (prepare_seccomp(c, o, err) < 0)
+    return -1;
+
+  c->state = calloc(1, sizeof(*c->state));
+  if (c->state == NULL || (c->state->id = strdup(o->id)) == NULL)
+    return ward_error(err, ENOMEM, "state");
+  if (ward_state_create_dir(o->root, o->id, &c->state->dir, err) < 0)
+    return -1;
+  c->state->bundle = cfg->bundle ? strdup(cfg->bundle) : NULL;
+  c->state->created = now_rfc3339();
+  c->state->owner = geteuid();
+  c->state->rootless = geteuid() != 0;
+  c->state->sandbox = o->host_root_bind != NULL;
+  c->state->status_hint = strdup("creating");
+  if (cfg->raw)
+    c->state->annotations = json_incref(json_object_get(cfg->raw, "annotations"));
+  if (ward_state_save(c->state, err) < 0 || save_config_copy(c, err) < 0)
+    return -1;
+
+  if (o->host_root_bind) {
+    /* The sandbox's root is a mount point inside its state directory. */
+    free(cfg->root_path);
+    cfg->root_path = ward_state_path(c->state, "rootfs");
+    if (cfg->root_path == NULL || mkdir(cfg->root_path, 0755) < 0)
+      return ward_error_sys(err, "create the sandbox root");
+  }
+  if (!o->no_cgroup) {
+    _cleanup_free_ char *path = NULL;
+    if (cfg->cgroups_path)
+      path = strdup(cfg->cgroups_path[0] == '/' ? cfg->cgroups_path : cfg->cgroups_path);
+    else if (asprintf(&path, "ward/%s", o->id) < 0)
+      path = NULL;
+    if (path == NULL)
+      return ward_error(err, ENOMEM, "cgroup");
+    if (ward_cgroup_create(path, &cfg->resources, false, &c->state->cgroup, err) < 0)
+      return -1;
+    if (c->state->cgroup->warnings)
+      ward_warn("%s", c->state->cgroup->warnings);
+  } else if (cfg->resources.any) {
+    ward_warn("--cgroup-manager disabled: linux.resources are not enforced");
+  }
+
+  struct ward_launch *L = &c->launch;
+  L->cfg = cfg;
+  L->state = c->state;
+  L->mode = o->mode;
+  L->no_pivot = o->no_pivot;
+  L->no_new_keyring = o->no_new_keyring;
+  L->preserve_fds = o->preserve_fds;
+  L->console_socket = o->console_socket;
+  L->host_root_bind = o->host_root_bind;
+  if (ward_launch_prepare(L, err) < 0 || ward_launch_start(L, err) < 0)
+    return -1;
+  free(c->state->status_hint);
+  c->state->status_hint = NULL;
+  if (ward_state_save(c->state, err) < 0)
+    return -1;
+  if (o->pid_file && write_pid_file(o->pid_file, L->pid, err) < 0)
+    return ward_error_prefix(err, "--pid-file");
+  return 0;
+}
+
+int ward_container_create(struct ward_create_opts *o, struct ward_container **out, ward_error_t *err)
+{
+  struct ward_container *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return ward_error(err, ENOMEM, "container");
+  ward_launch_init(&c->launch);
+  int rc;
+  if (o->cfg)
+    c->cfg = steal_pointer(&o->cfg), rc = 0;
+  else
+    rc = ward_config_load(o->bundle, &c->cfg, err);
+  if (rc == 0)
+    rc = create_steps(c, o, err);
+  if (rc < 0) {
+    /* Undo in reverse: the init (killed by the launch), the cgroup, the
+     * state directory. Nothing of a failed create may remain. */
+    /* state->dir is set only once we created the directory ourselves. */
+    bool owned_dir = c->state && c->state->dir;
+    if (c->state && c->state->cgroup) {
+      _cleanup_error_ ward_error_t ignored = NULL;
+      ward_cgroup_kill(c->state->cgroup, SIGKILL, &ignored);
+      ward_error_free(&ignored);
+      ward_cgroup_destroy(c->state->cgroup, &ignored);
+    }
+    if (owned_dir) {
+      _cleanup_error_ ward_error_t ignored = NULL;
+      ward_state_remove_dir(c->state->dir, &ignored);
+    }
+    if (o->landlock) {
+      ward_landlock_free(o->landlock);
+      o->landlock = NULL;
+    }
+    ward_container_free(c);
+    return -1;
+  }
+  *out = c;
+  return 0;
+}
+
+int ward_container_config(const struct ward_state *st, struct ward_config **out, ward_error_t *err)
+{
+  _cleanup_free_ char *path = ward_state_path(st, "config.json");
+  _cleanup_json_ json_t *doc = NULL;
+  if (path == NULL)
+    return ward_error(err, ENOMEM, "config");
+  if (wj_load_file(path, 16u << 20, &doc, err) < 0)
+    return -1;
+  return ward_config_parse_json(path, doc, out, err);
+}
+
+static void run_poststop(struct ward_state *st)
+{
+  _cleanup_error_ ward_error_t err = NULL;
+  struct ward_config *cfg = NULL;
+  if (ward_container_config(st, &cfg, &err) < 0)
+    return;
+  if (cfg->hooks.count[WARD_HOOK_POSTSTOP]) {
+    _cleanup_json_ json_t *sj = ward_state_oci_json(st);
+    json_object_set_new(sj, "status", json_string("stopped"));
+    _cleanup_free_ char *text = json_dumps(sj, JSON_COMPACT);
+    if (text && ward_hooks_run(&cfg->hooks, WARD_HOOK_POSTSTOP, text, &err) < 0)
+      ward_warn("%s", err->msg);
+  }
+  ward_config_free(cfg);
+}
+
+int ward_container_destroy(const char *root, struct ward_state *st, bool run_hooks, ward_error_t *err)
+{
+  (void) root;
+  if (st->cgroup) {
+    if (ward_cgroup_kill(st->cgroup, SIGKILL, err) < 0)
+      ward_error_free(err);
+    if (ward_cgroup_destroy(st->cgroup, err) < 0)
+      return -1;
+  } else if (ward_state_pid_alive(st)) {
+    kill(st->pid, SIGKILL);
+  }
+  if (run_hooks)
+    run_poststop(st);
+  return ward_state_remove_dir(st->dir, err);
+}
+
+int ward_container_wait(struct ward_container *c)
+{
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+  for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+    sigaddset(&mask, forwarded[i]);
+  sigprocmask(SIG_BLOCK, &mask, &old);
+  _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+  pid_t pid = c->launch.pid;
+  int status = 0;
+  struct pollfd fds[2] = {{.fd = c->launch.pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+  for (;;) {
+    int r = poll(fds, sfd >= 0 ? 2 : 1, -1);
+    if (r < 0 && errno != EINTR)
+      break;
+    if (sfd >= 0 && (fds[1].revents & POLLIN)) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof(si)) == sizeof(si))
+        kill(pid, (int) si.ssi_signo);
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP))
+      break;
+  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return 1;
+}
+
+int ward_container_start(const char *root, const char *id, ward_error_t *err)
+{
+  _cleanup_state_ struct ward_state *st = NULL;
+  if (ward_state_load(root, id, &st, err) < 0)
+    return -1;
+  _cleanup_close_ int lock = ward_state_lock(st->dir, err);
+  if (lock < 0)
+    return -1;
+  enum ward_status s = ward_state_status(st);
+  if (s != WARD_CREATED)
+    return ward_error(err, 0, "container \"%s\" is %s, not created: only a created container can be started", id,
+                      ward_status_name(s));
+  _cleanup_free_ char *fifo = ward_state_path(st, "exec.fifo");
+  /* The init blocks opening the fifo for writing; our open releases it. */
+  _cleanup_close_ int fd = open(fifo, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ward_error_sys(err, "open %s", fifo);
+  char c;
+  ssize_t n = read(fd, &c, 1);
+  unlink(fifo);
+  if (n != 1)
+    return ward_error(err, EIO, "container \"%s\": the init exited before it was started", id);
+  _cleanup_config_ struct ward_config *cfg = NULL;
+  if (ward_container_config(st, &cfg, err) == 0 && cfg->hooks.count[WARD_HOOK_POSTSTART]) {
+    _cleanup_json_ json_t *sj = ward_state_oci_json(st);
+    _cleanup_free_ char *text = json_dumps(sj, JSON_COMPACT);
+    _cleanup_error_ ward_error_t herr = NULL;
+    if (text && ward_hooks_run(&cfg->hooks, WARD_HOOK_POSTSTART, text, &herr) < 0)
+      ward_warn("%s", herr->msg);
+  }
+  ward_error_free(err);
+  return 0;
+}
+
+int ward_container_signal(const char *root, const char *id, int sig, bool all, ward_error_t *err)
+{
+  _cleanup_state_ struct ward_state *st = NULL;
+  if (ward_state_load(root, id, &st, err) < 0)
+    return -1;
+  enum ward_status s = ward_state_status(st);
+  if (s == WARD_STOPPED && !all)
+    return ward_error(err, ESRCH, "container \"%s\" is not running", id);
+  if (all && st->cgroup)
+    return ward_cgroup_kill(st->cgroup, sig, err);
+  if (s == WARD_STOPPED)
+    return 0;
+  if (kill(st->pid, sig) < 0)
+    return ward_error_sys(err, "kill container \"%s\"", id);
+  return 0;
+}
+
+int ward_container_delete(const char *root, const char *id, bool force, ward_error_t *err)
+{
+  _cleanup_state_ struct ward_state *st = NULL;
+  if (ward_state_load(root, id, &st, err) < 0) {
+    /* A directory left by a creation that died can always be removed. */
+    _cleanup_free_ char *dir = NULL;
+    struct stat sb;
+    if (force && (*err)->errnum == ENOENT && ward_valid_id(id) && asprintf(&dir, "%s/%s", root, id) >= 0 &&
+        stat(dir, &sb) == 0) {
+      ward_error_free(err);
+      return ward_state_remove_dir(dir, err);
+    }
+    return -1;
+  }
+  _cleanup_close_ int lock = ward_state_lock(st->dir, err);
+  if (lock < 0)
+    return -1;
+  enum ward_status s = ward_state_status(st);
+  if (s != WARD_STOPPED && s != WARD_CREATED && !force)
+    return ward_error(err, EBUSY, "container \"%s\" is %s: stop it first or use --force", id, ward_status_name(s));
+  if (s == WARD_PAUSED && st->cgroup) {
+    _cleanup_error_ ward_error_t ignored = NULL;
+    ward_cgroup_freeze(st->cgroup, false, &ignored);
+  }
+  return ward_container_destroy(root, st, true, err);
+}

@@ -1,0 +1,56 @@
+/* Container lifecycle operations shared by the commands: create (run,
+ * create, sandbox), start, kill, delete, wait. Each either completes or
+ * leaves nothing behind: no state directory, cgroup or process. */
+#ifndef WARD_LIFECYCLE_H
+#define WARD_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "runtime/config.h"
+#include "runtime/launch.h"
+#include "runtime/state.h"
+
+struct ward_landlock;
+
+struct ward_create_opts {
+  const char *root;            /* state root (--root) */
+  const char *id;
+  const char *bundle;          /* NULL for a sandbox (cfg given instead) */
+  struct ward_config *cfg;     /* sandbox: a config built in memory (taken over) */
+  const char *host_root_bind;  /* sandbox: "/" */
+  enum ward_launch_mode mode;
+  bool no_pivot, no_new_keyring;
+  bool default_seccomp;        /* apply ward's default profile when the config has none */
+  bool no_cgroup;              /* --cgroup-manager disabled */
+  int preserve_fds;
+  const char *console_socket;
+  const char *pid_file;
+  struct ward_landlock *landlock;  /* taken over; NULL: from annotations */
+};
+
+/* Creates the container and starts its init; for WARD_LAUNCH_RUN the init
+ * goes on to exec at once. On return *out owns the state and the launch. */
+struct ward_container {
+  struct ward_config *cfg;
+  struct ward_state *state;
+  struct ward_launch launch;
+  char *seccomp_cache;
+};
+int ward_container_create(struct ward_create_opts *opts, struct ward_container **out, ward_error_t *err);
+void ward_container_free(struct ward_container *c);
+/* Removes everything a container left: processes, cgroup, state. */
+int ward_container_destroy(const char *root, struct ward_state *st, bool run_poststop, ward_error_t *err);
+
+/* Waits for the init, forwarding SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 to
+ * it; returns the exit status the way a shell reports it (128+N). */
+int ward_container_wait(struct ward_container *c);
+
+int ward_container_start(const char *root, const char *id, ward_error_t *err);
+int ward_container_signal(const char *root, const char *id, int sig, bool all, ward_error_t *err);
+int ward_container_delete(const char *root, const char *id, bool force, ward_error_t *err);
+/* Loads the config copy kept in the state directory. */
+int ward_container_config(const struct ward_state *st, struct ward_config **out, ward_error_t *err);
+
+#endif

@@ -1,0 +1,36 @@
+/* `ward sandbox -- CMD`: a host command in a fresh sandbox, no bundle. The
+ * sandbox is an ordinary OCI config built in memory (so it goes through the
+ * same validation and the same launch as a bundle): the host's / bound
+ * read-only, private /tmp, /run and /dev, fresh /proc, every namespace, no
+ * capabilities, no_new_privs, ward's default seccomp profile and a Landlock
+ * ruleset. */
+#ifndef WARD_SANDBOX_H
+#define WARD_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "runtime/config.h"
+
+struct ward_landlock;
+
+struct ward_sandbox_opts {
+  char **argv;
+  const char *name;
+  bool net_host;
+  uint64_t caps;        /* --cap-add */
+  int64_t memory;       /* bytes, -1: none */
+  int64_t pids;         /* -1: none */
+  double cpus;          /* 0: none */
+  bool no_landlock;
+  char **ro, **rw, **exec_paths;  /* --ro/--rw/--exec, NULL-terminated */
+  long *connect_ports, *bind_ports;
+  size_t n_connect, n_bind;
+};
+
+int ward_sandbox_config(const struct ward_sandbox_opts *o, struct ward_config **out, ward_error_t *err);
+/* NULL in *out with --no-landlock. */
+int ward_sandbox_landlock(const struct ward_sandbox_opts *o, struct ward_landlock **out, ward_error_t *err);
+
+#endif
