@@ -7,7 +7,9 @@
  * getppid is cheap and in every allow list, so the time is dominated by
  * kernel entry plus the filter's walk to the rule that allows it; the
  * difference between runtimes for one profile is the filter's layout. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>

@@ -67,3 +67,22 @@ enum ward_audit_sev ward_audit_max_sev(const struct ward_audit_file *files, size
 int ward_audit_main(int argc, char **argv, FILE *out, FILE *errout);
 
 #endif
+
+/* ---- ward audit --host: runtime and kernel CVE exposure ---- */
+
+/* Compares upstream versions: numeric components, then pre-releases
+ * (-rc7, -rc.3, -alpha) before the release; distro suffixes (+ds1, ~ds1,
+ * -1, -fc-v782) are ignored. <0, 0, >0 like strcmp. */
+int ward_version_cmp(const char *a, const char *b);
+/* The CVE data built into the binary (data/cve.json at build time). */
+const char *ward_audit_cve_data(void);
+/* Pure evaluation, for tests: components is [{"name","version"}], uname_v
+ * the kernel build string (distro detection). Returns a new array of
+ * {"id","component","version","fixed","severity","status",...}. */
+json_t *ward_audit_host_evaluate(json_t *cvedata, json_t *components, const char *uname_v);
+/* Collects uname and runtime versions (running each `X --version` with a
+ * timeout) and evaluates them; cve_file NULL uses the built-in data. */
+int ward_audit_host(const char *cve_file, json_t **report, ward_error_t *err);
+void ward_audit_host_render(FILE *out, json_t *report, bool color);
+/* Highest severity among exposures whose status is "affected". */
+enum ward_audit_sev ward_audit_host_max_sev(json_t *report);

@@ -13,7 +13,7 @@ static const char *const names[WARD_CAP_COUNT] = {
   "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
 };
 
-const char *ward_cap_name(int cap)
+const char *audit_cap_short_name(int cap)
 {
   return cap >= 0 && cap < WARD_CAP_COUNT ? names[cap] : NULL;
 }

@@ -10,7 +10,7 @@
 #define WARD_CAPS_ALL ((UINT64_C(1) << WARD_CAP_COUNT) - 1)
 
 /* "SYS_ADMIN" (no CAP_ prefix), or NULL when unknown. */
-const char *ward_cap_name(int cap);
+const char *audit_cap_short_name(int cap);
 /* Accepts "SYS_ADMIN", "CAP_SYS_ADMIN", "sys_admin"; -1 when unknown. */
 int ward_cap_parse(const char *s);
 /* The set Docker, containerd's CRI plugin and podman < 4 grant by default. */

@@ -103,13 +103,13 @@ static void service(struct amodel *m, const char *name, const struct anode *svc)
   if (limit_set(pl))
     afield_set(&c->pids_limit, T_YES, aloc_at(apath(m, base, "pids_limit"), pl));
   else if (limit_set(dpl))
-    afield_set(&c->pids_limit, T_YES, aloc_at(apath(m, base, "deploy.resources.limits.pids"), dpl));
+    afield_set(&c->pids_limit, T_YES, aloc_at(ajoin(m, base, "deploy.resources.limits.pids"), dpl));
   const struct anode *ml = anode_get(svc, "mem_limit");
   const struct anode *dml = anode_get(limits, "memory");
   if (limit_set(ml))
     afield_set(&c->mem_limit, T_YES, aloc_at(apath(m, base, "mem_limit"), ml));
   else if (limit_set(dml))
-    afield_set(&c->mem_limit, T_YES, aloc_at(apath(m, base, "deploy.resources.limits.memory"), dml));
+    afield_set(&c->mem_limit, T_YES, aloc_at(ajoin(m, base, "deploy.resources.limits.memory"), dml));
 
   const struct anode *sys = anode_get(svc, "sysctls");
   const char *syp = apath(m, base, "sysctls");

@@ -169,7 +169,7 @@ static void container(struct amodel *m, const struct pod *pod, const struct anod
 
   const struct anode *mem = anode_get(anode_get(anode_get(ctr, "resources"), "limits"), "memory");
   if (anode_str(mem))
-    afield_set(&c->mem_limit, T_YES, aloc_at(apath(m, cpath, "resources.limits.memory"), mem));
+    afield_set(&c->mem_limit, T_YES, aloc_at(ajoin(m, cpath, "resources.limits.memory"), mem));
 
   const struct anode *ports = anode_get(ctr, "ports");
   const char *pp = apath(m, cpath, "ports");
@@ -205,7 +205,7 @@ static int workload(struct amodel *m, const struct anode *doc, const char *base,
     /* the pod's own spec */
   } else if (strcmp(kind, "CronJob") == 0) {
     const struct anode *tmpl = anode_get(anode_get(anode_get(spec, "jobTemplate"), "spec"), "template");
-    sp = apath(m, base, "spec.jobTemplate.spec.template");
+    sp = ajoin(m, base, "spec.jobTemplate.spec.template");
     meta = anode_get(tmpl, "metadata");
     mp = apath(m, sp, "metadata");
     spec = anode_get(tmpl, "spec");
@@ -214,7 +214,7 @@ static int workload(struct amodel *m, const struct anode *doc, const char *base,
              strcmp(kind, "ReplicaSet") == 0 || strcmp(kind, "Job") == 0 || strcmp(kind, "ReplicationController") == 0 ||
              strcmp(kind, "PodTemplate") == 0) {
     const struct anode *tmpl = strcmp(kind, "PodTemplate") == 0 ? anode_get(doc, "template") : anode_get(spec, "template");
-    const char *tp = strcmp(kind, "PodTemplate") == 0 ? apath(m, base, "template") : apath(m, base, "spec.template");
+    const char *tp = strcmp(kind, "PodTemplate") == 0 ? apath(m, base, "template") : ajoin(m, base, "spec.template");
     meta = anode_get(tmpl, "metadata");
     mp = apath(m, tp, "metadata");
     spec = anode_get(tmpl, "spec");

@@ -88,6 +88,11 @@ const char *apath(struct amodel *m, const char *base, const char *key)
   return odd ? aprintf(m, "%s[\"%s\"]", base, key) : aprintf(m, "%s.%s", base, key);
 }
 
+const char *ajoin(struct amodel *m, const char *base, const char *suffix)
+{
+  return base && *base ? aprintf(m, "%s.%s", base, suffix) : astr(m, suffix);
+}
+
 const char *apath_idx(struct amodel *m, const char *base, size_t i)
 {
   return aprintf(m, "%s[%zu]", base ? base : "", i);

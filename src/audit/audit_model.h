@@ -70,6 +70,8 @@ const char *astr(struct amodel *m, const char *s);
 const char *aprintf(struct amodel *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* base.key, or base["key"] when the key has a dot (labels, sysctls). */
 const char *apath(struct amodel *m, const char *base, const char *key);
+/* base.suffix where suffix is already a dotted path. */
+const char *ajoin(struct amodel *m, const char *base, const char *suffix);
 const char *apath_idx(struct amodel *m, const char *base, size_t i);
 struct aloc aloc_at(const char *path, const struct anode *n);
 

@@ -154,8 +154,7 @@ static void render_text(FILE *out, const struct ward_audit_file *files, size_t n
       nc++;
     if (f->error) {
       failed++;
-      fprintf(out, "%s%s: error:%s %s\n", p->err, f->path, p->off,
-              strncmp(f->error, f->path, strlen(f->path)) == 0 ? f->error + strlen(f->path) + 1 : f->error);
+      fprintf(out, "%serror:%s %s\n", p->err, p->off, f->error);
     }
     if (f->error && nc == 0)
       continue;

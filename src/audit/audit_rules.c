@@ -106,7 +106,7 @@ static void r_cap(struct rctx *x, const struct rule *r)
    * rules that say so (NET_RAW); the rest must have been asked for. */
   if ((x->from_default & bit) && r->cap != ward_cap_parse("NET_RAW"))
     return;
-  emit(x, r, &x->caploc[r->cap], "CAP_%s is %s", ward_cap_name(r->cap),
+  emit(x, r, &x->caploc[r->cap], "CAP_%s is %s", audit_cap_short_name(r->cap),
        x->from_default & bit ? "in the runtime's default set and not dropped" : "granted");
 }
 
@@ -138,7 +138,7 @@ static void r_cap_other(struct rctx *x, const struct rule *r)
     extra &= ~(UINT64_C(1) << ward_cap_parse(covered[i]));
   for (int cap = 0; cap < WARD_CAP_COUNT; cap++)
     if (extra & (UINT64_C(1) << cap))
-      emit(x, r, &x->caploc[cap], "CAP_%s is granted beyond the runtime's default set", ward_cap_name(cap));
+      emit(x, r, &x->caploc[cap], "CAP_%s is granted beyond the runtime's default set", audit_cap_short_name(cap));
 }
 
 static bool writable_host_mount(const struct acontainer *c, const struct amount **which)
@@ -252,14 +252,14 @@ static void r_mounts(struct rctx *x, const struct rule *r)
     bool hit = false;
     switch (r->cap) {
     case M_SOCKET: hit = sock; break;
-    case M_SENSITIVE_RW: hit = !sock && sens && !varlog && !mt->ro && !(strcmp(src, "/run") == 0 && false); break;
+    case M_SENSITIVE_RW: hit = !sock && sens && !varlog && !mt->ro; break;
     case M_SENSITIVE_RO: hit = !sock && sens && mt->ro; break;
     case M_VARLOG: hit = varlog && !mt->ro; break;
     case M_OTHER_RW: hit = !sock && !sens && !mt->ro; break;
     }
     if (hit)
       emit(x, r, &mt->loc, "host path %s is mounted %s at %s%s", mt->src, mt->ro ? "read-only" : "writable",
-           mt->dst, sens && strcmp(sens, src) != 0 ? " (inside a sensitive host directory)" : "");
+           mt->dst, !sock && sens && strcmp(sens, src) != 0 ? " (inside a sensitive host directory)" : "");
   }
 }
 
@@ -404,8 +404,10 @@ static void r_satoken(struct rctx *x, const struct rule *r)
 
 /* Namespaced sysctls a runtime accepts per container; anything else reaches
  * the host kernel or is refused by the runtime. */
-static bool sysctl_safe(const char *name, bool hostnet)
+static bool sysctl_safe(const char *name, bool hostnet, bool hostuts)
 {
+  if ((strcmp(name, "kernel.hostname") == 0 || strcmp(name, "kernel.domainname") == 0) && !hostuts)
+    return true;
   if (strncmp(name, "kernel.shm", 10) == 0 || strncmp(name, "kernel.msg", 10) == 0 ||
       strcmp(name, "kernel.sem") == 0 || strncmp(name, "fs.mqueue.", 10) == 0)
     return true;
@@ -416,7 +418,7 @@ static void r_sysctl(struct rctx *x, const struct rule *r)
 {
   for (size_t i = 0; i < x->c->sysctls.n; i++) {
     const struct aitem *s = &x->c->sysctls.v[i];
-    if (!sysctl_safe(s->name, set(&x->c->host_net)))
+    if (!sysctl_safe(s->name, set(&x->c->host_net), set(&x->c->host_uts)))
       emit(x, r, &s->loc, "sysctl %s=%s is not namespaced to the container%s", s->name, s->value ? s->value : "",
            strncmp(s->name, "net.", 4) == 0 ? " (host network)" : "");
   }

@@ -42,7 +42,11 @@ struct ward_command {
   X(spec, "write a default config.json") \
   X(features, "print the runtime's features as JSON") \
   X(seccomp, "convert and inspect seccomp profiles") \
-  X(audit, "find breakout-enabling misconfigurations")
+  X(audit, "find breakout-enabling misconfigurations")     \
+  X(check, "show what confines this process")             \
+  X(probe, "switch probe groups on or off")              \
+  X(events, "stream a container's probe events")         \
+  X(top, "per-call counts and latencies from the probes")
 
 #define X(name, summary) int cmd_##name(struct ward_global *g, int argc, char **argv);
 WARD_COMMANDS(X)

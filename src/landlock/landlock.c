@@ -198,6 +198,7 @@ struct plan {
   size_t attr_size;
   uint32_t restrict_flags;
   bool lost_restriction;  /* strict mode refuses */
+  bool degraded;          /* anything asked for is not as asked: apply reports it */
 };
 
 static uint64_t fs_for_abi(int abi)
@@ -245,7 +246,8 @@ static void make_plan(const struct ward_landlock *ll, struct plan *p, char *repo
     return;
   }
   if (abi <= 0) {
-    p->lost_restriction = true;
+    p->lost_restriction = want_fs || want_net || want_scope;  /* audit alone restricts nothing */
+    p->degraded = true;
     if (p->kernel_abi > 0)
       report_add(report, len, "landlock: not enforced (ABI capped to 0, kernel has ABI %d)", p->kernel_abi);
     else if (p->why == EOPNOTSUPP)
@@ -298,21 +300,26 @@ static void make_plan(const struct ward_landlock *ll, struct plan *p, char *repo
 #undef LOST
   if (any)
     report_add(report, len, ";");
+  p->degraded = any;
   /* Not weakenings: the kernel denies more, or only logs less. */
   bool refer_asked = false;
   for (size_t i = 0; i < ll->n_paths; i++)
     refer_asked |= (ll->paths[i].access & LANDLOCK_ACCESS_FS_REFER) != 0;
-  if (want_fs && refer_asked && abi < 2)
+  if (want_fs && refer_asked && abi < 2) {
     report_add(report, len, " refer not grantable (needs ABI 2; renames and links across directories stay denied);");
-  if (ll->audit && abi < 7)
+    p->degraded = true;
+  }
+  if (ll->audit && abi < 7) {
     report_add(report, len, " no audit logging (needs ABI 7);");
-  if (!any)
+    p->degraded = true;
+  }
+  if (!p->degraded)
     report_add(report, len, " fully enforced");
   else if (report && len && report[strnlen(report, len) - 1] == ';')
     report[strnlen(report, len) - 1] = '\0';
 }
 
-int ward_landlock_check(const struct ward_landlock *ll, char *report, size_t report_len, ward_error_t *err)
+static int check(const struct ward_landlock *ll, struct plan *plan, char *report, size_t report_len, ward_error_t *err)
 {
   struct plan p;
   char local[512];
@@ -327,9 +334,16 @@ int ward_landlock_check(const struct ward_landlock *ll, char *report, size_t rep
     report_len = sizeof(local);
   }
   make_plan(ll, &p, report, report_len);
+  if (plan)
+    *plan = p;
   if (ll->strict && p.lost_restriction)
     return ward_error(err, 0, "landlock strict mode: cannot enforce everything asked: %s", report);
   return 0;
+}
+
+int ward_landlock_check(const struct ward_landlock *ll, char *report, size_t report_len, ward_error_t *err)
+{
+  return check(ll, NULL, report, report_len, err);
 }
 
 /* landlock_restrict_self refuses with EPERM without one of these; saying
@@ -367,11 +381,17 @@ static int add_path_rule(int ruleset_fd, const struct ward_ll_path *r, uint64_t 
 int ward_landlock_apply(const struct ward_landlock *ll, char *report, size_t report_len, ward_error_t *err)
 {
   struct plan p;
-  if (ward_landlock_check(ll, report, report_len, err) < 0)
-    return -1;
-  if (ll == NULL)
+  if (ll == NULL) {
+    if (report && report_len)
+      report[0] = '\0';
     return 0;
-  make_plan(ll, &p, NULL, 0);
+  }
+  if (check(ll, &p, report, report_len, err) < 0)
+    return -1;
+  /* Quiet when all is as asked: the init prints a non-empty report as a
+   * warning. ward_landlock_check gives the full summary for debug logs. */
+  if (!p.degraded && report && report_len)
+    report[0] = '\0';
   if (p.attr.handled_access_fs == 0 && p.attr.handled_access_net == 0 && p.attr.scoped == 0)
     return 0;  /* nothing enforceable (reported); restrict_self would need a ruleset */
   if (!may_restrict())

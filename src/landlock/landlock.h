@@ -67,16 +67,20 @@ int ward_landlock_from_annotations(const struct ward_kv *ann, size_t n, struct w
  * error names the path and its option/annotation. */
 int ward_landlock_check_paths(const struct ward_landlock *ll, int root_fd,
                               const char *const *mount_points, size_t n_mount_points, ward_error_t *err);
-/* Before anything starts: what apply would enforce on this kernel, as the
- * report apply writes; fails in strict mode when something cannot be. */
+/* Before anything starts: a one-line summary of what apply would enforce on
+ * this kernel ("landlock ABI 7: 5 path rules; 2 tcp port rules; scoped
+ * abstract-unix,signal; fully enforced"), for a debug log; fails in strict
+ * mode when something cannot be enforced. */
 int ward_landlock_check(const struct ward_landlock *ll, char *report, size_t report_len, ward_error_t *err);
 
 /* Enforces on the calling thread (the container's single-threaded init,
- * after pivot_root, before exec); writes a one-line report of what the
- * running kernel's ABI enforced and could not ("landlock ABI 3: 4 path rules;
- * not enforced: tcp ports (needs ABI 4), ...") into report (may be NULL).
- * No allocation unless it fails. ll may be NULL (nothing to do). Needs
- * no_new_privs or CAP_SYS_ADMIN, which it checks first. */
+ * after pivot_root, before exec). When the running kernel's ABI could not
+ * enforce everything asked, writes a one-line report for a warning into
+ * report (may be NULL): "landlock ABI 3: 4 path rules; not enforced: tcp
+ * ports (needs ABI 4), ioctl_dev (needs ABI 5)"; otherwise report is "".
+ * In strict mode that case is an error instead. No allocation unless it
+ * fails. ll may be NULL (nothing to do). Needs no_new_privs or CAP_SYS_ADMIN,
+ * which it checks first. */
 int ward_landlock_apply(const struct ward_landlock *ll, char *report, size_t report_len, ward_error_t *err);
 /* The kernel's Landlock ABI (0 when unsupported or disabled at boot), capped
  * by WARD_LANDLOCK_ABI_MAX. */

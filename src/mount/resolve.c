@@ -33,9 +33,37 @@ static int open_in_root(int rootfd, const char *path)
   return (int) fd;
 }
 
+static int resolve(int rootfd, const char *path, enum ward_resolve_create create, int depth, int *out, ward_error_t *err);
+
+/* A dangling symlink on the way: create what it points to, inside the
+ * root, then go on from there. */
+static int follow_dangling(int rootfd, int parent, const char *name, const char *prefix, const char *rest,
+                           enum ward_resolve_create create, int depth, int *out, ward_error_t *err)
+{
+  char target[4096];
+  ssize_t n = readlinkat(parent, name, target, sizeof(target) - 1);
+  if (n < 0)
+    return ward_error_sys(err, "resolve %s inside the container root", prefix);
+  target[n] = '\0';
+  _cleanup_free_ char *next = NULL;
+  size_t dir_len = strlen(prefix) - strlen(name);
+  int rc = target[0] == '/' ? asprintf(&next, "%s%s", target, rest)
+                            : asprintf(&next, "%.*s%s%s", (int) dir_len, prefix, target, rest);
+  if (rc < 0)
+    return ward_error(err, ENOMEM, "%s", prefix);
+  return resolve(rootfd, next, create, depth + 1, out, err);
+}
+
 int ward_resolve_in_root(int rootfd, const char *path, enum ward_resolve_create create, int *out, ward_error_t *err)
 {
+  return resolve(rootfd, path, create, 0, out, err);
+}
+
+static int resolve(int rootfd, const char *path, enum ward_resolve_create create, int depth, int *out, ward_error_t *err)
+{
   *out = -1;
+  if (depth > 40)
+    return ward_error(err, ELOOP, "resolve %s inside the container root", path);
   int fd = open_in_root(rootfd, path);
   if (fd >= 0) {
     *out = fd;
@@ -83,6 +111,9 @@ int ward_resolve_in_root(int rootfd, const char *path, enum ward_resolve_create 
         return ward_error_sys(err, "mkdir %s inside the container root", prefix);
       }
       next = open_in_root(rootfd, prefix);
+      struct stat st;
+      if (next < 0 && errno == ENOENT && fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        return follow_dangling(rootfd, parent, name, prefix, path + i, create, depth, out, err);
     }
     if (next < 0)
       return ward_error_sys(err, "resolve %s inside the container root", prefix);

@@ -41,9 +41,10 @@ static int geometry(size_t *size, uint32_t *slot_size, uint32_t *nslots, ward_er
   if (!is_pow2(*slot_size) || *slot_size < WARD_RING_SLOT_MIN || *slot_size > WARD_RING_SLOT_MAX)
     return ward_error(err, EINVAL, "ring slot size %u: must be a power of two between %u and %u",
                       *slot_size, WARD_RING_SLOT_MIN, WARD_RING_SLOT_MAX);
-  if (*size < WARD_RING_HDR_SIZE + 2 * (size_t) *slot_size)
+  /* size is the room for records; the header page comes on top */
+  if (*size < 2 * (size_t) *slot_size)
     return ward_error(err, EINVAL, "ring size %zu: too small for two %u-byte slots", *size, *slot_size);
-  uint64_t n = (*size - WARD_RING_HDR_SIZE) / *slot_size;
+  uint64_t n = *size / *slot_size;
   uint64_t p = 1;
   while (p * 2 <= n && p * 2 <= WARD_RING_NSLOTS_MAX)
     p *= 2;
@@ -54,7 +55,7 @@ static int geometry(size_t *size, uint32_t *slot_size, uint32_t *nslots, ward_er
 
 int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err)
 {
-  uint32_t nslots;
+  uint32_t nslots = 0;
   if (geometry(&size, &slot_size, &nslots, err) < 0)
     return -1;
   if (ftruncate(fd, (off_t) size) < 0)
@@ -331,6 +332,23 @@ static int step(struct ward_ring *r, struct ward_event *ev)
   return 0;
 }
 
+/* The geometry words are the consumer's to define: a workload that
+ * rewrote them would keep every process started afterwards from mapping the
+ * ring, so they are put back from the private copy. */
+static void repair_header(struct ward_ring *r)
+{
+  struct ward_ring_hdr *h = r->hdr;
+  if (h->magic == WARD_RING_MAGIC && h->version == WARD_RING_VERSION && h->hdr_size == WARD_RING_HDR_SIZE
+      && h->slot_size == r->slot_size && h->nslots == r->nslots)
+    return;
+  h->magic = WARD_RING_MAGIC;
+  h->version = WARD_RING_VERSION;
+  h->hdr_size = WARD_RING_HDR_SIZE;
+  h->slot_size = r->slot_size;
+  h->nslots = r->nslots;
+  r->st.repairs++;
+}
+
 static void account_drops(struct ward_ring *r)
 {
   uint64_t d = __atomic_load_n(&r->hdr->drops, __ATOMIC_RELAXED);
@@ -350,6 +368,7 @@ size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max
   }
   __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
   account_drops(r);
+  repair_header(r);
   return n;
 }
 
@@ -370,6 +389,7 @@ size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaqu
   }
   __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
   account_drops(r);
+  repair_header(r);
   return n;
 }
 

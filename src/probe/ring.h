@@ -32,9 +32,9 @@ struct ward_ring_stats {
   uint64_t tail;        /* next ticket the consumer expects */
 };
 
-/* Geometry: total bytes (0: WARD_RING_SIZE_DEFAULT) and slot size (0:
- * WARD_RING_SLOT_DEFAULT, a power of two). The slot count is the largest
- * power of two that fits. */
+/* Geometry: bytes of record space (0: WARD_RING_SIZE_DEFAULT, 4 MiB) and
+ * slot size (0: WARD_RING_SLOT_DEFAULT, a power of two). The slot count is
+ * the largest power of two that fits; the file is one header page more. */
 int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err);
 /* A sealed memfd (F_SEAL_SHRINK|GROW|SEAL), close-on-exec. */
 int ward_ring_create_memfd(size_t size, uint32_t slot_size, int *fd_out, ward_error_t *err);

@@ -56,6 +56,10 @@ static json_t *build_doc(const struct ward_sandbox_opts *o)
   json_array_append_new(mounts, mount_json("/dev/shm", "tmpfs", "shm", shm_opts));
   json_array_append_new(mounts, mount_json("/dev/mqueue", "mqueue", "mqueue", proc_opts));
   json_array_append_new(mounts, mount_json("/tmp", "tmpfs", "tmpfs", tmp_opts));
+  /* A fresh sysfs shows the sandbox's own network devices; with the
+   * host's network the runtime falls back to the host's, read-only. */
+  static const char *const sys_opts[] = {"nosuid", "noexec", "nodev", "ro", NULL};
+  json_array_append_new(mounts, mount_json("/sys", "sysfs", "sysfs", sys_opts));
   /* /run holds the host's sockets (ward's agent among them): hide it. */
   json_array_append_new(mounts, mount_json("/run", "tmpfs", "tmpfs", run_opts));
 

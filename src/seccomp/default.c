@@ -13,6 +13,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sched.h>
 #include <linux/capability.h>
 #include <linux/personality.h>
@@ -86,7 +87,6 @@ static const char *const allow_base[] = {
 
 #define CLONE_NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
                         CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP)
-#define NO_CAP (-1)
 
 struct group {
   const char *const *names;
@@ -94,14 +94,17 @@ struct group {
   uint32_t errno_ret;            /* ERRNO only */
   struct ward_seccomp_arg arg;   /* used when has_arg */
   bool has_arg;
-  int cap;                       /* the group applies only with it */
-  int not_cap;                   /* the group applies only without it */
+  int cap;                       /* CAP(n): applies only with capability n */
+  int not_cap;                   /* NOT_CAP(n): applies only without it */
   const char *arches;            /* Docker arch names, space-separated; NULL: all */
   const char *not_arches;
   unsigned min_kernel;           /* major << 8 | minor */
 };
 
-#define ALLOW(n, ...) {.names = (n), .action = WARD_SCMP_ALLOW, .cap = NO_CAP, .not_cap = NO_CAP, __VA_ARGS__}
+/* capabilities are stored plus one so that an omitted field means "none" */
+#define CAP(n) .cap = (n) + 1
+#define NOT_CAP(n) .not_cap = (n) + 1
+#define ALLOW(n, ...) {.names = (n), .action = WARD_SCMP_ALLOW, __VA_ARGS__}
 #define ARG(i, op_, v) .has_arg = true, .arg = {.index = (i), .value = (v), .op = (op_)}
 
 static const struct group groups[] = {
@@ -123,40 +126,40 @@ static const struct group groups[] = {
   ALLOW(NAMES("modify_ldt"), .arches = "amd64 x32 x86"),
   ALLOW(NAMES("s390_pci_mmio_read", "s390_pci_mmio_write", "s390_runtime_instr"), .arches = "s390 s390x"),
   ALLOW(NAMES("riscv_flush_icache"), .arches = "riscv64"),
-  ALLOW(NAMES("open_by_handle_at"), .cap = CAP_DAC_READ_SEARCH),
+  ALLOW(NAMES("open_by_handle_at"), CAP(CAP_DAC_READ_SEARCH)),
   ALLOW(NAMES("bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
               "lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open",
               "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns", "syslog", "umount",
-              "umount2", "unshare"), .cap = CAP_SYS_ADMIN),
+              "umount2", "unshare"), CAP(CAP_SYS_ADMIN)),
   /* clone without namespace flags; s390 swaps the first two arguments */
-  ALLOW(NAMES("clone"), ARG(0, SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS), .not_cap = CAP_SYS_ADMIN,
+  ALLOW(NAMES("clone"), ARG(0, SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS), NOT_CAP(CAP_SYS_ADMIN),
         .not_arches = "s390 s390x"),
-  ALLOW(NAMES("clone"), ARG(1, SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS), .not_cap = CAP_SYS_ADMIN,
+  ALLOW(NAMES("clone"), ARG(1, SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS), NOT_CAP(CAP_SYS_ADMIN),
         .arches = "s390 s390x"),
   /* clone3 passes its flags in memory seccomp cannot read: ENOSYS makes
    * glibc fall back to clone, whose flags the rule above checks. */
-  {.names = NAMES("clone3"), .action = WARD_SCMP_ERRNO, .errno_ret = ENOSYS, .cap = NO_CAP,
-   .not_cap = CAP_SYS_ADMIN},
-  ALLOW(NAMES("reboot"), .cap = CAP_SYS_BOOT),
-  ALLOW(NAMES("chroot"), .cap = CAP_SYS_CHROOT),
-  ALLOW(NAMES("delete_module", "init_module", "finit_module"), .cap = CAP_SYS_MODULE),
-  ALLOW(NAMES("acct"), .cap = CAP_SYS_PACCT),
+  {.names = NAMES("clone3"), .action = WARD_SCMP_ERRNO, .errno_ret = ENOSYS,
+   NOT_CAP(CAP_SYS_ADMIN)},
+  ALLOW(NAMES("reboot"), CAP(CAP_SYS_BOOT)),
+  ALLOW(NAMES("chroot"), CAP(CAP_SYS_CHROOT)),
+  ALLOW(NAMES("delete_module", "init_module", "finit_module"), CAP(CAP_SYS_MODULE)),
+  ALLOW(NAMES("acct"), CAP(CAP_SYS_PACCT)),
   ALLOW(NAMES("kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev",
-              "ptrace"), .cap = CAP_SYS_PTRACE),
-  ALLOW(NAMES("iopl", "ioperm"), .cap = CAP_SYS_RAWIO),
-  ALLOW(NAMES("settimeofday", "stime", "clock_settime", "clock_settime64"), .cap = CAP_SYS_TIME),
-  ALLOW(NAMES("vhangup"), .cap = CAP_SYS_TTY_CONFIG),
-  ALLOW(NAMES("get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node"), .cap = CAP_SYS_NICE),
-  ALLOW(NAMES("syslog"), .cap = CAP_SYSLOG),
-  ALLOW(NAMES("bpf"), .cap = CAP_BPF),
-  ALLOW(NAMES("perf_event_open"), .cap = CAP_PERFMON),
+              "ptrace"), CAP(CAP_SYS_PTRACE)),
+  ALLOW(NAMES("iopl", "ioperm"), CAP(CAP_SYS_RAWIO)),
+  ALLOW(NAMES("settimeofday", "stime", "clock_settime", "clock_settime64"), CAP(CAP_SYS_TIME)),
+  ALLOW(NAMES("vhangup"), CAP(CAP_SYS_TTY_CONFIG)),
+  ALLOW(NAMES("get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node"), CAP(CAP_SYS_NICE)),
+  ALLOW(NAMES("syslog"), CAP(CAP_SYSLOG)),
+  ALLOW(NAMES("bpf"), CAP(CAP_BPF)),
+  ALLOW(NAMES("perf_event_open"), CAP(CAP_PERFMON)),
   /* ward's addition: syscalls newer than Docker's list fail with ENOSYS,
    * not EPERM, so libc treats them as absent and falls back (runc patches
    * its filters to the same end). */
   {.names = NAMES("statmount", "listmount", "lsm_get_self_attr", "lsm_set_self_attr",
                   "lsm_list_modules", "mseal", "setxattrat", "getxattrat", "listxattrat",
                   "removexattrat", "open_tree_attr", "file_getattr", "file_setattr"),
-   .action = WARD_SCMP_ERRNO, .errno_ret = ENOSYS, .cap = NO_CAP, .not_cap = NO_CAP},
+   .action = WARD_SCMP_ERRNO, .errno_ret = ENOSYS},
 };
 
 /* Docker's archMap: the compat ABIs each native architecture can run. */
@@ -193,9 +196,9 @@ static bool arch_listed(const char *list, uint32_t arch)
 
 static bool group_applies(const struct group *g, const struct ward_seccomp_target *t)
 {
-  if (g->cap != NO_CAP && !((t->caps >> g->cap) & 1))
+  if (g->cap && !((t->caps >> (g->cap - 1)) & 1))
     return false;
-  if (g->not_cap != NO_CAP && ((t->caps >> g->not_cap) & 1))
+  if (g->not_cap && ((t->caps >> (g->not_cap - 1)) & 1))
     return false;
   if (g->arches && !arch_listed(g->arches, t->arch))
     return false;

@@ -201,7 +201,7 @@ int ward_scmp_errno_from_name(const char *name)
 /* Syscalls added after the libseccomp we may be built against knew them.
  * Since Linux 5.1 (io_uring, 425) new syscalls share one number on every
  * architecture libseccomp builds a filter for except mips and x32, which
- * offset it; for those the syscall is left to the default action. */
+ * offset it. A filter that cannot name one leaves it to the default action. */
 static const struct {
   const char *name;
   int nr;
@@ -254,12 +254,11 @@ bool ward_scmp_syscall_resolve(const char *name, const uint32_t *arch_list, size
     *nr = n;
     return true;
   }
+  /* libseccomp translates a number between the arches of a filter by its
+   * name, which it lacks for these: only a single-arch filter can take one */
   n = newer_nr(name);
-  if (n < 0)
+  if (n < 0 || n_arches != 1 || !unified_numbering(arch_list[0]))
     return false;
-  for (size_t i = 0; i < n_arches; i++)
-    if (!unified_numbering(arch_list[i]))
-      return false;
   *nr = n;
   return true;
 }

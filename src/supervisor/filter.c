@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <string.h>
@@ -55,21 +56,22 @@ bool ward_supervisor_is_hot(const char *name)
   return false;
 }
 
+static const char *default_names[128];
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_init(void)
+{
+  unsigned k = 0;
+  for (unsigned i = 0; i < sv_table_len && k + 1 < ARRAY_SIZE(default_names); i++)
+    if (sv_table[i].dflt)
+      default_names[k++] = sv_table[i].name;
+  default_names[k] = NULL;
+}
+
 const char *const *ward_supervisor_default_syscalls(void)
 {
-  static const char *dflt[128];
-  static unsigned n;
-  /* Filled once; the table is const so a racing second fill writes the
-   * same values. */
-  if (!n) {
-    unsigned k = 0;
-    for (unsigned i = 0; i < sv_table_len && k + 1 < ARRAY_SIZE(dflt); i++)
-      if (sv_table[i].dflt)
-        dflt[k++] = sv_table[i].name;
-    dflt[k] = NULL;
-    n = k;
-  }
-  return dflt;
+  pthread_once(&default_once, default_init);
+  return default_names;
 }
 
 static bool in_list(const char *const *v, const char *name)

@@ -19,8 +19,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* host tid -> (tgid, namespace ids), so a burst of calls from one thread
+ * does not open /proc/TID/status each time. Entries live 100 ms: pids are
+ * allocated cyclically, so reusing a tid needs a full wrap of pid_max
+ * (>= 32768) allocations, which no fork rate reaches in 100 ms. With a
+ * smaller pid_max the cache is off. */
+#define SV_IDCACHE 256
+#define SV_IDCACHE_TTL_NS 100000000ull
+struct sv_ids { pid_t tid, tgid; uint32_t ns_tid, ns_tgid; uint64_t ts; };
+
 struct ward_supervisor {
   int listener;
+  bool idcache_on;
+  struct sv_ids idcache[SV_IDCACHE];
   int proc_fd;
   struct ward_supervisor_options opts;
   struct seccomp_notif *req;
@@ -59,6 +70,11 @@ int ward_supervisor_new(int listener, const struct ward_supervisor_options *opts
     return ward_error_sys(err, "supervisor: /proc");
   if (opts)
     sv->opts = *opts;
+  char *pm = NULL;
+  size_t pmlen;
+  if (ward_read_file("/proc/sys/kernel/pid_max", 64, &pm, &pmlen, NULL) == 0)
+    sv->idcache_on = strtol(pm, NULL, 10) >= 32768;
+  free(pm);
   sv->req = steal_pointer(&req);
   sv->resp = steal_pointer(&resp);
   sv->listener = steal_fd(&lfd);
@@ -228,19 +244,23 @@ static void kill_target(struct ward_supervisor *sv, uint64_t id, pid_t tgid)
   syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
 }
 
-int ward_supervisor_handle_one(struct ward_supervisor *sv, ward_error_t *err)
+/* revents: what the caller's poll said about the listener, or -1 to poll
+ * here. */
+static int handle(struct ward_supervisor *sv, int revents, ward_error_t *err)
 {
   /* Never block: RECV sleeps when nothing is pending, and a caller driven
    * by a shared poll set may call us after another consumer (or a dying
    * target) took the notification away. */
-  struct pollfd pfd = { .fd = sv->listener, .events = POLLIN };
-  int pr = poll(&pfd, 1, 0);
-  if (pr < 0)
-    return errno == EINTR ? WARD_SUPERVISOR_IDLE : ward_error_sys(err, "supervisor: poll");
-  if (pfd.revents & POLLNVAL)
+  if (revents < 0) {
+    struct pollfd pfd = { .fd = sv->listener, .events = POLLIN };
+    if (poll(&pfd, 1, 0) < 0)
+      return errno == EINTR ? WARD_SUPERVISOR_IDLE : ward_error_sys(err, "supervisor: poll");
+    revents = pfd.revents;
+  }
+  if (revents & POLLNVAL)
     return ward_error(err, EBADF, "supervisor: listener fd is not open");
-  if (!(pfd.revents & POLLIN))
-    return (pfd.revents & POLLHUP) ? WARD_SUPERVISOR_HANGUP : WARD_SUPERVISOR_IDLE;
+  if (!(revents & POLLIN))
+    return (revents & POLLHUP) ? WARD_SUPERVISOR_HANGUP : WARD_SUPERVISOR_IDLE;
 
   struct seccomp_notif *req = sv->req;
   memset(req, 0, sv->req_size);  /* the kernel refuses a dirty buffer */
@@ -267,10 +287,12 @@ int ward_supervisor_handle_one(struct ward_supervisor *sv, ward_error_t *err)
   pid_t tid = (pid_t)req->pid;
   pid_t tgid = tid;
   bool fault = false;
+  bool read_target = false;  /* anything read from the target needs ID_VALID */
 
   int native_nr = -1;
   const struct sv_syscall *s = sv_lookup(arch, nr, &native_nr);
   if (s && s->decode == SV_DEC_SOCKETCALL) {
+    read_target = true;
     const struct sv_syscall *inner = unwrap_socketcall(tid, args, &native_nr, &fault);
     if (inner)
       s = inner;
@@ -295,29 +317,43 @@ int ward_supervisor_handle_one(struct ward_supervisor *sv, ward_error_t *err)
    * namespace view of both ids. Reading it before NOTIF_ID_VALID is fine:
    * the check below proves the tid was not reused meanwhile. */
   uint32_t ns_tid = (uint32_t)tid, ns_tgid = (uint32_t)tid;
-  pid_t host_tgid;
-  int depth = sv->opts.pidns_depth;
-  if (sv_task_ids(sv->proc_fd, tid, depth < 0 ? 0 : depth, &host_tgid, &ns_tid, &ns_tgid) == 0) {
-    tgid = host_tgid;
-    if (depth < 0) {
-      ns_tid = (uint32_t)tid;
-      ns_tgid = (uint32_t)host_tgid;
+  bool ids_fresh = false;
+  struct sv_ids *cached = &sv->idcache[(unsigned)tid % SV_IDCACHE];
+  if (sv->idcache_on && cached->tid == tid && ev->ts_ns - cached->ts < SV_IDCACHE_TTL_NS) {
+    tgid = cached->tgid;
+    ns_tid = cached->ns_tid;
+    ns_tgid = cached->ns_tgid;
+  } else {
+    pid_t host_tgid;
+    int depth = sv->opts.pidns_depth;
+    read_target = true;
+    if (sv_task_ids(sv->proc_fd, tid, depth < 0 ? 0 : depth, &host_tgid, &ns_tid, &ns_tgid) == 0) {
+      tgid = host_tgid;
+      ids_fresh = true;
+      if (depth < 0) {
+        ns_tid = (uint32_t)tid;
+        ns_tgid = (uint32_t)host_tgid;
+      }
     }
   }
   ev->pid = ns_tgid;
   ev->tid = ns_tid;
-  if (s)
+  if (s) {
     decode(sv, s, tid, args, word, &fault);
+    read_target |= s->decode != SV_DEC_RAW || s->path_arg >= 0 || s->path2_arg >= 0 || s->fd_path_arg >= 0;
+  }
   if (fault)
     sv->stats.mem_faults++;
 
   /* Everything above was read while the target waited; if it is no longer
    * the same notification (killed, pid reused), none of it can be trusted
    * and nothing will run anyway. */
-  if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0) {
+  if (read_target && ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0) {
     sv->stats.gone++;
     return WARD_SUPERVISOR_IDLE;
   }
+  if (ids_fresh && sv->idcache_on)
+    *cached = (struct sv_ids){ tid, tgid, ns_tid, ns_tgid, ev->ts_ns };
 
   struct ward_supervisor_verdict v = { .action = WARD_SV_CONTINUE, .error = 0 };
   if (sv->opts.decide) {
@@ -352,6 +388,11 @@ int ward_supervisor_handle_one(struct ward_supervisor *sv, ward_error_t *err)
   return WARD_SUPERVISOR_HANDLED;
 }
 
+int ward_supervisor_handle_one(struct ward_supervisor *sv, ward_error_t *err)
+{
+  return handle(sv, -1, err);
+}
+
 int ward_supervisor_run(struct ward_supervisor *sv, int stop_fd, ward_error_t *err)
 {
   for (;;) {
@@ -367,7 +408,7 @@ int ward_supervisor_run(struct ward_supervisor *sv, int stop_fd, ward_error_t *e
     }
     bool stop = stop_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR));
     if (pfd[0].revents & (POLLIN | POLLHUP | POLLNVAL)) {
-      int r = ward_supervisor_handle_one(sv, err);
+      int r = handle(sv, pfd[0].revents, err);
       if (r < 0)
         return r;
       if (r == WARD_SUPERVISOR_HANGUP)

@@ -434,6 +434,54 @@ static void test_scopes(void)
   waitpid(victim, NULL, 0);
 }
 
+/* Applies in a child and hands back the report apply wrote ("!" + the error
+ * when apply failed). */
+static void apply_report(const struct ward_landlock *ll, char *out, size_t len)
+{
+  int pfd[2];
+  out[0] = '\0';
+  if (pipe2(pfd, O_CLOEXEC) < 0)
+    return;
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char report[256] = "stale";
+    ward_error_t err = NULL;
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (ward_landlock_apply(ll, report, sizeof(report), &err) < 0)
+      snprintf(report, sizeof(report), "!%s", err->msg);
+    ssize_t n = write(pfd[1], report, strlen(report));
+    _exit(n < 0);
+  }
+  close(pfd[1]);
+  ssize_t n = read(pfd[0], out, len - 1);
+  out[n > 0 ? n : 0] = '\0';
+  close(pfd[0]);
+  waitpid(pid, NULL, 0);
+}
+
+static void test_apply_report(void)
+{
+  _cleanup_error_ ward_error_t err = NULL;
+  char report[256];
+  _cleanup_landlock_ struct ward_landlock *ll = ruleset();
+  rule(ll, P("a"), "ro");
+  ward_landlock_add_port(ll, "connect", 443, &err);
+  apply_report(ll, report, sizeof(report));
+  is_str(report, "", "apply: empty report when fully enforced (nothing to warn about)");
+  ward_landlock_set_abi_max(ll, 3);
+  apply_report(ll, report, sizeof(report));
+  contains(report, "landlock ABI 3 (capped, kernel has ", "apply: degraded report names the ABI used");
+  contains(report, ": 1 path rule; not enforced: tcp ports (needs ABI 4), ioctl_dev (needs ABI 5)",
+           "apply: degraded report says what is missing");
+  ward_landlock_set_abi_max(ll, 0);
+  apply_report(ll, report, sizeof(report));
+  contains(report, "landlock: not enforced", "apply: no Landlock reported, not failed");
+  ward_landlock_set_strict(ll, true);
+  apply_report(ll, report, sizeof(report));
+  contains(report, "!landlock strict mode: cannot enforce everything asked", "apply: strict mode fails");
+}
+
 static void test_degradation(void)
 {
   _cleanup_error_ ward_error_t err = NULL;
@@ -564,8 +612,10 @@ static void test_annotations(void)
   if (ll) {
     char report[256];
     ok(ward_landlock_check(ll, report, sizeof(report), &err) == 0, "and is fully enforceable here");
-    contains(report, "3 path rules; 6 tcp port rules; scoped abstract-unix,signal; audit logging on",
+    contains(report, "3 path rules; 6 tcp port rules; scoped abstract-unix,signal;",
              "report counts rules, ports (a range expands) and scopes");
+    contains(report, abi >= 7 ? "audit logging on; fully enforced" : "no audit logging (needs ABI 7)",
+             "report: audit logging as the ABI allows");
     struct op_arg af = { .path = P("a/file") }, bf = { .path = P("b/file") };
     ALLOW(ll, op_read_file, &af, "annotation rules: read allowed under ro");
     DENY(ll, op_read_file, &bf, EACCES, "annotation rules: read denied elsewhere");
@@ -629,6 +679,7 @@ int main(void)
   test_tcp();
   test_scopes();
   test_degradation();
+  test_apply_report();
   test_needs_nnp();
   test_errors();
   test_annotations();

@@ -62,7 +62,8 @@ static struct outcome run(const struct ward_seccomp_prog *p, int (*probe)(void))
 #define ERR(call) ((call) < 0 ? errno : 0)
 
 static int p_keyctl(void) { return ERR(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0)); }
-static int p_add_key(void) { return ERR(syscall(SYS_add_key, "user", "ward", "x", 1, KEY_SPEC_SESSION_KEYRING)); }
+/* a key type that does not exist: unfiltered it fails with ENODEV, adding nothing */
+static int p_add_key(void) { return ERR(syscall(SYS_add_key, "ward_no_such_type", "ward", "x", 1, KEY_SPEC_SESSION_KEYRING)); }
 static int p_unshare_user(void) { return ERR(unshare(CLONE_NEWUSER)); }
 static int p_unshare_none(void) { return ERR(unshare(0)); }
 static int p_bpf(void) { return ERR(syscall(SYS_bpf, 5 /* BPF_PROG_LOAD */, NULL, 0)); }

@@ -11,6 +11,10 @@
 #ifndef WARD_PROBE_LIB_H
 #define WARD_PROBE_LIB_H
 
+/* The wrappers define both open and open64 etc.; with 64-bit file offsets
+ * forced (meson's default) the headers would rename open to open64. */
+#undef _FILE_OFFSET_BITS
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>

@@ -1,0 +1,478 @@
+/* libward-probe.so core: mapping the ring and control page, resolving the
+ * real functions, the pid/tid and cwd caches, and turning a finished call
+ * into a ring record. */
+#include "probe/lib/probe.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* ---- control page and ring ------------------------------------------------ */
+
+/* All-zero stand-in: with no control file every group reads as off. */
+static const struct ward_control zero_ctl __attribute__((aligned(4096)));
+HIDDEN const struct ward_control *volatile probe_ctl = &zero_ctl;
+static struct ward_ring_prod ring;          /* ring.slots == NULL: not mapped */
+static uintptr_t ring_lo, ring_hi, ctl_lo, ctl_hi;
+
+HIDDEN __thread int probe_busy __attribute__((tls_model("initial-exec")));
+
+static const char *const real_names[WARD_CALL_COUNT] = {
+#define X(name) [WARD_CALL_##name] = #name,
+  WARD_PROBE_CALLS(X)
+#undef X
+};
+HIDDEN void *probe_real_tbl[WARD_CALL_COUNT];
+
+HIDDEN void *probe_resolve(unsigned call)
+{
+  /* dlsym may allocate or take loader locks; if it ever lands back in a
+   * wrapper on this thread, that inner call fails with ENOSYS instead of
+   * recursing forever. */
+  if (call == WARD_CALL_NONE || call >= WARD_CALL_COUNT || probe_busy)
+    return NULL;
+  probe_busy = 1;
+  void *p = dlsym(RTLD_NEXT, real_names[call]);
+  probe_busy = 0;
+  if (p)
+    __atomic_store_n(&probe_real_tbl[call], p, __ATOMIC_RELAXED);
+  return p;
+}
+
+static int raw_open(const char *path, int flags)
+{
+  return (int) syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, 0);
+}
+
+static void *map_file(const char *path, int writable, size_t min, size_t *len_out)
+{
+  int fd = raw_open(path, writable ? O_RDWR : O_RDONLY);
+  if (fd < 0)
+    return NULL;
+  struct stat st;
+  void *m = NULL;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t) st.st_size >= min
+      && (uint64_t) st.st_size <= (1ull << 32)) {
+    m = (void *) syscall(SYS_mmap, NULL, (size_t) st.st_size,
+                         writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED)
+      m = NULL;
+    *len_out = (size_t) st.st_size;
+  }
+  syscall(SYS_close, fd);
+  return m;
+}
+
+static size_t path_join(char *dst, size_t cap, const char *dir, const char *name)
+{
+  size_t a = strlen(dir), b = strlen(name);
+  if (a + 1 + b + 1 > cap)
+    return 0;
+  memcpy(dst, dir, a);
+  dst[a] = '/';
+  memcpy(dst + a + 1, name, b + 1);
+  return a + 1 + b;
+}
+
+static void map_ring(const char *dir)
+{
+  char path[PATH_MAX];
+  size_t len = 0;
+  if (!path_join(path, sizeof(path), dir, WARD_PROBE_RING))
+    return;
+  uint8_t *m = map_file(path, 1, WARD_RING_HDR_SIZE + 2 * WARD_RING_SLOT_MIN, &len);
+  if (m == NULL)
+    return;
+  /* validate once and keep a private copy: the header is shared with every
+   * other process of the container */
+  struct ward_ring_hdr h;
+  memcpy(&h, m, sizeof(h));
+  int ok = h.magic == WARD_RING_MAGIC && h.version == WARD_RING_VERSION && h.hdr_size == WARD_RING_HDR_SIZE
+           && h.slot_size >= WARD_RING_SLOT_MIN && h.slot_size <= WARD_RING_SLOT_MAX
+           && (h.slot_size & (h.slot_size - 1)) == 0
+           && h.nslots >= 2 && h.nslots <= WARD_RING_NSLOTS_MAX && (h.nslots & (h.nslots - 1)) == 0
+           && WARD_RING_HDR_SIZE + (uint64_t) h.nslots * h.slot_size <= len;
+  if (!ok) {
+    syscall(SYS_munmap, m, len);
+    return;
+  }
+  ring.hdr = (struct ward_ring_hdr *) (void *) m;
+  ring.mask = h.nslots - 1;
+  ring.slot_size = h.slot_size;
+  ring_lo = (uintptr_t) m;
+  ring_hi = ring_lo + len;
+  __atomic_store_n(&ring.slots, m + WARD_RING_HDR_SIZE, __ATOMIC_RELEASE);
+}
+
+static void map_control(const char *dir)
+{
+  char path[PATH_MAX];
+  size_t len = 0;
+  if (!path_join(path, sizeof(path), dir, WARD_PROBE_CONTROL))
+    return;
+  struct ward_control *c = map_file(path, 0, WARD_CTL_SIZE, &len);
+  if (c == NULL)
+    return;
+  if (c->magic != WARD_CTL_MAGIC || c->version != WARD_CTL_VERSION) {
+    syscall(SYS_munmap, c, len);
+    return;
+  }
+  ctl_lo = (uintptr_t) c;
+  ctl_hi = ctl_lo + len;
+  probe_ctl = c;
+}
+
+HIDDEN void probe_guard_range(const void *addr, size_t len)
+{
+  uintptr_t a = (uintptr_t) addr, b = a + len;
+  if (b < a)
+    b = UINTPTR_MAX;
+  if (ring_hi && a < ring_hi && b > ring_lo)
+    __atomic_store_n(&ring.slots, NULL, __ATOMIC_SEQ_CST);
+  if (ctl_hi && a < ctl_hi && b > ctl_lo)
+    probe_ctl = &zero_ctl;
+}
+
+/* ---- pid / tid -------------------------------------------------------------- */
+
+/* getpid() is a system call since glibc 2.25, so the ids are cached: pid per
+ * process, tid per thread, both invalidated in a fork child (pthread_atfork,
+ * and the clone wrapper for children without CLONE_VM). */
+static pid_t cached_pid;
+static unsigned fork_gen = 1;
+static __thread pid_t cached_tid __attribute__((tls_model("initial-exec")));
+static __thread unsigned tid_gen __attribute__((tls_model("initial-exec")));
+
+HIDDEN void probe_after_fork_child(void)
+{
+  cached_pid = 0;
+  __atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+static inline void ids(uint32_t *pid, uint32_t *tid, int fresh)
+{
+  if (UNLIKELY(fresh)) {
+    /* vfork children share the parent's memory and TLS: ask the kernel and
+     * leave the caches alone */
+    *pid = (uint32_t) syscall(SYS_getpid);
+    *tid = (uint32_t) syscall(SYS_gettid);
+    return;
+  }
+  pid_t p = cached_pid;
+  if (UNLIKELY(p == 0))
+    cached_pid = p = (pid_t) syscall(SYS_getpid);
+  unsigned g = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+  if (UNLIKELY(cached_tid == 0 || tid_gen != g)) {
+    cached_tid = (pid_t) syscall(SYS_gettid);
+    tid_gen = g;
+  }
+  *pid = (uint32_t) p;
+  *tid = (uint32_t) cached_tid;
+}
+
+/* ---- cwd cache ---------------------------------------------------------------- */
+
+/* Relative paths are recorded resolved against a cached cwd, refreshed by the
+ * chdir/fchdir wrappers with getcwd (rare calls, so their system call does
+ * not matter). Readers copy under a seqlock and never wait. */
+static char cwd_buf[PATH_MAX];
+static uint32_t cwd_len;     /* 0: unknown */
+static uint32_t cwd_seq;     /* odd while a writer copies */
+
+static void cwd_refresh(void)
+{
+  char tmp[PATH_MAX];
+  long n = syscall(SYS_getcwd, tmp, sizeof(tmp));
+  uint32_t s = __atomic_load_n(&cwd_seq, __ATOMIC_RELAXED);
+  /* one writer at a time; a writer that loses (another thread, or a signal
+   * handler interrupting a writer) just leaves the cache unknown */
+  if ((s & 1) || !__atomic_compare_exchange_n(&cwd_seq, &s, s + 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    __atomic_store_n(&cwd_len, 0, __ATOMIC_RELAXED);
+    return;
+  }
+  /* the kernel's getcwd returns the length including the NUL, and paths
+   * that are unreachable start with "(unreachable)" */
+  if (n > 1 && tmp[0] == '/') {
+    memcpy(cwd_buf, tmp, (size_t) n - 1);
+    __atomic_store_n(&cwd_len, (uint32_t) (n - 1), __ATOMIC_RELAXED);
+  } else {
+    __atomic_store_n(&cwd_len, 0, __ATOMIC_RELAXED);
+  }
+  __atomic_store_n(&cwd_seq, s + 2, __ATOMIC_RELEASE);
+}
+
+static size_t cwd_copy(char *dst, size_t cap)
+{
+  for (int tries = 0; tries < 4; tries++) {
+    uint32_t s = __atomic_load_n(&cwd_seq, __ATOMIC_ACQUIRE);
+    if (s & 1)
+      continue;
+    size_t n = __atomic_load_n(&cwd_len, __ATOMIC_RELAXED);
+    if (n == 0 || n > cap)
+      return 0;
+    memcpy(dst, cwd_buf, n);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&cwd_seq, __ATOMIC_RELAXED) == s)
+      return n;
+  }
+  return 0;
+}
+
+EXPORT int chdir(const char *path)
+{
+  GET_REAL(fn, chdir, -1);
+  int r = fn(path);
+  if (r == 0) {
+    int e = errno;
+    cwd_refresh();
+    errno = e;
+  }
+  return r;
+}
+
+EXPORT int fchdir(int fd)
+{
+  GET_REAL(fn, fchdir, -1);
+  int r = fn(fd);
+  if (r == 0) {
+    int e = errno;
+    cwd_refresh();
+    errno = e;
+  }
+  return r;
+}
+
+/* ---- safe reads --------------------------------------------------------------- */
+
+HIDDEN size_t probe_safe_read(void *dst, const void *src, size_t n)
+{
+  struct iovec l = {dst, n}, r = {(void *) (uintptr_t) src, n};
+  long got = syscall(SYS_process_vm_readv, (pid_t) syscall(SYS_getpid), &l, 1UL, &r, 1UL, 0UL);
+  return got > 0 ? (size_t) got : 0;
+}
+
+HIDDEN size_t probe_safe_str(char *dst, size_t cap, const char *src)
+{
+  size_t n = 0;
+  if (src == NULL || cap == 0)
+    return 0;
+  while (n + 1 < cap) {
+    /* stop at page ends: a string may end right before an unmapped page */
+    uintptr_t a = (uintptr_t) src + n;
+    size_t chunk = 4096 - (a & 4095);
+    if (chunk > cap - 1 - n)
+      chunk = cap - 1 - n;
+    size_t got = probe_safe_read(dst + n, (const void *) a, chunk);
+    if (got == 0)
+      break;
+    void *z = memchr(dst + n, 0, got);
+    if (z) {
+      n = (size_t) ((char *) z - dst);
+      dst[n] = 0;
+      return n;
+    }
+    n += got;
+    if (got < chunk)
+      break;
+  }
+  dst[n] = 0;
+  return n;
+}
+
+/* ---- records ------------------------------------------------------------------ */
+
+static inline size_t bounded_strlen(const char *s, size_t max)
+{
+  size_t n = 0;
+  while (n < max && s[n])
+    n++;
+  return n;
+}
+
+/* Sets string s from path p: absolute as is, relative joined to the cached
+ * cwd (into buf) or marked relative. */
+static void put_path(struct ward_rec_str *s, uint16_t *flags, uint16_t relflag,
+                     const char *p, int dirfd, char *buf, size_t cap)
+{
+  if (p == NULL)
+    return;
+  size_t n = bounded_strlen(p, WARD_RING_SLOT_MAX);
+  s->part[0] = p;
+  s->len[0] = n;
+  if (dirfd == PROBE_VERBATIM || p[0] == '/')
+    return;
+  if (dirfd == AT_FDCWD) {
+    size_t c = cwd_copy(buf, cap);
+    if (c) {
+      s->part[0] = buf;
+      s->len[0] = c;
+      s->part[1] = "/";
+      s->len[1] = 1;
+      s->part[2] = p;
+      s->len[2] = n;
+      return;
+    }
+  }
+  *flags |= relflag;
+}
+
+static void put_addr(struct probe_ev *e, struct ward_rec_addr *a, char *ubuf, size_t ucap)
+{
+  const struct sockaddr *sa = e->sa;
+  socklen_t len = e->salen;
+  if (sa == NULL || len < sizeof(sa_family_t))
+    return;
+  __builtin_memset(a, 0, sizeof(*a));
+  sa_family_t fam = sa->sa_family;
+  if (fam == AF_INET && len >= 16) {
+    const uint8_t *b = (const uint8_t *) sa;
+    a->family = AF_INET;
+    a->port = (uint16_t) (b[2] << 8 | b[3]);
+    __builtin_memcpy(a->addr, b + 4, 4);
+    e->in.addr = a;
+  } else if (fam == AF_INET6 && len >= 24) {
+    const uint8_t *b = (const uint8_t *) sa;
+    a->family = AF_INET6;
+    a->port = (uint16_t) (b[2] << 8 | b[3]);
+    __builtin_memcpy(a->addr, b + 8, 16);
+    e->in.addr = a;
+  } else if (fam == AF_UNIX) {
+    a->family = AF_UNIX;
+    e->in.addr = a;
+    const char *sp = (const char *) sa + 2;
+    size_t max = len > 2 ? (size_t) len - 2 : 0;
+    if (max > 108)
+      max = 108;
+    if (max == 0)
+      return;  /* unnamed */
+    if (sp[0] == 0) {
+      /* abstract: shown as '@' + name, NULs as '@' like ss(8) does */
+      size_t n = max < ucap ? max : ucap;
+      for (size_t i = 0; i < n; i++)
+        ubuf[i] = sp[i] ? sp[i] : '@';
+      e->in.s1.part[0] = ubuf;
+      e->in.s1.len[0] = n;
+    } else {
+      e->p1 = sp;
+      e->dirfd1 = AT_FDCWD;
+      if (bounded_strlen(sp, max) == max) {
+        /* not NUL-terminated within the address: copy the bounded name */
+        size_t n = max < ucap - 1 ? max : ucap - 1;
+        __builtin_memcpy(ubuf, sp, n);
+        ubuf[n] = 0;
+        e->p1 = ubuf;
+      }
+    }
+  }
+}
+
+/* Walks frame pointers with safe reads (a frame chain through code built
+ * without frame pointers just ends early or yields junk addresses, never a
+ * fault). Only runs for event types named in the control page's stack mask. */
+static unsigned capture_stack(uint64_t *out, unsigned depth, void *fp)
+{
+  unsigned n = 0;
+  uintptr_t f = (uintptr_t) fp;
+  while (n < depth && f && (f & 7) == 0) {
+    uintptr_t fr[2];
+    if (probe_safe_read(fr, (void *) f, sizeof(fr)) != sizeof(fr) || fr[1] == 0)
+      break;
+    out[n++] = fr[1];
+    if (fr[0] <= f || fr[0] - f > (1u << 20))
+      break;
+    f = fr[0];
+  }
+  return n;
+}
+
+static void write_event(struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0, uint64_t t1, int64_t ret)
+{
+  struct ward_ring_prod p;
+  p.slots = __atomic_load_n(&ring.slots, __ATOMIC_ACQUIRE);
+  if (p.slots == NULL)
+    return;
+  p.hdr = ring.hdr;
+  p.mask = ring.mask;
+  p.slot_size = ring.slot_size;
+  struct ward_rec_in *in = &e->in;
+  in->ts_ns = t0;
+  in->ret = ret;
+  in->call_ns = (want & (1u << WARD_GROUP_PERF)) && t1 > t0 ? (uint32_t) (t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0) : 0;
+  ids(&in->pid, &in->tid, e->exec_like);
+  if (!(want & (1u << group))) {
+    /* only perf is on: a bare timing record */
+    struct ward_rec_in t = {.type = WARD_EV_CALL_TIME, .call = in->call, .pid = in->pid, .tid = in->tid,
+                            .ts_ns = t0, .ret = ret, .call_ns = in->call_ns};
+    ward_ring_write(&p, &t);
+    return;
+  }
+  /* cwd copies never need more than a slot holds: sized by the slot (512
+   * bytes by default) rather than PATH_MAX, to keep the frame small */
+  char cwd1[p.slot_size], cwd2[p.slot_size], ubuf[112];
+  struct ward_rec_addr addr;
+  uint64_t stack[WARD_EVENT_STACK_MAX];
+  if (e->sa)
+    put_addr(e, &addr, ubuf, sizeof(ubuf));
+  put_path(&in->s1, &in->flags, WARD_REC_F_REL1, e->p1, e->dirfd1, cwd1, sizeof(cwd1));
+  put_path(&in->s2, &in->flags, WARD_REC_F_REL2, e->p2, e->dirfd2, cwd2, sizeof(cwd2));
+  const struct ward_control *c = probe_ctl;
+  uint64_t smask = __atomic_load_n(&c->stack_mask, __ATOMIC_RELAXED);
+  if (UNLIKELY(smask & (1ull << (in->type & 63)))) {
+    unsigned d = __atomic_load_n(&c->stack_depth, __ATOMIC_RELAXED);
+    in->nstack = capture_stack(stack, d > WARD_EVENT_STACK_MAX ? WARD_EVENT_STACK_MAX : d, e->fp);
+    in->stack = stack;
+  }
+  ward_ring_write(&p, in);
+}
+
+HIDDEN void probe_finish(struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0, int64_t ret)
+{
+  int saved = errno;
+  uint64_t t1 = (want & (1u << WARD_GROUP_PERF)) ? probe_now() : t0;
+  if (ret == -1)
+    ret = -(int64_t) saved;
+  if (ret == -EFAULT) {
+    /* the kernel refused a pointer: do not touch it either */
+    e->p1 = e->p2 = NULL;
+    e->sa = NULL;
+  }
+  write_event(e, group, want, t0, t1, ret);
+  errno = saved;
+}
+
+HIDDEN void probe_emit_now(struct probe_ev *e, unsigned group, uint32_t want, int64_t ret)
+{
+  int saved = errno;
+  uint64_t t = probe_now();
+  write_event(e, group, want, t, t, ret);
+  errno = saved;
+}
+
+/* ---- start-up ---------------------------------------------------------------- */
+
+static void atfork_child(void) { probe_after_fork_child(); }
+
+__attribute__((constructor)) static void probe_init(void)
+{
+  int saved = errno;
+  for (unsigned i = 1; i < WARD_CALL_COUNT; i++)
+    if (probe_real_tbl[i] == NULL)
+      probe_resolve(i);
+  /* $WARD_PROBE_DIR can only point this process (and its children) at
+   * another ring, i.e. blind itself: the host reads the one it mounted. */
+  const char *dir = getenv("WARD_PROBE_DIR");
+  if (dir == NULL || dir[0] != '/')
+    dir = WARD_PROBE_DIR;
+  map_ring(dir);
+  map_control(dir);
+  cwd_refresh();
+  pthread_atfork(NULL, NULL, atfork_child);
+  errno = saved;
+}

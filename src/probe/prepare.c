@@ -1,0 +1,222 @@
+/* Runtime-facing setup: files, ring, what to mount (see prepare.h). */
+#include "probe/prepare.h"
+#include "probe/control.h"
+#include "probe/event.h"
+#include "probe/ring.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#ifndef WARD_PROBE_LIBDIR
+#define WARD_PROBE_LIBDIR "/usr/local/lib/ward"
+#endif
+
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC),
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+  return (int) syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+const char *ward_probe_variant_name(enum ward_probe_variant v)
+{
+  return v == WARD_PROBE_GLIBC ? "glibc" : v == WARD_PROBE_MUSL ? "musl" : "none";
+}
+
+enum ward_probe_variant ward_probe_variant_for_rootfs(const char *rootfs)
+{
+  _cleanup_close_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return WARD_PROBE_NONE;
+  static const char *const dirs[] = {"lib", "lib64", "usr/lib", "usr/lib64"};
+  enum ward_probe_variant found = WARD_PROBE_NONE;
+  for (size_t i = 0; i < ARRAY_SIZE(dirs) && found != WARD_PROBE_MUSL; i++) {
+    int dfd = open_in_root(root, dirs[i], O_RDONLY | O_DIRECTORY);
+    if (dfd < 0)
+      continue;
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+      close(dfd);
+      continue;
+    }
+    struct dirent *de;
+    /* bounded: a hostile image may hold a huge directory */
+    for (int n = 0; n < 100000 && (de = readdir(d)) != NULL; n++) {
+      if (ward_has_prefix(de->d_name, "ld-musl-") && ward_has_suffix(de->d_name, ".so.1"))
+        found = WARD_PROBE_MUSL;  /* an image with both runs musl binaries */
+      else if (ward_has_prefix(de->d_name, "ld-linux") && strstr(de->d_name, ".so.") && found == WARD_PROBE_NONE)
+        found = WARD_PROBE_GLIBC;
+    }
+    closedir(d);
+  }
+  return found;
+}
+
+static bool is_file(const char *p)
+{
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int ward_probe_lib_path(enum ward_probe_variant v, char **out, ward_error_t *err)
+{
+  const char *name = v == WARD_PROBE_MUSL ? "libward-probe-musl.so" : WARD_PROBE_LIB;
+  const char *env = getenv(v == WARD_PROBE_MUSL ? "WARD_PROBE_MUSL_LIB" : "WARD_PROBE_LIB");
+  if (env && env[0] == '/' && is_file(env)) {
+    *out = strdup(env);
+    return *out ? 0 : ward_error(err, ENOMEM, "probe library path");
+  }
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  char cand[PATH_MAX + 64];
+  if (n > 0) {
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+      *slash = 0;
+      /* installed next to ward; or ward in build/src/cli, the library in build/src/probe */
+      const char *rel[] = {"", "/../probe", "/../lib/ward", "/../lib64/ward"};
+      for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+        snprintf(cand, sizeof(cand), "%s%s/%s", exe, rel[i], name);
+        char real[PATH_MAX];
+        if (is_file(cand) && realpath(cand, real)) {
+          *out = strdup(real);
+          return *out ? 0 : ward_error(err, ENOMEM, "probe library path");
+        }
+      }
+    }
+  }
+  snprintf(cand, sizeof(cand), "%s/%s", WARD_PROBE_LIBDIR, name);
+  if (is_file(cand)) {
+    *out = strdup(cand);
+    return *out ? 0 : ward_error(err, ENOMEM, "probe library path");
+  }
+  return ward_error(err, ENOENT, "%s not found next to ward or in %s", name, WARD_PROBE_LIBDIR);
+}
+
+char *ward_probe_control_path(const char *state_dir)
+{
+  char *p = NULL;
+  if (asprintf(&p, "%s/probe/" WARD_PROBE_CONTROL, state_dir) < 0)
+    return NULL;
+  return p;
+}
+
+static int add_mount(struct ward_probe_setup *s, const char *src, const char *target, bool ro, bool noexec)
+{
+  struct ward_probe_mount *m = &s->mounts[s->n_mounts];
+  m->source = strdup(src);
+  m->target = strdup(target);
+  m->readonly = ro;
+  m->noexec = noexec;
+  s->n_mounts++;
+  return m->source && m->target ? 0 : -1;
+}
+
+void ward_probe_setup_free(struct ward_probe_setup *s)
+{
+  if (s->ring_fd >= 0)
+    close(s->ring_fd);
+  s->ring_fd = -1;
+  free(s->dir);
+  free(s->control);
+  free(s->preload);
+  free(s->env);
+  for (int i = 0; i < s->n_mounts; i++) {
+    free(s->mounts[i].source);
+    free(s->mounts[i].target);
+  }
+  memset(s, 0, sizeof(*s));
+  s->ring_fd = -1;
+}
+
+int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct ward_probe_opts *opts,
+                       struct ward_probe_setup *out, ward_error_t *err)
+{
+  memset(out, 0, sizeof(*out));
+  out->ring_fd = -1;
+  if (opts->disabled)
+    return 0;
+  out->variant = ward_probe_variant_for_rootfs(rootfs);
+  if (out->variant == WARD_PROBE_NONE)
+    return 0;  /* static binaries only: the supervisor is what sees them */
+  _cleanup_free_ char *lib = NULL;
+  if (ward_probe_lib_path(out->variant, &lib, err) < 0)
+    return -1;
+  if (asprintf(&out->dir, "%s/probe", state_dir) < 0 || asprintf(&out->control, "%s/" WARD_PROBE_CONTROL, out->dir) < 0)
+    return ward_error(err, ENOMEM, "probe paths");
+  if (mkdir(out->dir, 0700) < 0 && errno != EEXIST)
+    return ward_error_sys(err, "%s", out->dir);
+  if (ward_control_create(out->control, opts->groups, err) < 0)
+    return -1;
+  if (ward_ring_create_memfd(opts->ring_size, opts->slot_size, &out->ring_fd, err) < 0)
+    return -1;
+  struct stat st;
+  if (fstat(out->ring_fd, &st) < 0)
+    return ward_error_sys(err, "ring: stat");
+  char buf[PATH_MAX + 64];
+  _cleanup_free_ char *idp = NULL;
+  if (asprintf(&idp, "%s/ring.id", out->dir) < 0)
+    return ward_error(err, ENOMEM, "probe paths");
+  int n = snprintf(buf, sizeof(buf), "%llu:%llu\n", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino);
+  if (ward_write_file_atomic(idp, buf, (size_t) n, 0600, err) < 0)
+    return -1;
+  snprintf(buf, sizeof(buf), "/proc/self/fd/%d", out->ring_fd);
+  const char *lib_target = out->variant == WARD_PROBE_MUSL ? WARD_PROBE_DIR "/libward-probe-musl.so"
+                                                           : WARD_PROBE_DIR "/" WARD_PROBE_LIB;
+  if (add_mount(out, buf, WARD_PROBE_DIR "/" WARD_PROBE_RING, false, true) < 0
+      || add_mount(out, out->control, WARD_PROBE_DIR "/" WARD_PROBE_CONTROL, true, true) < 0
+      || add_mount(out, lib, lib_target, true, false) < 0)
+    return ward_error(err, ENOMEM, "probe mounts");
+  if (out->variant == WARD_PROBE_GLIBC) {
+    /* musl reads no ld.so.preload; glibc reads it for every dynamic exec,
+     * and a read-only bind mount cannot be edited from inside */
+    if (asprintf(&out->preload, "%s/ld.so.preload", out->dir) < 0)
+      return ward_error(err, ENOMEM, "probe paths");
+    n = snprintf(buf, sizeof(buf), "%s\n", lib_target);
+    if (ward_write_file_atomic(out->preload, buf, (size_t) n, 0644, err) < 0)
+      return -1;
+    if (add_mount(out, out->preload, "/etc/ld.so.preload", true, true) < 0)
+      return ward_error(err, ENOMEM, "probe mounts");
+  } else if (asprintf(&out->env, "LD_PRELOAD=%s", lib_target) < 0) {
+    return ward_error(err, ENOMEM, "probe environment");
+  }
+  return 0;
+}
+
+int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_error_t *err)
+{
+  char p[PATH_MAX];
+  snprintf(p, sizeof(p), "%s/probe/ring.id", state_dir);
+  _cleanup_free_ char *id = NULL;
+  if (ward_read_file(p, 128, &id, NULL, err) < 0)
+    return -1;
+  unsigned long long dev = 0, ino = 0;
+  if (sscanf(id, "%llu:%llu", &dev, &ino) != 2)
+    return ward_error(err, 0, "%s: malformed", p);
+  snprintf(p, sizeof(p), "/proc/%d/root", init_pid);
+  _cleanup_close_ int root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return ward_error_sys(err, "%s", p);
+  /* the container may have replaced its view: resolve inside its root and
+   * only accept the very inode ward created */
+  struct open_how how = {.flags = O_RDWR | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  _cleanup_close_ int fd = (int) syscall(SYS_openat2, root, WARD_PROBE_DIR "/" WARD_PROBE_RING, &how, sizeof(how));
+  if (fd < 0)
+    return ward_error_sys(err, "%s%s/%s", p, WARD_PROBE_DIR, WARD_PROBE_RING);
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return ward_error_sys(err, "ring: stat");
+  if (st.st_dev != dev || st.st_ino != ino)
+    return ward_error(err, 0, "ring in container %d is not the one ward created", init_pid);
+  *fd_out = steal_fd(&fd);
+  return 0;
+}

@@ -1,0 +1,17 @@
+/* Host-side symbolisation of return addresses captured by the probe: the
+ * process's /proc/PID/maps names the mapped file, whose ELF symbol tables
+ * (.symtab, else .dynsym) name the function. Nothing of this runs in the
+ * container. */
+#ifndef WARD_PROBE_SYMBOLIZE_H
+#define WARD_PROBE_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* "libc.so.6!open+0x1a", "/usr/bin/x+0x1234" (no symbol) or "0x7f..."
+ * (unmapped). pid is the host pid of the process; files are opened through
+ * /proc/PID/map_files or /proc/PID/root so container paths resolve. */
+void ward_symbolize(pid_t pid, uint64_t addr, char *out, size_t cap);
+
+#endif

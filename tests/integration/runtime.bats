@@ -1,0 +1,237 @@
+#!/usr/bin/env bats
+# The runtime core (issue 2): real containers from a busybox bundle and the
+# host-command sandbox, as root and as an unprivileged user.
+
+load ../lib/common
+
+setup() {
+  common_setup
+}
+
+teardown() {
+  common_teardown
+}
+
+@test "sandbox runs a host command and returns its exit status" {
+  run "$WARD" --root "$WARD_ROOT" sandbox -- /bin/sh -c 'echo out; exit 7'
+  [ "$status" -eq 7 ]
+  [[ "$output" == *out* ]]
+}
+
+@test "sandbox reports a signal death as 128+N" {
+  "$WARD" --root "$WARD_ROOT" sandbox --name sig1 -- sleep 30 &
+  bg=$!
+  for i in $(seq 100); do [ -e "$WARD_ROOT/sig1/state.json" ] && break; sleep 0.05; done
+  sleep 0.2
+  "$WARD" --root "$WARD_ROOT" kill sig1 KILL
+  wait $bg && st=0 || st=$?
+  [ "$st" -eq 137 ]
+}
+
+@test "sandbox: no capabilities, no_new_privs, seccomp filter, pid 1, private hostname" {
+  run "$WARD" --root "$WARD_ROOT" sandbox --name sbx1 -- /bin/sh -c 'grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; echo pid=$$; hostname'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"CapEff:	0000000000000000"* ]]
+  [[ "$output" == *"CapBnd:	0000000000000000"* ]]
+  [[ "$output" == *"NoNewPrivs:	1"* ]]
+  [[ "$output" == *"Seccomp:	2"* ]]
+  [[ "$output" == *"pid=1"* ]]
+  [[ "$output" == *"sbx1"* ]]
+}
+
+@test "sandbox: host root is read-only, /tmp is private and writable" {
+  marker=/tmp/ward-host-marker-$$
+  run "$WARD" --root "$WARD_ROOT" sandbox -- /bin/sh -c "touch /etc/ward-test 2>&1; echo private > $marker && cat $marker"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Read-only file system"* ]]
+  [[ "$output" == *private* ]]
+  [ ! -e "$marker" ]
+  [ ! -e /etc/ward-test ]
+}
+
+@test "sandbox: only loopback, unless --net host" {
+  run "$WARD" --root "$WARD_ROOT" sandbox -- /bin/sh -c 'ls /sys/class/net'
+  [ "$status" -eq 0 ]
+  [ "$output" = "lo" ]
+  run "$WARD" --root "$WARD_ROOT" sandbox --net host -- /bin/sh -c 'ls /sys/class/net | wc -l'
+  [ "$output" -gt 1 ]
+}
+
+@test "sandbox: the default seccomp profile refuses keyctl and unshare" {
+  run "$WARD" --root "$WARD_ROOT" sandbox -- /bin/sh -c 'unshare -U true 2>&1; echo rc=$?'
+  [[ "$output" == *"rc=1"* ]]
+  [[ "$output" == *"Operation not permitted"* ]]
+}
+
+@test "sandbox leaves nothing behind" {
+  run "$WARD" --root "$WARD_ROOT" sandbox --name sbx-clean -- true
+  [ "$status" -eq 0 ]
+  assert_clean sbx-clean
+}
+
+@test "run: a busybox bundle, stdio passed through, exit status returned" {
+  make_bundle "$TEST_TMP/b1" '["sh","-c","read x; echo got $x; exit 3"]'
+  run bash -c "echo hello | '$WARD' --root '$WARD_ROOT' run --bundle '$TEST_TMP/b1' c1"
+  [ "$status" -eq 3 ]
+  [ "$output" = "got hello" ]
+  assert_clean c1
+}
+
+@test "run: namespaces, hostname, masked and read-only paths" {
+  [ -e /proc/timer_list ]
+  make_bundle "$TEST_TMP/b2" '["sh","-c","hostname; echo pid=$$; echo masked=$(cat /proc/timer_list | wc -c); (echo x > /proc/sys/kernel/domainname) 2>/dev/null || echo sys-ro; echo net=$(ls /sys/class/net)"]' \
+    '.linux.maskedPaths += ["/proc/timer_list"]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b2" c2
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "ward-test" ]]
+  [[ "$output" == *"pid=1"* ]]
+  [[ "$output" == *"masked=0"* ]]
+  [[ "$output" == *"sys-ro"* ]]
+  [[ "$output" == *"net=lo"* ]]
+  # positive control: the host's timer_list is not empty
+  [ "$(head -c 100 /proc/timer_list | wc -c)" -gt 0 ]
+}
+
+@test "run: no runtime fd reaches the container (CVE-2024-21626)" {
+  make_bundle "$TEST_TMP/b3" '["sh","-c","ls /proc/self/fd"]'
+  run bash -c "exec 7</etc/hostname; '$WARD' --root '$WARD_ROOT' run --bundle '$TEST_TMP/b3' c3"
+  [ "$status" -eq 0 ]
+  # 0 1 2 and the fd ls opened for the directory itself
+  [ "$(echo "$output" | tr '\n' ' ')" = "0 1 2 3 " ]
+}
+
+@test "run: --preserve-fds passes exactly the fds asked for" {
+  make_bundle "$TEST_TMP/b3p" '["sh","-c","cat <&3"]'
+  run bash -c "echo passed > '$TEST_TMP/p'; exec 3<'$TEST_TMP/p'; '$WARD' --root '$WARD_ROOT' run --preserve-fds 1 --bundle '$TEST_TMP/b3p' c3p"
+  [ "$status" -eq 0 ]
+  [ "$output" = "passed" ]
+}
+
+@test "run: a relative cwd is refused before anything starts (CVE-2024-21626)" {
+  make_bundle "$TEST_TMP/b4" '["true"]' '.process.cwd = "../../.."'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b4" c4
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"process.cwd"* ]]
+  assert_clean c4
+}
+
+@test "run: the runtime runs from a sealed memfd, not a writable file (CVE-2019-5736)" {
+  make_bundle "$TEST_TMP/b5" '["sleep","3"]'
+  "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b5" c5 &
+  bg=$!
+  for i in $(seq 50); do [ -e "$WARD_ROOT/c5/state.json" ] && break; sleep 0.05; done
+  exe=$(readlink /proc/$bg/exe)
+  [[ "$exe" == *"memfd:ward"* ]]
+  ! sh -c "echo x >> /proc/$bg/exe" 2>/dev/null
+  kill $bg; wait $bg || true
+}
+
+@test "run: a symlink in the image cannot aim a mount at the host" {
+  hostdir=$(mktemp -d /tmp/ward-hostdir.XXXXXX)
+  echo keep > "$hostdir/marker"
+  make_bundle "$TEST_TMP/b6" "[\"sh\",\"-c\",\"grep -q ' $hostdir/sub ' /proc/self/mountinfo && echo mounted-inside\"]" \
+    '.mounts += [{"destination":"/evil/sub","type":"tmpfs","source":"tmpfs"}]'
+  ln -s "$hostdir" "$TEST_TMP/b6/rootfs/evil"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b6" c6
+  [ "$status" -eq 0 ]
+  [[ "$output" == *mounted-inside* ]]
+  [ ! -e "$hostdir/sub" ]
+  [ "$(cat "$hostdir/marker")" = keep ]
+  ! grep -q " $hostdir/sub " /proc/self/mountinfo
+  rm -rf "$hostdir"
+}
+
+@test "run: bad input names the field, exits non-zero, leaves nothing" {
+  make_bundle "$TEST_TMP/b7" '["true"]' '.linux.namespaces += [{"type":"bogus"}]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b7" c7
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"linux.namespaces[7].type: unknown namespace \"bogus\""* ]]
+  assert_clean c7
+
+  make_bundle "$TEST_TMP/b8" '["true"]' '.mounts += [{"destination":"/x","type":"bind","source":"/nonexistent/ward"}]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b8" c8
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"mounts[6].source"* ]]
+  assert_clean c8
+
+  make_bundle "$TEST_TMP/b9" '["true"]'
+  echo '{"ociVersion": "1.0.2", "root": ' > "$TEST_TMP/b9/config.json"
+  run "$WARD" --root "$WARD_ROOT" --log "$TEST_TMP/log.json" --log-format json run --bundle "$TEST_TMP/b9" c9
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"config.json:2:"* ]]
+  jq -e 'select(.level == "error") | .msg | test("invalid JSON")' "$TEST_TMP/log.json"
+  assert_clean c9
+
+  make_bundle "$TEST_TMP/b10" '["true"]' '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["not_a_syscall"],"action":"SCMP_ACT_ERRNO"}]}'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b10" c10
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"linux.seccomp.syscalls[0]"* ]]
+  assert_clean c10
+
+  make_bundle "$TEST_TMP/b11" '["nonexistent-binary"]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b11" c11
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"not found in \$PATH"* ]]
+  assert_clean c11
+}
+
+@test "create, start, state, kill, delete" {
+  make_bundle "$TEST_TMP/l1" '["sleep","30"]'
+  # A created container keeps create's stdio (as with runc): not bats' pipe.
+  "$WARD" --root "$WARD_ROOT" create --bundle "$TEST_TMP/l1" l1 </dev/null >"$TEST_TMP/create.out" 2>&1
+  run "$WARD" --root "$WARD_ROOT" state l1
+  [ "$(echo "$output" | jq -r .status)" = created ]
+  run "$WARD" --root "$WARD_ROOT" start l1
+  [ "$status" -eq 0 ]
+  [ "$("$WARD" --root "$WARD_ROOT" state l1 | jq -r .status)" = running ]
+  run "$WARD" --root "$WARD_ROOT" start l1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"not created"* ]]
+  run "$WARD" --root "$WARD_ROOT" create --bundle "$TEST_TMP/l1" l1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"already exists"* ]]
+  run "$WARD" --root "$WARD_ROOT" delete l1
+  [ "$status" -ne 0 ]
+  run "$WARD" --root "$WARD_ROOT" kill l1 KILL
+  [ "$status" -eq 0 ]
+  for i in $(seq 50); do [ "$("$WARD" --root "$WARD_ROOT" state l1 | jq -r .status)" = stopped ] && break; sleep 0.05; done
+  [ "$("$WARD" --root "$WARD_ROOT" state l1 | jq -r .status)" = stopped ]
+  run "$WARD" --root "$WARD_ROOT" kill l1 TERM
+  [ "$status" -ne 0 ]
+  run "$WARD" --root "$WARD_ROOT" delete l1
+  [ "$status" -eq 0 ]
+  assert_clean l1
+  run "$WARD" --root "$WARD_ROOT" state l1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"does not exist"* ]]
+}
+
+@test "cgroups: pids and memory limits are enforced on this host" {
+  # positive controls first: without limits the same workloads succeed
+  run "$WARD" --root "$WARD_ROOT" sandbox -- /bin/sh -c 'for i in $(seq 20); do sleep 1 & done; echo spawned-all; wait'
+  [[ "$output" == *spawned-all* ]]
+  run "$WARD" --root "$WARD_ROOT" sandbox -- /bin/sh -c 'head -c 100m /dev/zero | tail > /dev/null && echo survived'
+  [[ "$output" == *survived* ]]
+
+  run "$WARD" --root "$WARD_ROOT" sandbox --pids 8 --name cg1 -- /bin/sh -c 'for i in $(seq 20); do sleep 1 & done; echo spawned-all; wait'
+  [ "$status" -ne 0 ]
+  [[ "$output" != *spawned-all* ]]
+  [[ "$output" == *fork* ]]
+  run "$WARD" --root "$WARD_ROOT" sandbox --memory 32m --name cg2 -- /bin/sh -c 'head -c 100m /dev/zero | tail > /dev/null && echo survived'
+  [[ "$output" != *survived* ]]
+  assert_clean cg1
+  assert_clean cg2
+}
+
+@test "rootless: sandbox and bundle as an unprivileged user" {
+  rootless_setup
+  run rootless "$RL_WARD" sandbox -- /bin/sh -c 'id -u; grep CapEff /proc/self/status'
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "0" ]]
+  [[ "$output" == *"0000000000000000"* ]]
+  rl_bundle "$RL_TMP/rb" '["sh","-c","echo rootless $(hostname); exit 4"]'
+  run rootless "$RL_WARD" run --bundle "$RL_TMP/rb" rl1
+  [ "$status" -eq 4 ]
+  [[ "$output" == *"rootless ward-test"* ]]
+  [ ! -e "$RL_ROOT/rl1" ]
+}

@@ -1,0 +1,41 @@
+# Shared set-up for the bats integration tests.
+source "$(dirname "${BASH_SOURCE[0]}")/bundle.sh"
+
+common_setup() {
+  TEST_TMP=$(mktemp -d /tmp/ward-it.XXXXXX)
+  chmod 755 "$TEST_TMP"
+  export WARD_ROOT="$TEST_TMP/state"
+}
+
+common_teardown() {
+  if [ -d "$WARD_ROOT" ]; then
+    for id in $(ls "$WARD_ROOT" 2>/dev/null); do "$WARD" --root "$WARD_ROOT" delete --force "$id" >/dev/null 2>&1 || true; done
+  fi
+  rm -rf "$TEST_TMP"
+}
+
+# An unprivileged user with a copy of ward it can execute.
+rootless_setup() {
+  id wardtest >/dev/null 2>&1 || useradd -M -s /bin/sh wardtest
+  RL_TMP=$(mktemp -d /tmp/ward-rl.XXXXXX)
+  chown wardtest: "$RL_TMP"
+  RL_WARD="$RL_TMP/ward"
+  cp "$WARD" "$RL_WARD"
+  chmod 755 "$RL_WARD"
+  RL_ROOT="$RL_TMP/state"
+}
+
+rootless() {
+  setpriv --reuid wardtest --regid wardtest --clear-groups env -u XDG_RUNTIME_DIR HOME="$RL_TMP" \
+    "$1" --root "$RL_ROOT" "${@:2}"
+}
+
+rl_bundle() {
+  local dir=$1
+  make_bundle "$dir" "$2"
+  local uid gid
+  uid=$(id -u wardtest); gid=$(id -g wardtest)
+  jq --argjson u "$uid" --argjson g "$gid" '.linux.uidMappings[0].hostID = $u | .linux.gidMappings[0].hostID = $g' \
+    "$dir/config.json" > "$dir/config.tmp" && mv "$dir/config.tmp" "$dir/config.json"
+  chown -R wardtest: "$dir"
+}
