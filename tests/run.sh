@@ -14,6 +14,15 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export WARD="$PWD/$BUILD/src/cli/ward"
 
+# A suite that damaged the host would hide it from later runs: check the
+# device nodes every test relies on, before and after.
+check_host() {
+  for d in /dev/null /dev/zero /dev/urandom; do
+    [ -c "$d" ] || { echo "host $d is not a character device: $(ls -l "$d")" >&2; return 1; }
+  done
+}
+check_host || exit 1
+
 passed=0 failed=0
 meson test -C "$BUILD" --no-rebuild --print-errorlogs --num-processes 2 | tee "$BUILD/unit.log"
 unit_ok=$(grep -E '^Ok:' "$BUILD/unit.log" | awk '{print $2}')
@@ -28,5 +37,6 @@ passed=$((passed + it_ok))
 failed=$((failed + it_fail))
 [ "$it_ok" -gt 0 ] || failed=$((failed + 1))
 
+check_host || failed=$((failed + 1))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
