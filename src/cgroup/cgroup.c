@@ -502,7 +502,9 @@ int ward_cgroup_freeze(const struct ward_cgroup *cg, bool freeze, ward_error_t *
 
 static int remove_dir(const char *dir, ward_error_t *err)
 {
-  for (int i = 0; i < 500; i++) {
+  /* Members killed a moment ago may take a while to be reaped on a loaded
+   * host; wait up to 5 s before calling the cgroup busy. */
+  for (int i = 0; i < 2500; i++) {
     if (rmdir(dir) == 0 || errno == ENOENT)
       return 0;
     if (errno != EBUSY)

@@ -4,10 +4,10 @@
  *   3. the config's mounts, in order, each resolved inside the root
  *   4. devices and /dev symlinks
  *   5. ward's own binds (probe ring, control page, preload)
- *   6. masked and read-only paths
- *   7. pivot_root (or MS_MOVE + chroot for --no-pivot)
- * and, once the workload's view is final, ward_rootfs_finish() makes the
- * root read-only and applies rootfsPropagation. */
+ *   6. pivot_root (or MS_MOVE + chroot for --no-pivot)
+ * and, once the init has written its sysctls, ward_rootfs_finish() masks
+ * and write-protects paths, makes the root read-only and applies
+ * rootfsPropagation. */
 #include "mount/mount.h"
 #include "mount/resolve.h"
 #include "common/cleanup.h"
@@ -37,6 +37,19 @@ static int extra_binds(int rootfd, const struct ward_rootfs_plan *plan, ward_err
   return 0;
 }
 
+/* An empty read-only tmpfs, attached at target_fd (masks a directory). */
+static int attach_empty_tmpfs(int target_fd, ward_error_t *err)
+{
+  _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+  if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", "0", 0) < 0 ||
+      fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", "1", 0) < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return ward_error_sys(err, "create a masking tmpfs");
+  _cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  if (mnt < 0 || move_mount(mnt, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return ward_error_sys(err, "attach a masking tmpfs");
+  return 0;
+}
+
 static int mask_paths(int rootfd, char *const *paths, ward_error_t *err)
 {
   for (size_t i = 0; paths && paths[i]; i++) {
@@ -48,12 +61,10 @@ static int mask_paths(int rootfd, char *const *paths, ward_error_t *err)
     struct stat st;
     if (fstat(fd, &st) < 0)
       return ward_error_sys(err, "linux.maskedPaths[%zu]: stat %s", i, paths[i]);
-    char target[WARD_FD_PATH_MAX];
-    ward_fd_path(fd, target);
-    int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,nr_inodes=1")
-                                 : mount("/dev/null", target, NULL, MS_BIND, NULL);
+    int rc = S_ISDIR(st.st_mode) ? attach_empty_tmpfs(fd, err)
+                                 : ward_mount_bind_at("/dev/null", -1, fd, false, MS_RDONLY | MS_NOSUID | MS_NOEXEC, 0, 0, NULL, err);
     if (rc < 0)
-      return ward_error_sys(err, "linux.maskedPaths[%zu]: mask %s", i, paths[i]);
+      return ward_error_prefix(err, "linux.maskedPaths[%zu]: %s", i, paths[i]);
   }
   return 0;
 }
@@ -123,8 +134,7 @@ int ward_rootfs_setup(const struct ward_rootfs_plan *plan, ward_error_t *err)
 
   if (ward_devices_setup(rootfd, plan, err) < 0)
     return -1;
-  if (extra_binds(rootfd, plan, err) < 0 || mask_paths(rootfd, cfg->masked_paths, err) < 0 ||
-      readonly_paths(rootfd, cfg->readonly_paths, err) < 0)
+  if (extra_binds(rootfd, plan, err) < 0)
     return -1;
   return enter_root(plan, rootfd, err);
 }
@@ -132,6 +142,13 @@ int ward_rootfs_setup(const struct ward_rootfs_plan *plan, ward_error_t *err)
 int ward_rootfs_finish(const struct ward_rootfs_plan *plan, ward_error_t *err)
 {
   const struct ward_config *cfg = plan->cfg;
+  /* After sysctl (which writes through /proc/sys), as runc orders it. The
+   * host's /dev/null is gone after pivot_root: the container's is bound. */
+  _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return ward_error_sys(err, "open /");
+  if (mask_paths(rootfd, cfg->masked_paths, err) < 0 || readonly_paths(rootfd, cfg->readonly_paths, err) < 0)
+    return -1;
   if (cfg->root_readonly && !plan->host_root_bind) {
     struct statvfs st;
     unsigned long keep = 0;

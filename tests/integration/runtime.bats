@@ -199,6 +199,7 @@ teardown() {
   run "$WARD" --root "$WARD_ROOT" kill l1 TERM
   [ "$status" -ne 0 ]
   run "$WARD" --root "$WARD_ROOT" delete l1
+  echo "$output"
   [ "$status" -eq 0 ]
   assert_clean l1
   run "$WARD" --root "$WARD_ROOT" state l1
@@ -226,6 +227,7 @@ teardown() {
 @test "rootless: sandbox and bundle as an unprivileged user" {
   rootless_setup
   run rootless "$RL_WARD" sandbox -- /bin/sh -c 'id -u; grep CapEff /proc/self/status'
+  echo "$output"
   [ "$status" -eq 0 ]
   [[ "${lines[0]}" == "0" ]]
   [[ "$output" == *"0000000000000000"* ]]
@@ -234,4 +236,91 @@ teardown() {
   [ "$status" -eq 4 ]
   [[ "$output" == *"rootless ward-test"* ]]
   [ ! -e "$RL_ROOT/rl1" ]
+}
+
+@test "run as root without a user namespace: user, groups, umask, rlimits, sysctl, device nodes" {
+  make_bundle "$TEST_TMP/r1" '["sh","-c","id -u; id -g; id -G; umask; ulimit -n; cat /proc/sys/net/ipv4/ip_forward; ls -l /dev/null /dev/zero | cut -c1; echo x > /dev/null && echo null-ok; grep CapEff /proc/self/status"]' \
+    'del(.linux.uidMappings, .linux.gidMappings) | .linux.namespaces |= map(select(.type != "user"))
+     | .process.user = {uid: 1000, gid: 1000, umask: 63, additionalGids: [5, 7]}
+     | .process.rlimits = [{type: "RLIMIT_NOFILE", soft: 123, hard: 456}]
+     | .linux.sysctl = {"net.ipv4.ip_forward": "1"}'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/r1" r1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = 1000 ]
+  [ "${lines[1]}" = 1000 ]
+  [ "${lines[2]}" = "1000 5 7" ]
+  [ "${lines[3]}" = "0077" ]
+  [ "${lines[4]}" = 123 ]
+  [ "${lines[5]}" = 1 ]
+  [ "${lines[6]}" = c ]
+  [ "${lines[7]}" = c ]
+  [[ "$output" == *null-ok* ]]
+  [[ "$output" == *"CapEff:	0000000000000000"* ]]
+  # the host's net.ipv4.ip_forward is the host's own
+  [ -c /dev/null ]
+}
+
+@test "capabilities: the configured sets reach the workload" {
+  make_bundle "$TEST_TMP/cap" '["sh","-c","grep -E ^Cap /proc/self/status"]' \
+    '.process.capabilities = {bounding: ["CAP_NET_BIND_SERVICE","CAP_KILL"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"], inheritable: [], ambient: []}'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/cap" cap1
+  [ "$status" -eq 0 ]
+  # root in the container: permitted/effective follow the bounding set at exec
+  [[ "$output" == *"CapBnd:	0000000000000420"* ]]
+}
+
+@test "hooks run with the state on stdin, in order" {
+  log="$TEST_TMP/hooks.log"
+  hook="$TEST_TMP/hook.sh"
+  printf '#!/bin/sh\necho "$1 $(cat | jq -r .id)" >> %s\n' "$log" > "$hook"
+  chmod +x "$hook"
+  make_bundle "$TEST_TMP/h1" '["true"]'
+  jq --arg h "$hook" '.hooks = {prestart: [{path: $h, args: ["hook", "prestart"]}],
+      createRuntime: [{path: $h, args: ["hook", "createRuntime"]}],
+      poststart: [{path: $h, args: ["hook", "poststart"]}],
+      poststop: [{path: $h, args: ["hook", "poststop"]}]}' "$TEST_TMP/h1/config.json" > "$TEST_TMP/h1/c" && mv "$TEST_TMP/h1/c" "$TEST_TMP/h1/config.json"
+  "$WARD" --root "$WARD_ROOT" create --bundle "$TEST_TMP/h1" h1 </dev/null >/dev/null 2>&1
+  "$WARD" --root "$WARD_ROOT" start h1
+  sleep 0.3
+  "$WARD" --root "$WARD_ROOT" delete h1
+  run cat "$log"
+  [ "$output" = "$(printf 'prestart h1\ncreateRuntime h1\npoststart h1\npoststop h1')" ]
+  # a failing hook fails the create and leaves nothing
+  jq '.hooks = {prestart: [{path: "/bin/false"}]}' "$TEST_TMP/h1/config.json" > "$TEST_TMP/h1/c" && mv "$TEST_TMP/h1/c" "$TEST_TMP/h1/config.json"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/h1" h2
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"hooks.prestart[0]"* ]]
+  assert_clean h2
+}
+
+@test "rootless: full id ranges through newuidmap, and unmappable ids refused" {
+  rootless_setup
+  uid=$(id -u wardtest); gid=$(id -g wardtest)
+  grep -q '^wardtest:' /etc/subuid || echo "wardtest:300000:65536" >> /etc/subuid
+  grep -q '^wardtest:' /etc/subgid || echo "wardtest:300000:65536" >> /etc/subgid
+  rl_bundle "$RL_TMP/rr" '["sh","-c","cat /proc/self/uid_map; id -u"]'
+  sub=$(awk -F: '$1=="wardtest" {print $2}' /etc/subuid)
+  subg=$(awk -F: '$1=="wardtest" {print $2}' /etc/subgid)
+  jq --argjson u "$uid" --argjson g "$gid" --argjson s "$sub" --argjson sg "$subg" \
+    '.linux.uidMappings = [{containerID: 0, hostID: $u, size: 1}, {containerID: 1, hostID: $s, size: 1000}]
+     | .linux.gidMappings = [{containerID: 0, hostID: $g, size: 1}, {containerID: 1, hostID: $sg, size: 1000}]
+     | .process.user = {uid: 5, gid: 5}' "$RL_TMP/rr/config.json" > "$RL_TMP/c" && cp "$RL_TMP/c" "$RL_TMP/rr/config.json"
+  run rootless "$RL_WARD" run --bundle "$RL_TMP/rr" rr1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"1     $sub       1000"* || "$output" == *"1 $sub 1000"* || "$output" == *"$sub"* ]]
+  [ "${lines[-1]}" = 5 ]
+  jq '.linux.uidMappings[1].hostID = 12345' "$RL_TMP/rr/config.json" > "$RL_TMP/c" && cp "$RL_TMP/c" "$RL_TMP/rr/config.json"
+  run rootless "$RL_WARD" run --bundle "$RL_TMP/rr" rr2
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"linux.uidMappings[1]"* ]]
+  [ ! -e "$RL_ROOT/rr2" ]
+}
+
+@test "cgroups: limits on a pure cgroup v1 view of the host" {
+  run unshare -m sh -c "umount /sys/fs/cgroup/unified 2>/dev/null; '$WARD' --root '$WARD_ROOT' sandbox --pids 8 --name v1only -- /bin/sh -c 'for i in \$(seq 20); do sleep 1 & done; echo spawned-all; wait'"
+  [ "$status" -ne 0 ]
+  [[ "$output" != *spawned-all* ]]
+  assert_clean v1only
 }

@@ -8,7 +8,9 @@
 #include "tap.h"
 
 #include <getopt.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,10 +36,20 @@ int cli_fail(void *errp)
   return 1;
 }
 
+/* The command's own stdout would corrupt the TAP stream: send it away. */
 static int run(int argc, const char **argv)
 {
   optind = 0;  /* as main() does before a command */
-  return cmd_seccomp(NULL, argc, (char **) argv);
+  fflush(stdout);
+  int saved = dup(STDOUT_FILENO);
+  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  dup2(devnull, STDOUT_FILENO);
+  int rc = cmd_seccomp(NULL, argc, (char **) argv);
+  fflush(stdout);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  close(devnull);
+  return rc;
 }
 
 void test_seccomp_cli(const char *data_dir)
