@@ -40,7 +40,7 @@ int ward_ns_clone_flags(const struct ward_config *cfg)
 {
   int flags = 0;
   for (int k = 0; k < WARD_NS_COUNT; k++)
-    if (cfg->ns[k].requested && cfg->ns[k].path == NULL && k != WARD_NS_CGROUP)
+    if (cfg->ns[k].requested && cfg->ns[k].path == NULL && k != WARD_NS_CGROUP && k != WARD_NS_TIME)
       flags |= ward_ns_clone_flag(k);
   return flags;
 }
@@ -54,6 +54,23 @@ int ward_ns_join(int fds[WARD_NS_COUNT], ward_error_t *err)
     int k = order[i];
     if (fds[k] >= 0 && setns(fds[k], ward_ns_clone_flag(k)) < 0)
       return ward_error_sys(err, "join the %s namespace", ward_ns_name(k));
+  }
+  return 0;
+}
+
+int ward_ns_join_inherited(int fds[WARD_NS_COUNT], ward_error_t *err)
+{
+  if (fds[WARD_NS_USER] >= 0)
+    return 0;
+  static const enum ward_ns_kind inherited[] = {WARD_NS_NET, WARD_NS_IPC, WARD_NS_UTS};
+  for (size_t i = 0; i < ARRAY_SIZE(inherited); i++) {
+    int k = inherited[i];
+    if (fds[k] < 0)
+      continue;
+    if (setns(fds[k], ward_ns_clone_flag(k)) < 0)
+      return ward_error_sys(err, "join the %s namespace", ward_ns_name(k));
+    close(fds[k]);
+    fds[k] = -1;
   }
   return 0;
 }

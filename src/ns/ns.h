@@ -14,9 +14,19 @@
  * path fails before anything is created; fds[k] is -1 where none is given. */
 int ward_ns_open_paths(const struct ward_config *cfg, int fds[WARD_NS_COUNT], ward_error_t *err);
 void ward_ns_close_fds(int fds[WARD_NS_COUNT]);
-/* clone flags for the namespaces to create. The cgroup namespace is left
- * out: the init unshares it once the parent has moved it into its cgroup. */
+/* clone flags for the namespaces to create. Two are left out: the cgroup
+ * namespace, which the init unshares once the parent has moved it into its
+ * cgroup, and the time namespace, whose clock offsets can only be set
+ * before any process is inside it (the init unshares it, writes them, and
+ * enters it with its execve). */
 int ward_ns_clone_flags(const struct ward_config *cfg);
+/* In the parent, before clone: joins the net, ipc and uts namespaces given
+ * by path (and closes their fds) so the init inherits them. Done here
+ * because once the init is in its new user namespace it no longer holds the
+ * capabilities a namespace owned by the host's user namespace requires. Not
+ * done when the user namespace itself is joined by path: then everything is
+ * joined by the init, user namespace first. */
+int ward_ns_join_inherited(int fds[WARD_NS_COUNT], ward_error_t *err);
 /* In the init: joins the given namespaces (user first). */
 int ward_ns_join(int fds[WARD_NS_COUNT], ward_error_t *err);
 

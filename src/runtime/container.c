@@ -192,6 +192,8 @@ static int handshake(struct ward_launch *L, int sock, ward_error_t *err)
 
 int ward_launch_start(struct ward_launch *L, ward_error_t *err)
 {
+  if (ward_ns_join_inherited(L->ns_fds, err) < 0)
+    return -1;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return ward_error_sys(err, "socketpair");

@@ -43,6 +43,10 @@
 #include <unistd.h>
 #include <linux/keyctl.h>
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static bool maps_id_zero(const struct ward_id_map *maps, size_t n)
@@ -65,6 +69,18 @@ static int become_ns_root(const struct ward_launch *L, ward_error_t *err)
   return 0;
 }
 
+static int enter_time_ns(const struct ward_config *cfg, ward_error_t *err)
+{
+  if (unshare(CLONE_NEWTIME) < 0)
+    return ward_error_sys(err, "create the time namespace");
+  char offsets[128];
+  snprintf(offsets, sizeof(offsets), "monotonic %lld 0\nboottime %lld 0\n", (long long) cfg->time_offset_monotonic_s,
+           (long long) cfg->time_offset_boottime_s);
+  if (ward_write_string_at(AT_FDCWD, "/proc/self/timens_offsets", offsets, err) < 0)
+    return ward_error_prefix(err, "linux.timeOffsets");
+  return 0;
+}
+
 static int enter_namespaces(struct ward_launch *L, ward_error_t *err)
 {
   const struct ward_config *cfg = L->cfg;
@@ -72,6 +88,8 @@ static int enter_namespaces(struct ward_launch *L, ward_error_t *err)
     return -1;
   if (cfg->ns[WARD_NS_CGROUP].requested && !cfg->ns[WARD_NS_CGROUP].path && unshare(CLONE_NEWCGROUP) < 0)
     return ward_error_sys(err, "create the cgroup namespace");
+  if (cfg->ns[WARD_NS_TIME].requested && !cfg->ns[WARD_NS_TIME].path && enter_time_ns(cfg, err) < 0)
+    return -1;
   if ((L->clone_flags & CLONE_NEWNET) && ward_net_loopback_up(err) < 0)
     return -1;
   if (setsid() < 0)
@@ -319,6 +337,11 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
     return -1;
   if (type != 'G')
     exit(1);  /* the parent gave up on us */
+  /* Nothing in the container may open /proc/<init>/exe or its memory while
+   * ward's code is still running here (CVE-2019-5736); execve resets it.
+   * Not before 'G': a non-dumpable process's /proc files belong to root, and
+   * a rootless parent could no longer write our id maps. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   if (enter_namespaces(L, err) < 0 || wait_hooks(L, err) < 0)
     return -1;
@@ -386,9 +409,6 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
 void ward_init_main(struct ward_launch *L)
 {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  /* Nothing in the container may open /proc/<init>/exe or its memory while
-   * ward's code is still running here (CVE-2019-5736); execve resets it. */
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ward_error_t err = NULL;
   init_run(L, &err);
   const char *msg = err && err->msg ? err->msg : "container init failed";

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +85,23 @@ static int prepare_seccomp(struct ward_container *c, const struct ward_create_op
   return 0;
 }
 
+/* A bundle without process.capabilities that asks for the default with the
+ * run.ward.capabilities annotation gets Docker's 14; otherwise none. */
+static int default_caps(struct ward_config *cfg, ward_error_t *err)
+{
+  const char *ann = ward_config_annotation(cfg, "run.ward.capabilities");
+  if (ann == NULL)
+    return 0;
+  if (strcmp(ann, "default") != 0)
+    return ward_error(err, 0, "annotations.run.ward.capabilities: \"%s\" is not \"default\"", ann);
+  if (cfg->process.has_caps)
+    return 0;
+  uint64_t d = ward_caps_docker_default();
+  cfg->process.caps = (struct ward_caps) {.bounding = d, .effective = d, .permitted = d};
+  cfg->process.has_caps = true;
+  return 0;
+}
+
 static int save_config_copy(struct ward_container *c, ward_error_t *err)
 {
   _cleanup_free_ char *path = ward_state_path(c->state, "config.json");
@@ -100,12 +118,66 @@ static int write_pid_file(const char *path, pid_t pid, ward_error_t *err)
   return ward_write_file_atomic(path, buf, (size_t) n, 0644, err);
 }
 
+/* Landlock rules are checked before anything exists: their paths must be
+ * in the rootfs (or under a mount the config makes), and a strict ruleset
+ * must be fully enforceable on this kernel. */
+static int check_landlock(const struct ward_container *c, const struct ward_create_opts *o, ward_error_t *err)
+{
+  const struct ward_landlock *ll = c->launch.landlock;
+  if (ll == NULL)
+    return 0;
+  const struct ward_config *cfg = c->cfg;
+  _cleanup_free_ const char **dests = calloc(cfg->n_mounts + 1, sizeof(char *));
+  if (dests == NULL)
+    return ward_error(err, ENOMEM, "landlock");
+  for (size_t i = 0; i < cfg->n_mounts; i++)
+    dests[i] = cfg->mounts[i].destination;
+  _cleanup_close_ int root = o->host_root_bind ? -1 : open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (!o->host_root_bind && root < 0)
+    return ward_error_sys(err, "root.path: %s", cfg->root_path);
+  char summary[256];
+  if (ward_landlock_check_paths(ll, o->host_root_bind ? AT_FDCWD : root, dests, cfg->n_mounts, err) < 0 ||
+      ward_landlock_check(ll, summary, sizeof(summary), err) < 0)
+    return ward_error_prefix(err, "landlock");
+  ward_debug("%s", summary);
+  return 0;
+}
+
+/* Without a writable cgroup (rootless, no delegation) the process limits
+ * fall back to rlimits, which are coarser: say so. */
+static int rlimit_fallback(struct ward_config *cfg, const struct ward_cgroup *cg, ward_error_t *err)
+{
+  const struct ward_resources *r = &cfg->resources;
+  if ((cg && cg->mode != WARD_CGROUP_NONE) || !r->any)
+    return 0;
+  struct ward_process *p = &cfg->process;
+  struct { bool want; int resource; uint64_t value; const char *what; } fallbacks[] = {
+    {r->pids_limit > 0, RLIMIT_NPROC, (uint64_t) r->pids_limit, "the pids limit is enforced with RLIMIT_NPROC instead (it counts every process of the user)"},
+    {r->memory_limit > 0, RLIMIT_AS, (uint64_t) r->memory_limit, "the memory limit is enforced with RLIMIT_AS instead (per process, address space)"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(fallbacks); i++) {
+    if (!fallbacks[i].want)
+      continue;
+    struct ward_rlimit *bigger = realloc(p->rlimits, (p->n_rlimits + 1) * sizeof(*bigger));
+    if (bigger == NULL)
+      return ward_error(err, ENOMEM, "rlimits");
+    p->rlimits = bigger;
+    p->rlimits[p->n_rlimits++] = (struct ward_rlimit) {fallbacks[i].resource, fallbacks[i].value, fallbacks[i].value};
+    ward_warn("no cgroup: %s", fallbacks[i].what);
+  }
+  if (r->cpu_quota > 0 || r->cpu_shares || r->cpu_cpus)
+    ward_warn("no cgroup: the cpu limit is NOT enforced");
+  return 0;
+}
+
 static int create_steps(struct ward_container *c, struct ward_create_opts *o, ward_error_t *err)
 {
   struct ward_config *cfg = c->cfg;
   if (o->landlock)
     c->launch.landlock = steal_pointer(&o->landlock);
   else if (ward_landlock_from_annotations(cfg->annotations, cfg->n_annotations, &c->launch.landlock, err) < 0)
+    return -1;
+  if (check_landlock(c, o, err) < 0 || default_caps(cfg, err) < 0)
     return -1;
   if (prepare_seccomp(c, o, err) < 0)
     return -1;
@@ -145,9 +217,9 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
       return -1;
     if (c->state->cgroup->warnings)
       ward_warn("%s", c->state->cgroup->warnings);
-  } else if (cfg->resources.any) {
-    ward_warn("--cgroup-manager disabled: linux.resources are not enforced");
   }
+  if (rlimit_fallback(cfg, c->state->cgroup, err) < 0)
+    return -1;
 
   struct ward_launch *L = &c->launch;
   L->cfg = cfg;

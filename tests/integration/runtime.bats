@@ -324,3 +324,75 @@ teardown() {
   [[ "$output" != *spawned-all* ]]
   assert_clean v1only
 }
+
+@test "namespaces: join an existing one by path, and a time namespace with offsets" {
+  unshare --net sleep 20 &
+  holder=$!
+  sleep 0.3
+  ip_holder=$(readlink /proc/$holder/ns/net)
+  make_bundle "$TEST_TMP/ns1" '["sh","-c","readlink /proc/self/ns/net; cut -d. -f1 /proc/uptime"]'
+  jq --arg p "/proc/$holder/ns/net" '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)
+      | .linux.namespaces += [{type: "time"}] | .linux.timeOffsets = {boottime: {secs: 864000}}' \
+    "$TEST_TMP/ns1/config.json" > "$TEST_TMP/c" && mv "$TEST_TMP/c" "$TEST_TMP/ns1/config.json"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/ns1" ns1
+  kill $holder
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "$ip_holder" ]
+  host_up=$(cut -d. -f1 /proc/uptime)
+  [ "${lines[1]}" -ge $((host_up + 864000 - 5)) ]
+  make_bundle "$TEST_TMP/ns2" '["true"]' '.linux.namespaces |= map(if .type == "ipc" then .path = "/proc/self/ns/nope" else . end)'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/ns2" ns2
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"ipc namespace /proc/self/ns/nope"* ]]
+  assert_clean ns2
+}
+
+@test "mounts: cgroup mount, config devices, domainname, oomScoreAdj, --no-pivot" {
+  [ -c /dev/kvm ] || skip "no /dev/kvm on this host"
+  make_bundle "$TEST_TMP/m1" '["sh","-c","ls /sys/fs/cgroup | head -3; ls -l /dev/kvm | cut -c1; cat /proc/sys/kernel/domainname; cat /proc/self/oom_score_adj; cat /proc/self/mountinfo | wc -l"]' \
+    '.mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro","nosuid","nodev","noexec"]}]
+     | .linux.devices = [{path: "/dev/kvm", type: "c", major: 10, minor: 232, fileMode: 432}]
+     | .domainname = "example.org" | .process.oomScoreAdj = 500'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/m1" m1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *memory* || "$output" == *cpu* ]]
+  [[ "$output" == *$'\nc\n'* ]]
+  [[ "$output" == *example.org* ]]
+  [[ "$output" == *500* ]]
+  run "$WARD" --root "$WARD_ROOT" run --no-pivot --bundle "$TEST_TMP/m1" m2
+  [ "$status" -eq 0 ]
+  [[ "$output" == *example.org* ]]
+  assert_clean m1
+  assert_clean m2
+}
+
+@test "seccomp from the config, and the default profile on request" {
+  make_bundle "$TEST_TMP/s1" '["sh","-c","mkdir /tmp/d; echo rc=$?"]' \
+    '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", syscalls: [{names: ["mkdir","mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 13}]}'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s1" s1
+  [[ "$output" == *"Permission denied"* ]]
+  [[ "$output" == *"rc=1"* ]]
+  make_bundle "$TEST_TMP/s2" '["sh","-c","grep Seccomp: /proc/self/status"]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s2" s2
+  [[ "$output" == *"Seccomp:	0"* ]]
+  run "$WARD" --root "$WARD_ROOT" run --default-seccomp --bundle "$TEST_TMP/s2" s3
+  [[ "$output" == *"Seccomp:	2"* ]]
+}
+
+@test "cgroups: cpu quota and shares are written where the host keeps them" {
+  make_bundle "$TEST_TMP/cpu" '["sleep","5"]' '.linux.resources = {cpu: {quota: 25000, period: 100000, shares: 256}}'
+  "$WARD" --root "$WARD_ROOT" run --detach --bundle "$TEST_TMP/cpu" cpu1 </dev/null >/dev/null 2>&1
+  if [ -d /sys/fs/cgroup/cpu ]; then
+    [ "$(cat /sys/fs/cgroup/cpu/ward/cpu1/cpu.cfs_quota_us)" = 25000 ]
+    [ "$(cat /sys/fs/cgroup/cpu/ward/cpu1/cpu.shares)" = 256 ]
+  else
+    [ "$(cat /sys/fs/cgroup/ward/cpu1/cpu.max)" = "25000 100000" ]
+  fi
+  pid=$("$WARD" --root "$WARD_ROOT" state cpu1 | jq .pid)
+  run "$WARD" --root "$WARD_ROOT" ps --format json cpu1
+  [ "$output" = "[$pid]" ]
+  "$WARD" --root "$WARD_ROOT" delete --force cpu1
+  assert_clean cpu1
+}
