@@ -5,7 +5,7 @@
  * container's init (ward_probe_open_ring(state_dir, init_pid)); the init pid
  * comes from the runtime's state, read by probe_init_pid() once the state
  * format exists. Until then, ID needs --ring. */
-#include "cli/commands.h"
+#include "cli/cli.h"
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 char *probe_state_dir(const struct ward_global *g, const char *id);
 /* shared with cmd_top.c */
@@ -31,10 +32,20 @@ static void on_signal(int sig) { (void) sig; probe_cli_stop = 1; }
 int probe_cli_open_ring(const struct ward_global *g, const char *cmd, const char *ring_path, const char *id,
                         struct ward_ring **out, int *lock_fd)
 {
-  (void) g;
   _cleanup_error_ ward_error_t err = NULL;
-  if (ring_path == NULL)
-    return cli_usage_error(cmd, "container lookup for '%s' is not wired yet: pass --ring PATH", id ? id : "");
+  _cleanup_free_ char *by_id = NULL;
+  if (ring_path == NULL) {
+    if (id == NULL)
+      return cli_usage_error(cmd, "expects a container id (or --ring PATH)");
+    _cleanup_free_ char *dir = probe_state_dir(g, id);
+    if (dir == NULL)
+      return 1;
+    if (asprintf(&by_id, "%s/probe/" WARD_PROBE_RING, dir) < 0)
+      return 1;
+    if (access(by_id, F_OK) < 0)
+      return ward_error(&err, 0, "container \"%s\" runs without probes (static image, or probes opted out)", id), cli_fail(&err);
+    ring_path = by_id;
+  }
   /* one consumer per ring; a lock we cannot create (read-only dir) is not
    * fatal for a debugging option */
   _cleanup_free_ char *lock = NULL;
@@ -139,7 +150,7 @@ int cmd_events(struct ward_global *g, int argc, char **argv)
       idle = 0;
       continue;
     }
-    if (!follow)
+    if (!follow || ward_ring_truncated(r))
       break;
     fflush(stdout);
     /* back off to 20 ms when quiet: producers never wait on us */
@@ -149,6 +160,10 @@ int cmd_events(struct ward_global *g, int argc, char **argv)
   fflush(stdout);
   struct ward_ring_stats st;
   ward_ring_get_stats(r, &st);
+  if (ward_ring_truncated(r)) {
+    fprintf(stderr, "ward events: the container truncated its ring: no further events can be read from it\n");
+    return 1;
+  }
   if (st.drops || st.bad || st.lost)
     fprintf(stderr, "ward events: %llu events, %llu dropped (ring full), %llu bad, %llu lost\n",
             (unsigned long long) st.events, (unsigned long long) st.drops, (unsigned long long) st.bad,

@@ -4,7 +4,8 @@
  * change at their next call. NOTE for the lead: container id -> state dir is
  * done by probe_state_dir() below as <--root>/<id> (default /run/ward);
  * switch it to ward_state_dir_for() when the runtime provides it. */
-#include "cli/commands.h"
+#include "cli/cli.h"
+#include "runtime/state.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "probe/control.h"
@@ -19,14 +20,19 @@
 /* shared with cmd_events.c and cmd_top.c */
 char *probe_state_dir(const struct ward_global *g, const char *id);
 
+/* The state directory of a container known to ward (NULL after reporting
+ * an unknown id). */
 char *probe_state_dir(const struct ward_global *g, const char *id)
 {
-  char *p = NULL;
-  if (!ward_valid_id(id))
+  _cleanup_error_ ward_error_t err = NULL;
+  struct ward_state *st = NULL;
+  if (ward_state_load(cli_root((struct ward_global *) g), id, &st, &err) < 0) {
+    ward_error_report(&err);
     return NULL;
-  if (asprintf(&p, "%s/%s", g->root ? g->root : "/run/ward", id) < 0)
-    return NULL;
-  return p;
+  }
+  char *dir = strdup(st->dir);
+  ward_state_free(st);
+  return dir;
 }
 
 static int flip(const char *control, uint32_t mask, bool on)

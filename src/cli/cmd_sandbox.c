@@ -27,7 +27,9 @@ static void usage(FILE *out)
           "  --exec PATH        Landlock: allow running programs under PATH\n"
           "  --connect PORT     Landlock: allow TCP connect to PORT (others denied)\n"
           "  --bind-port PORT   Landlock: allow TCP bind to PORT (others denied)\n"
-          "  --no-landlock      no Landlock ruleset\n");
+          "  --no-landlock      no Landlock ruleset\n"
+          "  --probe GROUPS     probe groups on at start (exec,file,net,mem,identity,dl,perf; all; off)\n"
+          "  --no-probe         do not preload libward-probe.so\n");
 }
 
 static int add_port(long **ports, size_t *n, const char *arg, const char *flag)
@@ -50,7 +52,7 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
   _cleanup_strv_ char **ro = NULL, **rw = NULL, **ex = NULL;
   _cleanup_free_ long *connect_ports = NULL, *bind_ports = NULL;
   enum { OPT_NAME = 256, OPT_NET, OPT_CAP, OPT_MEM, OPT_PIDS, OPT_CPUS, OPT_RO, OPT_RW, OPT_EXEC, OPT_CONNECT, OPT_BIND,
-         OPT_NO_LL, OPT_HELP };
+         OPT_NO_LL, OPT_PROBE, OPT_NO_PROBE, OPT_HELP };
   static const struct option opts[] = {
     {"name", required_argument, NULL, OPT_NAME}, {"net", required_argument, NULL, OPT_NET},
     {"cap-add", required_argument, NULL, OPT_CAP}, {"memory", required_argument, NULL, OPT_MEM},
@@ -58,9 +60,12 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     {"ro", required_argument, NULL, OPT_RO}, {"rw", required_argument, NULL, OPT_RW},
     {"exec", required_argument, NULL, OPT_EXEC}, {"connect", required_argument, NULL, OPT_CONNECT},
     {"bind-port", required_argument, NULL, OPT_BIND}, {"no-landlock", no_argument, NULL, OPT_NO_LL},
+    {"probe", required_argument, NULL, OPT_PROBE}, {"no-probe", no_argument, NULL, OPT_NO_PROBE},
     {"help", no_argument, NULL, OPT_HELP}, {NULL, 0, NULL, 0},
   };
   ward_error_t err = NULL;
+  const char *probe_groups = NULL;
+  bool no_probe = false;
   int c;
   while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
     switch (c) {
@@ -104,6 +109,8 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     case OPT_CONNECT: if (add_port(&connect_ports, &o.n_connect, optarg, "--connect")) return 2; break;
     case OPT_BIND: if (add_port(&bind_ports, &o.n_bind, optarg, "--bind-port")) return 2; break;
     case OPT_NO_LL: o.no_landlock = true; break;
+    case OPT_PROBE: probe_groups = optarg; break;
+    case OPT_NO_PROBE: no_probe = true; break;
     case OPT_HELP: usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -124,7 +131,8 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     o.name = default_name;
 
   struct ward_create_opts co = {.root = cli_root(g), .id = o.name, .host_root_bind = "/", .mode = WARD_LAUNCH_RUN,
-                                .default_seccomp = true, .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED};
+                                .default_seccomp = true, .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED,
+                                .no_probe = no_probe, .probe_groups = probe_groups};
   if (ward_sandbox_config(&o, &co.cfg, &err) < 0 || ward_sandbox_landlock(&o, &co.landlock, &err) < 0) {
     if (co.cfg)
       ward_config_free(co.cfg);

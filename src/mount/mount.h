@@ -17,7 +17,14 @@ struct ward_bind {
   const char *source;  /* host path */
   const char *dest;    /* container path */
   bool readonly;
+  bool is_dir;
+  int tree_fd;         /* a detached clone of source made by the parent
+                        * (ward_bind_prepare), or -1 to bind source here */
 };
+
+/* In the parent: clones source as a detached mount with its flags set, so
+ * the init only has to attach it, even where it cannot reach the source. */
+int ward_bind_prepare(struct ward_bind *b, ward_error_t *err);
 
 struct ward_rootfs_plan {
   const struct ward_config *cfg;

@@ -21,14 +21,36 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+int ward_bind_prepare(struct ward_bind *b, ward_error_t *err)
+{
+  struct stat st;
+  if (stat(b->source, &st) < 0)
+    return ward_error_sys(err, "bind %s", b->source);
+  b->is_dir = S_ISDIR(st.st_mode);
+  _cleanup_close_ int tree = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree < 0)
+    return ward_error_sys(err, "clone a mount of %s", b->source);
+  if (ward_mount_set_flags(tree, false, b->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : MS_NOSUID | MS_NODEV, 0, err) < 0)
+    return ward_error_prefix(err, "%s", b->source);
+  b->tree_fd = steal_fd(&tree);
+  return 0;
+}
+
 static int extra_binds(int rootfd, const struct ward_rootfs_plan *plan, ward_error_t *err)
 {
   for (size_t i = 0; i < plan->n_extra; i++) {
     const struct ward_bind *b = &plan->extra[i];
+    _cleanup_close_ int target = -1;
+    if (b->tree_fd >= 0) {
+      if (ward_resolve_in_root(rootfd, b->dest, b->is_dir ? WARD_CREATE_DIR : WARD_CREATE_FILE, &target, err) < 0)
+        return ward_error_prefix(err, "%s", b->dest);
+      if (move_mount(b->tree_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return ward_error_sys(err, "attach %s at %s", b->source, b->dest);
+      continue;
+    }
     struct stat st;
     if (stat(b->source, &st) < 0)
       return ward_error_sys(err, "bind %s", b->source);
-    _cleanup_close_ int target = -1;
     unsigned long flags = b->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0;
     if (ward_resolve_in_root(rootfd, b->dest, S_ISDIR(st.st_mode) ? WARD_CREATE_DIR : WARD_CREATE_FILE, &target, err) < 0 ||
         ward_mount_bind_at(b->source, -1, target, false, flags, 0, 0, NULL, err) < 0)

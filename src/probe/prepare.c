@@ -74,8 +74,15 @@ int ward_probe_lib_path(enum ward_probe_variant v, char **out, ward_error_t *err
     *out = strdup(env);
     return *out ? 0 : ward_error(err, ENOMEM, "probe library path");
   }
+  /* ward runs from a sealed memfd copy (runtime/exe_seal.c), which records
+   * where it was copied from in $WARD_SELF. */
   char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  const char *self = getenv("WARD_SELF");
+  ssize_t n = self && self[0] == '/' && strlen(self) < sizeof(exe) ? (ssize_t) strlen(self) : -1;
+  if (n > 0)
+    memcpy(exe, self, (size_t) n);
+  else
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   char cand[PATH_MAX + 64];
   if (n > 0) {
     exe[n] = 0;
@@ -145,7 +152,7 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
   out->ring_fd = -1;
   if (opts->disabled)
     return 0;
-  out->variant = ward_probe_variant_for_rootfs(rootfs);
+  out->variant = opts->variant != WARD_PROBE_NONE ? opts->variant : ward_probe_variant_for_rootfs(rootfs);
   if (out->variant == WARD_PROBE_NONE)
     return 0;  /* static binaries only: the supervisor is what sees them */
   _cleanup_free_ char *lib = NULL;
@@ -153,12 +160,24 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
     return -1;
   if (asprintf(&out->dir, "%s/probe", state_dir) < 0 || asprintf(&out->control, "%s/" WARD_PROBE_CONTROL, out->dir) < 0)
     return ward_error(err, ENOMEM, "probe paths");
-  if (mkdir(out->dir, 0700) < 0 && errno != EEXIST)
+  if (mkdir(out->dir, 0711) < 0 && errno != EEXIST)
     return ward_error_sys(err, "%s", out->dir);
   if (ward_control_create(out->control, opts->groups, err) < 0)
     return -1;
-  if (ward_ring_create_memfd(opts->ring_size, opts->slot_size, &out->ring_fd, err) < 0)
+  /* A plain file, not a sealed memfd: the kernel refuses to bind-mount a
+   * memfd (it lives on an internal mount), and a bind mount is what makes
+   * the ring reachable by every process of the container whatever fds or
+   * environment it keeps. The price, truncation by the workload, is borne
+   * by the workload (docs/probes.md); the host consumer survives it. */
+  _cleanup_free_ char *ring = NULL;
+  if (asprintf(&ring, "%s/" WARD_PROBE_RING, out->dir) < 0)
+    return ward_error(err, ENOMEM, "probe paths");
+  unlink(ring);
+  if (ward_ring_create_file(ring, opts->ring_size, opts->slot_size, err) < 0)
     return -1;
+  out->ring_fd = open(ring, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (out->ring_fd < 0)
+    return ward_error_sys(err, "%s", ring);
   struct stat st;
   if (fstat(out->ring_fd, &st) < 0)
     return ward_error_sys(err, "ring: stat");
@@ -169,7 +188,7 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
   int n = snprintf(buf, sizeof(buf), "%llu:%llu\n", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino);
   if (ward_write_file_atomic(idp, buf, (size_t) n, 0600, err) < 0)
     return -1;
-  snprintf(buf, sizeof(buf), "/proc/self/fd/%d", out->ring_fd);
+  snprintf(buf, sizeof(buf), "%s", ring);
   const char *lib_target = out->variant == WARD_PROBE_MUSL ? WARD_PROBE_DIR "/libward-probe-musl.so"
                                                            : WARD_PROBE_DIR "/" WARD_PROBE_LIB;
   if (add_mount(out, buf, WARD_PROBE_DIR "/" WARD_PROBE_RING, false, true) < 0
@@ -202,16 +221,13 @@ int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_
   unsigned long long dev = 0, ino = 0;
   if (sscanf(id, "%llu:%llu", &dev, &ino) != 2)
     return ward_error(err, 0, "%s: malformed", p);
-  snprintf(p, sizeof(p), "/proc/%d/root", init_pid);
-  _cleanup_close_ int root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0)
-    return ward_error_sys(err, "%s", p);
-  /* the container may have replaced its view: resolve inside its root and
-   * only accept the very inode ward created */
-  struct open_how how = {.flags = O_RDWR | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  _cleanup_close_ int fd = (int) syscall(SYS_openat2, root, WARD_PROBE_DIR "/" WARD_PROBE_RING, &how, sizeof(how));
+  /* The ring is a file in the state directory, which no container can
+   * reach; the recorded inode still guards against a swapped file. */
+  (void) init_pid;
+  snprintf(p, sizeof(p), "%s/probe/" WARD_PROBE_RING, state_dir);
+  _cleanup_close_ int fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
-    return ward_error_sys(err, "%s%s/%s", p, WARD_PROBE_DIR, WARD_PROBE_RING);
+    return ward_error_sys(err, "%s", p);
   struct stat st;
   if (fstat(fd, &st) < 0)
     return ward_error_sys(err, "ring: stat");

@@ -39,6 +39,7 @@ struct ward_probe_opts {
   uint32_t slot_size;        /* 0: WARD_RING_SLOT_DEFAULT */
   uint32_t groups;           /* initial enable mask (bit per ward_probe_group) */
   bool disabled;             /* per-container opt-out: prepare nothing */
+  enum ward_probe_variant variant; /* NONE: detect from the rootfs */
 };
 
 struct ward_probe_mount {

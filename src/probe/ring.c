@@ -1,6 +1,9 @@
 /* Host side of the event ring: creation, mapping and the hostile-input
  * consumer. See ring.h for the contract and ring_format.h for the layout. */
 #include "probe/ring.h"
+#include <pthread.h>
+#include <signal.h>
+#include <setjmp.h>
 #include "probe/calls.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -28,6 +31,7 @@ struct ward_ring {
   uint64_t drops_seen;
   struct ward_ring_stats st;
   uint8_t *scratch;
+  bool truncated;  /* the workload shrank the file under us: stop reading */
 };
 
 static bool is_pow2(uint64_t v) { return v && (v & (v - 1)) == 0; }
@@ -357,9 +361,56 @@ static void account_drops(struct ward_ring *r)
   r->drops_seen = d;
 }
 
+/* A ring that is a plain file can be truncated by the workload, and touching
+ * the mapping past the new end raises SIGBUS in the consumer. The consumer
+ * catches that (only inside ward_ring_consume, only for its own thread),
+ * stops reading that ring for good and reports it as truncated: hostile
+ * ring data may cost its container its events, never the host its monitor. */
+static __thread sigjmp_buf *bus_guard;
+static struct sigaction bus_previous;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+  if (bus_guard)
+    siglongjmp(*bus_guard, 1);
+  /* not ours: behave as before we were installed */
+  if (bus_previous.sa_flags & SA_SIGINFO && bus_previous.sa_sigaction)
+    bus_previous.sa_sigaction(sig, si, uc);
+  else if (bus_previous.sa_handler != SIG_IGN && bus_previous.sa_handler != SIG_DFL && bus_previous.sa_handler)
+    bus_previous.sa_handler(sig);
+  else {
+    signal(SIGBUS, SIG_DFL);
+    raise(SIGBUS);
+  }
+}
+
+static void install_bus_handler(void)
+{
+  struct sigaction sa = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, &bus_previous);
+}
+
+bool ward_ring_truncated(const struct ward_ring *r)
+{
+  return r->truncated;
+}
+
 size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max)
 {
-  size_t n = 0;
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, install_bus_handler);
+  if (r->truncated)
+    return 0;
+  volatile size_t n = 0;
+  sigjmp_buf jb;
+  if (sigsetjmp(jb, 1)) {
+    bus_guard = NULL;
+    r->truncated = true;
+    r->st.bad++;
+    return n;
+  }
+  bus_guard = &jb;
   for (size_t steps = 0; n < max && steps < max + r->nslots; steps++) {
     int s = step(r, &evs[n]);
     if (s < 0)
@@ -369,33 +420,42 @@ size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max
   __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
   account_drops(r);
   repair_header(r);
+  bus_guard = NULL;
   return n;
 }
 
 size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaque, size_t max)
 {
-  _cleanup_free_ struct ward_event *ev = malloc(sizeof(*ev));
-  if (ev == NULL)
+  /* In batches through ward_ring_consume, so the same guard covers it. */
+  enum { BATCH = 32 };
+  _cleanup_free_ struct ward_event *evs = malloc(BATCH * sizeof(*evs));
+  if (evs == NULL)
     return 0;
   size_t n = 0;
-  for (size_t steps = 0; n < max && steps < max + r->nslots; steps++) {
-    int s = step(r, ev);
-    if (s < 0)
+  while (n < max) {
+    size_t want = max - n < BATCH ? max - n : BATCH;
+    size_t got = ward_ring_consume(r, evs, want);
+    for (size_t i = 0; i < got; i++)
+      sink(opaque, &evs[i]);
+    n += got;
+    if (got < want)
       break;
-    if (s > 0) {
-      sink(opaque, ev);
-      n++;
-    }
   }
-  __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
-  account_drops(r);
-  repair_header(r);
   return n;
 }
 
 void ward_ring_get_stats(struct ward_ring *r, struct ward_ring_stats *out)
 {
-  account_drops(r);
+  sigjmp_buf jb;
+  if (!r->truncated) {
+    if (sigsetjmp(jb, 1) == 0) {
+      bus_guard = &jb;
+      account_drops(r);
+    } else {
+      r->truncated = true;
+    }
+    bus_guard = NULL;
+  }
   *out = r->st;
   out->tail = r->tail;
 }

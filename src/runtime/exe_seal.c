@@ -73,6 +73,14 @@ void ward_exe_ensure_sealed(int argc, char **argv)
     fprintf(stderr, "ward: seal the runtime copy: %s\n", strerror(errno));
     exit(1);
   }
+  /* Things that live next to the binary (the probe library) are found
+   * through the path it was copied from. */
+  char origin[4096];
+  ssize_t len = readlink("/proc/self/exe", origin, sizeof(origin) - 1);
+  if (len > 0) {
+    origin[len] = '\0';
+    setenv("WARD_SELF", origin, 1);
+  }
   fexecve(mfd, argv, environ);
   fprintf(stderr, "ward: re-execute from the sealed copy: %s\n", strerror(errno));
   exit(1);

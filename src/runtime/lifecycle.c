@@ -3,6 +3,7 @@
 #include "cgroup/cgroup.h"
 #include "caps/caps.h"
 #include "landlock/landlock.h"
+#include "probe/event.h"
 #include "seccomp/seccomp.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -27,6 +28,10 @@ void ward_container_free(struct ward_container *c)
   if (c == NULL)
     return;
   ward_launch_release(&c->launch);
+  for (size_t i = 0; i < c->launch.n_binds; i++)
+    if (c->launch.binds[i].tree_fd >= 0)
+      close(c->launch.binds[i].tree_fd);
+  ward_probe_setup_free(&c->probe);
   if (c->launch.seccomp)
     ward_seccomp_prog_free(c->launch.seccomp);
   if (c->launch.landlock)
@@ -170,6 +175,52 @@ static int rlimit_fallback(struct ward_config *cfg, const struct ward_cgroup *cg
   return 0;
 }
 
+/* Every process is probed unless the container opts out: the ring, control
+ * page and library are bound under WARD_PROBE_DIR, and glibc images get a
+ * read-only /etc/ld.so.preload naming the library (a sandbox, whose root is
+ * the host's read-only /, gets LD_PRELOAD instead). */
+#define DEFAULT_PROBE_GROUPS ((1u << WARD_GROUP_COUNT) - 1 - (1u << WARD_GROUP_PERF))
+
+static int prepare_probes(struct ward_container *c, const struct ward_create_opts *o, ward_error_t *err)
+{
+  const struct ward_config *cfg = c->cfg;
+  const char *ann = ward_config_annotation(cfg, "run.ward.probe");
+  const char *groups_text = o->probe_groups ? o->probe_groups : ann;
+  bool off = o->no_probe || (groups_text && strcmp(groups_text, "off") == 0);
+  uint32_t groups = DEFAULT_PROBE_GROUPS;
+  if (!off && groups_text && strcmp(groups_text, "on") != 0) {
+    int64_t mask = ward_probe_groups_parse(groups_text);
+    if (mask < 0)
+      return ward_error(err, 0, "%s: unknown probe group in \"%s\" (exec, file, net, mem, identity, dl, perf, all, off)",
+                        o->probe_groups ? "--probe" : "annotations.run.ward.probe", groups_text);
+    groups = (uint32_t) mask;
+  }
+  /* A sandbox runs the host's own programs: glibc, even where musl is
+   * installed beside it. */
+  struct ward_probe_opts po = {.groups = groups, .disabled = off, .variant = o->host_root_bind ? WARD_PROBE_GLIBC : WARD_PROBE_NONE};
+  if (ward_probe_prepare(c->state->dir, o->host_root_bind ? o->host_root_bind : cfg->root_path, &po, &c->probe, err) < 0)
+    return ward_error_prefix(err, "probes");
+  struct ward_launch *L = &c->launch;
+  L->binds = calloc((size_t) c->probe.n_mounts + 1, sizeof(struct ward_bind));
+  if (L->binds == NULL)
+    return ward_error(err, ENOMEM, "probes");
+  for (int i = 0; i < c->probe.n_mounts; i++) {
+    const struct ward_probe_mount *m = &c->probe.mounts[i];
+    if (o->host_root_bind && strcmp(m->target, "/etc/ld.so.preload") == 0) {
+      if (ward_strv_append(&L->extra_env, "LD_PRELOAD=" WARD_PROBE_DIR "/" WARD_PROBE_LIB) < 0)
+        return ward_error(err, ENOMEM, "probes");
+      continue;
+    }
+    struct ward_bind *b = &L->binds[L->n_binds++];
+    *b = (struct ward_bind) {.source = m->source, .dest = m->target, .readonly = m->readonly, .tree_fd = -1};
+    if (ward_bind_prepare(b, err) < 0)
+      return ward_error_prefix(err, "probes");
+  }
+  if (c->probe.env && ward_strv_append(&L->extra_env, c->probe.env) < 0)
+    return ward_error(err, ENOMEM, "probes");
+  return 0;
+}
+
 static int create_steps(struct ward_container *c, struct ward_create_opts *o, ward_error_t *err)
 {
   struct ward_config *cfg = c->cfg;
@@ -197,6 +248,14 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
     c->state->annotations = json_incref(json_object_get(cfg->raw, "annotations"));
   if (ward_state_save(c->state, err) < 0 || save_config_copy(c, err) < 0)
     return -1;
+  /* `ward exec` re-creates the filter from the config copy; a profile that
+   * is not in it (--default-seccomp) is recorded by this marker. */
+  if (o->default_seccomp && cfg->seccomp && !json_object_get(json_object_get(cfg->raw, "linux"), "seccomp")) {
+    _cleanup_free_ char *marker = ward_state_path(c->state, "seccomp.default");
+    _cleanup_close_ int fd = marker ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+    if (fd < 0)
+      return ward_error_sys(err, "record the default seccomp profile");
+  }
 
   if (o->host_root_bind) {
     /* The sandbox's root is a mount point inside its state directory. */
@@ -205,6 +264,8 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
     if (cfg->root_path == NULL || mkdir(cfg->root_path, 0755) < 0)
       return ward_error_sys(err, "create the sandbox root");
   }
+  if (prepare_probes(c, o, err) < 0)
+    return -1;
   if (!o->no_cgroup) {
     _cleanup_free_ char *path = NULL;
     if (cfg->cgroups_path)
@@ -247,6 +308,7 @@ int ward_container_create(struct ward_create_opts *o, struct ward_container **ou
   if (c == NULL)
     return ward_error(err, ENOMEM, "container");
   ward_launch_init(&c->launch);
+  c->probe.ring_fd = -1;
   int rc;
   if (o->cfg)
     c->cfg = steal_pointer(&o->cfg), rc = 0;

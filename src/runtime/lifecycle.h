@@ -28,11 +28,16 @@ struct ward_create_opts {
   const char *console_socket;
   const char *pid_file;
   struct ward_landlock *landlock;  /* taken over; NULL: from annotations */
+  bool no_probe;               /* per-container opt-out of libward-probe.so */
+  const char *probe_groups;    /* initial groups ("exec,net"); NULL: run.ward.probe or the default */
 };
 
 /* Creates the container and starts its init; for WARD_LAUNCH_RUN the init
  * goes on to exec at once. On return *out owns the state and the launch. */
+#include "probe/prepare.h"
+
 struct ward_container {
+  struct ward_probe_setup probe;
   struct ward_config *cfg;
   struct ward_state *state;
   struct ward_launch launch;

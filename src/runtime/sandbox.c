@@ -27,6 +27,16 @@ static json_t *strv_json(const char *const *v)
   return a;
 }
 
+/* The caller's environment, less ward's own variables. */
+static json_t *host_env(void)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; environ && environ[i]; i++)
+    if (!ward_has_prefix(environ[i], "WARD_SELF="))
+      json_array_append_new(a, json_string(environ[i]));
+  return a;
+}
+
 static json_t *mount_json(const char *dest, const char *type, const char *source, const char *const *options)
 {
   return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type, "source", source, "options", strv_json(options));
@@ -82,7 +92,7 @@ static json_t *build_doc(const struct ward_sandbox_opts *o)
   json_t *caps = json_pack("{s:o, s:o, s:o, s:o, s:o}", "bounding", caps_json(o->caps), "effective", caps_json(o->caps),
                            "permitted", caps_json(o->caps), "inheritable", caps_json(o->caps), "ambient", caps_json(o->caps));
   json_t *process = json_pack("{s:b, s:o, s:o, s:s, s:{s:i, s:i}, s:o, s:b}", "terminal", 0,
-                              "args", strv_json((const char *const *) o->argv), "env", strv_json((const char *const *) environ),
+                              "args", strv_json((const char *const *) o->argv), "env", host_env(),
                               "cwd", cwd, "user", "uid", 0, "gid", 0, "capabilities", caps, "noNewPrivileges", 1);
   json_t *resources = json_object();
   if (o->memory > 0)

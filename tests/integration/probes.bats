@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# Probes baked into containers (issue 4): libward-probe.so reaches every
+# dynamically linked process through a read-only ld.so.preload (bundles) or
+# LD_PRELOAD (the sandbox), writes to the container's ring, and
+# `ward events ID` / `ward probe on|off ID` work by container id.
+
+load ../lib/common
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && return 0; sleep 0.05; done; return 1; }
+
+@test "sandbox: exec and file events of the workload, by container id" {
+  "$WARD" --root "$WARD_ROOT" sandbox --name pr1 -- sh -c 'sleep 0.5; cat /etc/hostname >/dev/null; sleep 1' &
+  bg=$!
+  wait_state pr1
+  sleep 1
+  run "$WARD" --root "$WARD_ROOT" events --json pr1
+  wait $bg
+  echo "$output" | head -20
+  echo "$output" | jq -s -e 'map(select(.type == "exec" and (.path | endswith("/cat")))) | length == 1'
+  echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/etc/hostname")) | length == 1'
+}
+
+@test "bundle (glibc image): read-only /etc/ld.so.preload, events, groups switched at run time" {
+  make_bundle "$TEST_TMP/g" '["sh","-c","cat /etc/ld.so.preload; (echo x > /etc/ld.so.preload) 2>/dev/null || echo preload-ro; sleep 0.3; cat /etc/hostname; sleep 2; cat /etc/hostname; sleep 0.5"]'
+  rm -rf "$TEST_TMP/g/rootfs"; sh tests/lib/glibc_rootfs.sh "$TEST_TMP/g/rootfs"
+  echo ward-test > "$TEST_TMP/g/rootfs/etc/hostname"
+  "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/g" g1 > "$TEST_TMP/g.out" 2>&1 &
+  bg=$!
+  wait_state g1
+  sleep 1
+  "$WARD" --root "$WARD_ROOT" probe off --group file g1
+  sleep 1.5
+  run "$WARD" --root "$WARD_ROOT" events --json g1
+  wait $bg
+  cat "$TEST_TMP/g.out"
+  grep -q "/run/ward-probe/libward-probe.so" "$TEST_TMP/g.out"
+  grep -q preload-ro "$TEST_TMP/g.out"
+  # the first cat's open was recorded, the second (file group off) not
+  echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/etc/hostname")) | length == 1'
+  echo "$output" | jq -s -e 'map(select(.type == "exec")) | length >= 2'
+}
+
+@test "opt-out, unknown groups, unknown ids" {
+  run "$WARD" --root "$WARD_ROOT" sandbox --no-probe -- sh -c 'ls /run/ward-probe 2>&1; echo "[$LD_PRELOAD]"'
+  [[ "$output" == *"No such file"* ]]
+  [[ "$output" == *"[]"* ]]
+  run "$WARD" --root "$WARD_ROOT" sandbox --name bad --probe exec,bogus -- true
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"--probe"*bogus* ]]
+  assert_clean bad
+  run "$WARD" --root "$WARD_ROOT" events nosuch
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"nosuch"*"does not exist"* ]]
+  run "$WARD" --root "$WARD_ROOT" probe on nosuch
+  [ "$status" -ne 0 ]
+}
+
+@test "a workload that scribbles over its ring keeps running, and the reader counts bad records" {
+  "$WARD" --root "$WARD_ROOT" sandbox --name sc -- sh -c '
+    sleep 0.5; head -c 65536 /dev/urandom | dd of=/run/ward-probe/ring bs=4096 seek=1 conv=notrunc 2>/dev/null; echo scribbled;
+    cat /etc/hostname >/dev/null; sleep 1; echo still-running' > "$TEST_TMP/sc.out" 2>&1 &
+  bg=$!
+  wait_state sc
+  sleep 1
+  run "$WARD" --root "$WARD_ROOT" events --json sc
+  wait $bg
+  grep -q still-running "$TEST_TMP/sc.out"
+  echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/etc/hostname")) | length == 1' 2>/dev/null || [[ "$output" == *bad* ]]
+}
+
+@test "a ring truncated by its own workload does not take the host's reader down" {
+  # busybox-static is not probed, so the truncating workload itself lives on
+  "$WARD" --root "$WARD_ROOT" sandbox --name tr -- busybox sh -c 'busybox sleep 1; : > /run/ward-probe/ring; echo truncated; busybox sleep 2' &
+  bg=$!
+  wait_state tr
+  # a reader already mapped when the file shrinks (the SIGBUS path) ...
+  run timeout 10 "$WARD" --root "$WARD_ROOT" events --follow --json tr
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"truncated its ring"* ]]
+  # ... and one that comes later
+  run "$WARD" --root "$WARD_ROOT" events --json tr
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"implausible size 0"* ]]
+  wait $bg
+}
