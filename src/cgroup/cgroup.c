@@ -444,7 +444,8 @@ int ward_cgroup_kill(const struct ward_cgroup *cg, int sig, ward_error_t *err)
     if (asprintf(&path, "%s/cgroup.kill", cg->unified) >= 0 && access(path, F_OK) == 0)
       return write_knob(cg->unified, "cgroup.kill", "1", err);
   }
-  bool frozen = ward_cgroup_freeze(cg, true, err) == 0;
+  /* A paused container stays paused: only thaw what we froze. */
+  bool frozen = ward_cgroup_is_frozen(cg) != 1 && ward_cgroup_freeze(cg, true, err) == 0;
   ward_error_free(err);
   pid_t *pids = NULL;
   size_t n = 0;

@@ -32,6 +32,7 @@ struct ward_command {
   X(create, "create a container from a bundle (runc-compatible)") \
   X(start, "start a created container") \
   X(state, "print a container's state as JSON") \
+  X(exec, "run a process in a running container") \
   X(kill, "send a signal to a container's processes") \
   X(delete, "delete a container and everything it left") \
   X(list, "list containers") \

@@ -23,7 +23,8 @@ struct ward_bind {
 };
 
 /* In the parent: clones source as a detached mount with its flags set, so
- * the init only has to attach it, even where it cannot reach the source. */
+ * the init only has to attach it, even where it cannot reach the source.
+ * Without CAP_SYS_ADMIN (rootless) it leaves tree_fd at -1. */
 int ward_bind_prepare(struct ward_bind *b, ward_error_t *err);
 
 struct ward_rootfs_plan {

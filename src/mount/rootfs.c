@@ -28,6 +28,12 @@ int ward_bind_prepare(struct ward_bind *b, ward_error_t *err)
     return ward_error_sys(err, "bind %s", b->source);
   b->is_dir = S_ISDIR(st.st_mode);
   _cleanup_close_ int tree = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  /* Rootless, the parent holds no CAP_SYS_ADMIN; the init binds the source
+   * itself from inside its own user namespace instead. */
+  if (tree < 0 && errno == EPERM) {
+    b->tree_fd = -1;
+    return 0;
+  }
   if (tree < 0)
     return ward_error_sys(err, "clone a mount of %s", b->source);
   if (ward_mount_set_flags(tree, false, b->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : MS_NOSUID | MS_NODEV, 0, err) < 0)

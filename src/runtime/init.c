@@ -13,6 +13,7 @@
  *   9. execve; every fd but stdio and preserved ones is close-on-exec. */
 #include "runtime/launch.h"
 #include "runtime/hooks.h"
+#include "runtime/process_setup.h"
 #include "caps/caps.h"
 #include "landlock/landlock.h"
 #include "mount/mount.h"
@@ -41,13 +42,13 @@
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/keyctl.h>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static bool maps_id_zero(const struct ward_id_map *maps, size_t n)
 {
@@ -114,66 +115,6 @@ static int wait_hooks(struct ward_launch *L, ward_error_t *err)
   return 0;
 }
 
-static int send_console(int sock, int master, ward_error_t *err)
-{
-  /* The runc console-socket protocol: one message, payload the pty name,
-   * the master as SCM_RIGHTS. */
-  static const char name[] = "/dev/ptmx";
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof(control));
-  struct iovec iov = {.iov_base = (void *) name, .iov_len = sizeof(name) - 1};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-    return ward_error_sys(err, "send the console to --console-socket");
-  return 0;
-}
-
-static int setup_console(struct ward_launch *L, ward_error_t *err)
-{
-  const struct ward_process *p = &L->cfg->process;
-  if (!p->terminal)
-    return 0;
-  if (L->console_fd < 0)
-    return ward_error(err, 0, "process.terminal: no console socket to hand the terminal to (use --console-socket)");
-  _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0)
-    return ward_error_sys(err, "open /dev/ptmx (is devpts mounted at /dev/pts?)");
-  char name[64];
-  if (unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
-    return ward_error_sys(err, "unlock the terminal");
-  _cleanup_close_ int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave < 0)
-    return ward_error_sys(err, "open %s", name);
-  if (p->console_width || p->console_height) {
-    struct winsize ws = {.ws_row = (unsigned short) p->console_height, .ws_col = (unsigned short) p->console_width};
-    ioctl(slave, TIOCSWINSZ, &ws);
-  }
-  /* /dev/console is the terminal too, as the spec asks. */
-  int console = open("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (console >= 0)
-    close(console);
-  if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
-    return ward_error_sys(err, "bind the terminal at /dev/console");
-  if (send_console(L->console_fd, master, err) < 0)
-    return -1;
-  for (int fd = 0; fd < 3; fd++)
-    if (dup2(slave, fd) < 0)
-      return ward_error_sys(err, "dup2 terminal");
-  if (ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
-    return ward_error_sys(err, "make the terminal controlling");
-  close(L->console_fd);
-  L->console_fd = -1;
-  return 0;
-}
-
 static int apply_sysctl(const struct ward_config *cfg, ward_error_t *err)
 {
   for (size_t i = 0; i < cfg->n_sysctl; i++) {
@@ -186,104 +127,6 @@ static int apply_sysctl(const struct ward_config *cfg, ward_error_t *err)
         *c = '/';
     if (ward_write_string_at(AT_FDCWD, path, cfg->sysctl[i].value, err) < 0)
       return ward_error_prefix(err, "linux.sysctl.%s", cfg->sysctl[i].key);
-  }
-  return 0;
-}
-
-static int apply_process_limits(const struct ward_process *p, ward_error_t *err)
-{
-  for (size_t i = 0; i < p->n_rlimits; i++) {
-    struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
-    if (setrlimit(p->rlimits[i].resource, &rl) < 0)
-      return ward_error_sys(err, "process.rlimits[%zu]: setrlimit (raising a hard limit needs CAP_SYS_RESOURCE)", i);
-  }
-  if (p->has_oom_score_adj) {
-    char buf[16];
-    snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-    if (ward_write_string_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, err) < 0)
-      return ward_error_prefix(err, "process.oomScoreAdj (lowering it needs CAP_SYS_RESOURCE)");
-  }
-  return 0;
-}
-
-static int enter_cwd(const struct ward_process *p, ward_error_t *err)
-{
-  _cleanup_error_ ward_error_t ignored = NULL;
-  ward_mkdir_p(p->cwd, 0755, &ignored);
-  if (chdir(p->cwd) < 0)
-    return ward_error_sys(err, "process.cwd: chdir %s", p->cwd);
-  /* CVE-2024-21626: a cwd reached through a leaked fd would show up as
-   * "(unreachable)"; refuse anything that is not under our root. */
-  char where[PATH_MAX];
-  if (getcwd(where, sizeof(where)) == NULL || where[0] != '/')
-    return ward_error(err, EPERM, "process.cwd: %s resolves outside the container's root", p->cwd);
-  return 0;
-}
-
-static int switch_user(const struct ward_launch *L, ward_error_t *err)
-{
-  const struct ward_process *p = &L->cfg->process;
-  struct ward_caps caps = p->caps;
-  if (!p->has_caps)
-    memset(&caps, 0, sizeof(caps));
-  if (ward_caps_prepare(&caps, err) < 0)
-    return -1;
-  if (p->user.n_additional_gids || !L->new_userns || geteuid() == 0) {
-    if (setgroups(p->user.n_additional_gids, p->user.additional_gids) < 0) {
-      /* Rootless single-id namespaces deny setgroups; only an explicit
-       * request for extra groups is an error there. */
-      if (p->user.n_additional_gids || errno != EPERM)
-        return ward_error_sys(err, "process.user.additionalGids: setgroups");
-    }
-  }
-  if (setresgid(p->user.gid, p->user.gid, p->user.gid) < 0)
-    return ward_error_sys(err, "process.user.gid: setresgid(%u) (is it mapped?)", (unsigned) p->user.gid);
-  if (setresuid(p->user.uid, p->user.uid, p->user.uid) < 0)
-    return ward_error_sys(err, "process.user.uid: setresuid(%u) (is it mapped?)", (unsigned) p->user.uid);
-  if (p->user.has_umask)
-    umask(p->user.umask);
-  return ward_caps_apply(&caps, err);
-}
-
-static int find_executable(const char *name, char *const *env, char **out, ward_error_t *err)
-{
-  if (strchr(name, '/')) {
-    if (access(name, X_OK) < 0)
-      return ward_error_sys(err, "process.args[0]: %s", name);
-    *out = strdup(name);
-    return *out ? 0 : ward_error(err, ENOMEM, "exec");
-  }
-  const char *path = DEFAULT_PATH;
-  for (size_t i = 0; env && env[i]; i++)
-    if (ward_has_prefix(env[i], "PATH="))
-      path = env[i] + 5;
-  _cleanup_free_ char *copy = strdup(path);
-  if (copy == NULL)
-    return ward_error(err, ENOMEM, "exec");
-  char *save = NULL;
-  for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-    char *candidate = NULL;
-    if (asprintf(&candidate, "%s/%s", *dir ? dir : ".", name) < 0)
-      return ward_error(err, ENOMEM, "exec");
-    struct stat st;
-    if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && access(candidate, X_OK) == 0) {
-      *out = candidate;
-      return 0;
-    }
-    free(candidate);
-  }
-  return ward_error(err, ENOENT, "process.args[0]: executable file \"%s\" not found in $PATH", name);
-}
-
-static int close_leaked_fds(const struct ward_launch *L, ward_error_t *err)
-{
-  int first = 3 + L->preserve_fds;
-  if (ward_cloexec_from(first, err) < 0)
-    return -1;
-  for (int fd = 3; fd < first; fd++) {
-    int flags = fcntl(fd, F_GETFD);
-    if (flags >= 0)
-      fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
   }
   return 0;
 }
@@ -325,6 +168,18 @@ static int install_supervisor(struct ward_launch *L, ward_error_t *err)
   return ward_msg_send(L->sync_fd, 'L', NULL, 0, listener, err);
 }
 
+static int load_seccomp(const struct ward_launch *L, ward_error_t *err)
+{
+  if (L->seccomp == NULL)
+    return 0;
+  int listener = -1;
+  if (ward_seccomp_load(L->seccomp, &listener, err) < 0)
+    return ward_error_prefix(err, "linux.seccomp");
+  if (listener >= 0)
+    close(listener);  /* OCI listenerPath hand-over is not supported yet */
+  return 0;
+}
+
 static int init_run(struct ward_launch *L, ward_error_t *err)
 {
   struct ward_config *cfg = L->cfg;
@@ -357,19 +212,25 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
     return ward_error_sys(err, "hostname");
   if (cfg->domainname && setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
     return ward_error_sys(err, "domainname");
-  if (setup_console(L, err) < 0 || apply_sysctl(cfg, err) < 0 || ward_rootfs_finish(&plan, err) < 0)
+  if (ward_proc_console(p, &L->console_fd, true, err) < 0 || apply_sysctl(cfg, err) < 0 || ward_rootfs_finish(&plan, err) < 0)
     return -1;
   if (ward_hooks_run(&cfg->hooks, WARD_HOOK_CREATE_CONTAINER, state_json, err) < 0)
     return -1;
-  if (apply_process_limits(p, err) < 0 || enter_cwd(p, err) < 0)
+  if (ward_proc_limits(p, err) < 0 || ward_proc_enter_cwd(p, err) < 0)
     return -1;
 
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
-   * identity switch drops: load everything before it then. */
+   * identity switch drops. Landlock cannot be loaded early (it would deny
+   * the exec fifo), so asking for it implies no_new_privs. */
+  if (L->landlock && !(p->caps.effective & (1ull << CAP_SYS_ADMIN)))
+    p->no_new_privileges = true;
+  /* podman and containerd leave noNewPrivileges off: then the filters go
+   * in before the identity switch, as runc does (the profiles allow the
+   * few calls left: setresuid, capset, the fifo, execve). */
   bool late_filters = p->no_new_privileges;
-  if (!late_filters && install_supervisor(L, err) < 0)
+  if (!late_filters && (install_supervisor(L, err) < 0 || load_seccomp(L, err) < 0))
     return -1;
-  if (switch_user(L, err) < 0)
+  if (ward_proc_switch_user(p, L->new_userns, err) < 0)
     return -1;
   if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return ward_error_sys(err, "process.noNewPrivileges");
@@ -379,7 +240,7 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
   _cleanup_strv_ char **env = build_env(L);
   if (env == NULL)
     return ward_error(err, ENOMEM, "process.env");
-  if (find_executable(p->args[0], env, &exe, err) < 0 || close_leaked_fds(L, err) < 0)
+  if (ward_proc_find_executable(p->args[0], env, &exe, err) < 0 || ward_proc_close_fds(L->preserve_fds, err) < 0)
     return -1;
   if (L->mode == WARD_LAUNCH_CREATE)
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  /* `create` exits; we stay */
@@ -395,13 +256,8 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
     if (strstr(report, "not enforced"))
       dprintf(STDERR_FILENO, "ward: warning: %s\n", report);
   }
-  if (L->seccomp) {
-    int listener = -1;
-    if (ward_seccomp_load(L->seccomp, &listener, err) < 0)
-      return ward_error_prefix(err, "linux.seccomp");
-    if (listener >= 0)
-      close(listener);  /* OCI listenerPath hand-over is not supported yet */
-  }
+  if (late_filters && load_seccomp(L, err) < 0)
+    return -1;
   execve(exe, p->args, env);
   return ward_error_sys(err, "exec %s", exe);
 }

@@ -23,6 +23,19 @@ wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && retu
   echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/etc/hostname")) | length == 1'
 }
 
+@test "rootless sandbox: the probes record, with the init binding the ring itself" {
+  rootless_setup
+  rootless "$RL_WARD" sandbox --name prl -- sh -c 'sleep 0.5; cat /etc/hostname >/dev/null; sleep 1' &
+  bg=$!
+  for i in $(seq 100); do [ -e "$RL_ROOT/prl/state.json" ] && break; sleep 0.05; done
+  sleep 1
+  run rootless "$RL_WARD" events --json prl
+  wait $bg
+  rm -rf "$RL_TMP"
+  echo "$output" | head -20
+  echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/etc/hostname")) | length == 1'
+}
+
 @test "bundle (glibc image): read-only /etc/ld.so.preload, events, groups switched at run time" {
   make_bundle "$TEST_TMP/g" '["sh","-c","cat /etc/ld.so.preload; (echo x > /etc/ld.so.preload) 2>/dev/null || echo preload-ro; sleep 0.3; cat /etc/hostname; sleep 2; cat /etc/hostname; sleep 0.5"]'
   rm -rf "$TEST_TMP/g/rootfs"; sh tests/lib/glibc_rootfs.sh "$TEST_TMP/g/rootfs"

@@ -22,6 +22,11 @@ rootless_setup() {
   RL_WARD="$RL_TMP/ward"
   cp "$WARD" "$RL_WARD"
   chmod 755 "$RL_WARD"
+  # ward looks for its probe libraries beside itself
+  local lib
+  for lib in "$(dirname "$WARD")"/../probe/libward-probe*.so; do
+    [ -e "$lib" ] && cp "$lib" "$RL_TMP/" && chmod 644 "$RL_TMP/$(basename "$lib")"
+  done
   RL_ROOT="$RL_TMP/state"
 }
 

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Throughput of real servers inside ward: nginx (Debian nginx-light) under
+# wrk, and redis-server under redis-benchmark, each run bare on the host,
+# in `ward sandbox --net host` with the probes off (--no-probe) and with
+# every group on, and under `strace -f -o /dev/null` for scale. Prints
+# requests/s and the ratio to bare.
+#   bench/macro.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+ward=$PWD/build/src/cli/ward
+work=$(mktemp -d /var/tmp/ward-macro.XXXXXX); chmod 755 "$work"
+trap 'pkill -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+head -c 1024 /dev/urandom | base64 > "$work/index.html"
+cat > "$work/nginx.conf" <<EOC
+daemon off; master_process off; worker_processes 1; pid /tmp/nginx.pid;
+error_log /dev/null; events { worker_connections 1024; }
+http { access_log off; client_body_temp_path /tmp; proxy_temp_path /tmp; fastcgi_temp_path /tmp;
+  uwsgi_temp_path /tmp; scgi_temp_path /tmp;
+  server { listen 127.0.0.1:18080; root $work; } }
+EOC
+port_up() { for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+
+run_nginx() {  # label, command prefix...
+  local label=$1; shift
+  "$@" nginx -c "$work/nginx.conf" -e /dev/null >/dev/null 2>&1 &
+  local pid=$!
+  port_up 18080
+  local rps
+  rps=$(wrk -t1 -c16 -d"${secs}s" http://127.0.0.1:18080/index.html | awk '/Requests\/sec/ {print $2}')
+  kill $pid 2>/dev/null; wait $pid 2>/dev/null || true
+  echo "$label $rps"
+}
+run_redis() {
+  local label=$1; shift
+  "$@" redis-server --port 16379 --bind 127.0.0.1 --save "" --appendonly no --daemonize no --dir /tmp >/dev/null 2>&1 &
+  local pid=$!
+  port_up 16379
+  local rps
+  rps=$(redis-benchmark -p 16379 -q -t set,get -n $((secs * 20000)) -c 16 | awk '{s += $2; n++} END {printf "%.0f", s / n}')
+  kill $pid 2>/dev/null; wait $pid 2>/dev/null || true
+  echo "$label $rps"
+}
+
+for server in nginx redis; do
+  results=$(
+    run_$server bare env
+    run_$server ward-probes-off "$ward" --root "$work/st" sandbox --net host --no-probe --
+    run_$server ward-probes-on "$ward" --root "$work/st" sandbox --net host --probe all --
+    run_$server strace strace -f -o /dev/null
+  )
+  echo "== $server (requests/s, ratio to bare)"
+  echo "$results" | awk '{v[NR]=$2; l[NR]=$1} END {for (i = 1; i <= NR; i++) printf "%-16s %12.0f %6.3f\n", l[i], v[i], v[i] / v[1];
+    printf "probes on vs off: %.1f %% throughput change\n", (v[3] / v[2] - 1) * 100}'
+done
