@@ -127,6 +127,10 @@ void detect_emit(struct ward_detector *d, const struct ward_event *ev, ward_dete
   va_start(ap, fmt);
   vsnprintf(det.detail, sizeof(det.detail), fmt, ap);
   va_end(ap);
+  /* details quote workload strings; alerts are UTF-8 JSON lines */
+  for (char *c = det.detail; *c; c++)
+    if ((unsigned char) *c < 0x20 || (unsigned char) *c >= 0x7f)
+      *c = '?';
   d->stats.detections++;
   if (fn)
     fn(opaque, ev, &det);
