@@ -119,8 +119,9 @@ static struct rec_trace *find(struct ward_trace_rec *r, uint32_t pid, bool creat
 
 void ward_trace_rec_event(struct ward_trace_rec *r, const struct ward_event *ev)
 {
-  const char *tok = ward_event_token(ev);
-  if (tok == NULL)
+  char tok[WARD_EVENT_TOKEN_MAX + 1];
+  size_t l = ward_event_token(ev, tok);
+  if (l == 0)
     return;
   /* a fork that returns a pid we hold a trace for: that process is gone */
   if (!r->per_run && (ev->type == WARD_EV_FORK || ev->type == WARD_EV_CLONE) && ev->ret > 0 &&
@@ -134,7 +135,6 @@ void ward_trace_rec_event(struct ward_trace_rec *r, const struct ward_event *ev)
     r->cut++;
     return;
   }
-  size_t l = strlen(tok);
   if (t->len + l + 1 > t->cap) {
     if (t->len + l + 1 > WARD_TRACE_FILE_MAX) {
       r->cut++;

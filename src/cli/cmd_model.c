@@ -178,7 +178,7 @@ static int model_eval(int argc, char **argv)
   size_t nn_dirs = 0, na_dirs = 0;
   bool json = false;
   int c;
-  while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     char ***v = c == 'n' ? &normal : &abnormal;
     size_t *k = c == 'n' ? &nn_dirs : &na_dirs;
     if (c == 'j') {
@@ -324,7 +324,7 @@ int cmd_model(struct ward_global *g, int argc, char **argv)
   const char *sub = argv[1];
   argc--;
   argv++;
-  optind = 1;
+  optind = 0;   /* 0: GNU getopt reinitialises (main parsed the global options) */
   if (strcmp(sub, "train") == 0)
     return model_train(argc, argv);
   if (strcmp(sub, "score") == 0)
