@@ -1,4 +1,4 @@
-/* The n-gram sequence model (model.h): counts, smoothed scores, two-fold
+/* The n-gram sequence model (model.h): counts, smoothed scores, five-fold
  * calibration and the JSON form. Counting and scoring are table lookups;
  * the logarithms are cached per entry once learning stops, so scoring a
  * call costs two hash probes. */
@@ -99,7 +99,7 @@ int ward_seq_model_new(const struct ward_seq_params *p, struct ward_seq_model **
   if (d.margin == 0)
     d.margin = 1.1;
   if (d.percentile == 0)
-    d.percentile = 100;
+    d.percentile = 99;
   if (d.n < 2 || d.n > WARD_SEQ_N_MAX)
     return ward_error(err, 0, "n: %u is outside 2..%d", d.n, WARD_SEQ_N_MAX);
   if (d.window > WARD_SEQ_WINDOW_MAX)
@@ -295,6 +295,11 @@ double ward_seq_ctx_step(struct ward_seq_model *m, struct ward_seq_ctx *c, uint1
       s += c->wbuf[i];
     c->wsum = s;
   }
+  /* a window is judged once it holds n transitions (or all of a shorter
+   * trace, see ward_seq_model_score): one novel call at a process's start
+   * must not weigh as much as a run of them */
+  if (c->count < m->p.n && c->count < w)
+    return -1;
   return c->wsum / (c->count < w ? c->count : w);
 }
 
@@ -309,6 +314,9 @@ double ward_seq_model_score(const struct ward_seq_model *m, const uint16_t *ids,
     if (s > best)
       best = s;
   }
+  /* shorter than n: the mean of all its transitions */
+  if (len > 0 && len < m->p.n && len < m->p.window)
+    best = c.wsum / (double) len;
   return best;
 }
 
@@ -378,11 +386,13 @@ static void shadow_free(struct ward_seq_model *s)
 }
 
 /* Pseudo-random but reproducible folds: traces listed by name come in
- * runs (run1-pid1, run1-pid2, ...), so alternating would put every trace
- * of one program into the same fold. */
-static int fold_of(size_t i)
+ * runs (run1-pid1, run1-pid2, ...), so taking them in turn would put every
+ * trace of one program into the same fold. */
+#define CAL_FOLDS 5
+
+static int fold_of(size_t i, int k)
 {
-  return (int) (mix64(i + 0x5bd1e995u) & 1);
+  return (int) (mix64(i + 0x5bd1e995u) % (uint64_t) k);
 }
 
 int ward_seq_model_calibrate(struct ward_seq_model *m, const struct ward_trace_set *set, ward_error_t *err)
@@ -395,15 +405,16 @@ int ward_seq_model_calibrate(struct ward_seq_model *m, const struct ward_trace_s
   if (set->n < 2) {
     scores[0] = ward_seq_model_score(m, set->ids[0], set->len[0]);
   } else {
-    for (int fold = 0; fold < 2; fold++) {
+    int k = set->n < CAL_FOLDS ? (int) set->n : CAL_FOLDS;
+    for (int fold = 0; fold < k; fold++) {
       struct ward_seq_model *s = shadow(m);
       if (s == NULL)
         return ward_error(err, ENOMEM, "calibration");
       for (size_t i = 0; i < set->n; i++)
-        if (fold_of(i) != fold)
+        if (fold_of(i, k) != fold)
           ward_seq_model_learn(s, set->ids[i], set->len[i]);
       for (size_t i = 0; i < set->n; i++)
-        if (fold_of(i) == fold)
+        if (fold_of(i, k) == fold)
           scores[i] = ward_seq_model_score(s, set->ids[i], set->len[i]);
       shadow_free(s);
     }
