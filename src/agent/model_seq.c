@@ -226,10 +226,17 @@ static void prepare(const struct ward_seq_model *cm)
   if (!m->dirty)
     return;
   double a = m->p.alpha, v1 = (double) m->vocab_n + 1;
+  /* a prefix never seen is as surprising as the most surprising novelty:
+   * an unseen continuation of the most frequent prefix. Cheaper would let a
+   * run of unknown calls score below one odd call in familiar code. */
+  float unseen = (float) -log(a / (1 + a * v1));
   for (size_t i = 0; i < m->prefixes.cap; i++) {
     struct seq_gram *g = &m->prefixes.slots[i];
-    if (g->count)
+    if (g->count) {
       g->nll = (float) -log(a / (g->count + a * v1));
+      if (g->nll > unseen)
+        unseen = g->nll;
+    }
   }
   for (size_t i = 0; i < m->grams.cap; i++) {
     struct seq_gram *g = &m->grams.slots[i];
@@ -241,9 +248,7 @@ static void prepare(const struct ward_seq_model *cm)
     double cp = p ? p->count : g->count;
     g->nll = (float) -log((g->count + a) / (cp + a * v1));
   }
-  /* a prefix never seen scores as one seen once: novelty is never cheaper
-   * than an unseen continuation of a known prefix */
-  m->unseen_prefix_nll = (float) -log(a / (1 + a * v1));
+  m->unseen_prefix_nll = unseen;
   m->dirty = false;
 }
 
