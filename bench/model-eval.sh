@@ -6,9 +6,9 @@
 #   abnormal: a shell spawned through the web app (command injection), a
 #             reverse shell connecting out, download-and-execute,
 #             privilege-escalation attempts.
-# Normal traces are split by a hash of their name: 60 % train the model, 40 %
-# are held out and scored with every abnormal trace; `ward model eval` prints
-# ROC AUC and the detection rate at <= 5 % false alarms. Each run also runs
+# Normal traces are split by run: each workload's first 60 % of runs train the
+# model, the others are held out and scored with every abnormal trace; `ward
+# model eval` prints ROC AUC and the detection rate at <= 5 % false alarms. Each run also runs
 # the live detector (injected-code rules) and counts its detections per class.
 #
 # usage: bench/model-eval.sh [OUTDIR]     (root; nginx-light redis-server wrk curl)
@@ -222,15 +222,18 @@ for r in $(seq 1 "$RUNS"); do
 done
 
 # ---- evaluation ----
-# split NORMAL_DIR OUT: 60 % of the traces (by a hash of the name) to OUT/train, the rest to OUT/test
+# split NORMAL_DIR OUT: every workload's first 60 % of runs to OUT/train (runs
+# 1-3 of 5), the rest to OUT/test: each application is trained on some runs
+# and judged on others it did not see
 split() {
   mkdir -p "$2/train" "$2/test"
+  local cut=$(( (RUNS * 6 + 9) / 10 ))
   for f in "$1"/*; do
-    h=$(printf '%s' "$(basename "$f")" | cksum | cut -d' ' -f1)
-    if [ $((h % 10)) -lt 6 ]; then cp "$f" "$2/train/"; else cp "$f" "$2/test/"; fi
+    r=$(basename "$f" | sed 's/^[a-z]*\([0-9]*\).*/\1/')
+    if [ "$r" -le "$cut" ]; then cp "$f" "$2/train/"; else cp "$f" "$2/test/"; fi
   done
 }
-# evaluate NAME NORMAL_DIR ABNORMAL_DIR: train on 60 % of the normal traces, score the rest and the abnormal ones
+# evaluate NAME NORMAL_DIR ABNORMAL_DIR: train on the first runs' normal traces, score the rest and the abnormal ones
 evaluate() {
   local name=$1 dir=$OUT/eval-$1
   split "$2" "$dir"

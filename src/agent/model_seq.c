@@ -1,4 +1,4 @@
-/* The n-gram sequence model (model.h): counts, smoothed scores, five-fold
+/* The n-gram sequence model (model.h): counts, smoothed scores, leave-one-out
  * calibration and the JSON form. Counting and scoring are table lookups;
  * the logarithms are cached per entry once learning stops, so scoring a
  * call costs two hash probes. */
@@ -275,17 +275,9 @@ void ward_seq_ctx_init(struct ward_seq_ctx *c, float *wbuf)
   c->wsum = 0;
 }
 
-double ward_seq_ctx_step(struct ward_seq_model *m, struct ward_seq_ctx *c, uint16_t id, bool learn)
+/* Adds one transition's nll to the window; the window score or -1. */
+static double window_push(const struct ward_seq_model *m, struct ward_seq_ctx *c, float x)
 {
-  if (learn) {
-    count_gram(m, c->hist, id);
-    push(c->hist, m->p.n, id);
-    c->count++;
-    return -1;
-  }
-  prepare(m);
-  float x = transition_nll(m, c->hist, id);
-  push(c->hist, m->p.n, id);
   unsigned w = m->p.window;
   if (c->count >= w)
     c->wsum -= c->wbuf[c->wpos];
@@ -306,6 +298,49 @@ double ward_seq_ctx_step(struct ward_seq_model *m, struct ward_seq_ctx *c, uint1
   if (c->count < m->p.n && c->count < w)
     return -1;
   return c->wsum / (c->count < w ? c->count : w);
+}
+
+double ward_seq_ctx_step(struct ward_seq_model *m, struct ward_seq_ctx *c, uint16_t id, bool learn)
+{
+  if (learn) {
+    count_gram(m, c->hist, id);
+    push(c->hist, m->p.n, id);
+    c->count++;
+    return -1;
+  }
+  prepare(m);
+  float x = transition_nll(m, c->hist, id);
+  push(c->hist, m->p.n, id);
+  return window_push(m, c, x);
+}
+
+/* The score of one training trace by the model without that trace: counts
+ * minus the trace's own (held in own), computed without the cache. */
+static double score_left_out(const struct ward_seq_model *m, const struct ward_seq_model *own, const uint16_t *ids,
+                             size_t len)
+{
+  struct ward_seq_ctx c;
+  float wbuf[WARD_SEQ_WINDOW_MAX];
+  ward_seq_ctx_init(&c, wbuf);
+  double best = 0, a = m->p.alpha, v1 = (double) m->vocab_n + 1;
+  unsigned n = m->p.n;
+  for (size_t i = 0; i < len; i++) {
+    uint16_t key[WARD_SEQ_N_MAX] = {0};
+    memcpy(key, c.hist, (n - 1) * sizeof(uint16_t));
+    const struct seq_gram *p = tab_find(&m->prefixes, key), *po = tab_find(&own->prefixes, key);
+    double cp = (p ? p->count : 0) - (po ? po->count : 0);
+    key[n - 1] = ids[i];
+    const struct seq_gram *g = tab_find(&m->grams, key), *go = tab_find(&own->grams, key);
+    double cg = (g ? g->count : 0) - (go ? go->count : 0);
+    float x = cp <= 0 ? m->unseen_prefix_nll : (float) -log((cg + a) / (cp + a * v1));
+    push(c.hist, n, ids[i]);
+    double sc = window_push(m, &c, x);
+    if (sc > best)
+      best = sc;
+  }
+  if (len > 0 && len < n && len < m->p.window)
+    best = c.wsum / (double) len;
+  return best;
 }
 
 double ward_seq_model_score(const struct ward_seq_model *m, const uint16_t *ids, size_t len)
@@ -390,16 +425,6 @@ static void shadow_free(struct ward_seq_model *s)
   }
 }
 
-/* Pseudo-random but reproducible folds: traces listed by name come in
- * runs (run1-pid1, run1-pid2, ...), so taking them in turn would put every
- * trace of one program into the same fold. */
-#define CAL_FOLDS 5
-
-static int fold_of(size_t i, int k)
-{
-  return (int) (mix64(i + 0x5bd1e995u) % (uint64_t) k);
-}
-
 int ward_seq_model_calibrate(struct ward_seq_model *m, const struct ward_trace_set *set, ward_error_t *err)
 {
   if (set->n == 0)
@@ -407,22 +432,19 @@ int ward_seq_model_calibrate(struct ward_seq_model *m, const struct ward_trace_s
   _cleanup_free_ double *scores = calloc(set->n, sizeof(double));
   if (scores == NULL)
     return ward_error(err, ENOMEM, "calibration");
-  if (set->n < 2) {
-    scores[0] = ward_seq_model_score(m, set->ids[0], set->len[0]);
-  } else {
-    int k = set->n < CAL_FOLDS ? (int) set->n : CAL_FOLDS;
-    for (int fold = 0; fold < k; fold++) {
-      struct ward_seq_model *s = shadow(m);
-      if (s == NULL)
-        return ward_error(err, ENOMEM, "calibration");
-      for (size_t i = 0; i < set->n; i++)
-        if (fold_of(i, k) != fold)
-          ward_seq_model_learn(s, set->ids[i], set->len[i]);
-      for (size_t i = 0; i < set->n; i++)
-        if (fold_of(i, k) == fold)
-          scores[i] = ward_seq_model_score(s, set->ids[i], set->len[i]);
-      shadow_free(s);
+  prepare(m);
+  for (size_t i = 0; i < set->n; i++) {
+    if (set->n < 2) {
+      scores[i] = ward_seq_model_score(m, set->ids[i], set->len[i]);
+      break;
     }
+    /* leave this trace out: its own counts are subtracted */
+    struct ward_seq_model *own = shadow(m);
+    if (own == NULL)
+      return ward_error(err, ENOMEM, "calibration");
+    ward_seq_model_learn(own, set->ids[i], set->len[i]);
+    scores[i] = score_left_out(m, own, set->ids[i], set->len[i]);
+    shadow_free(own);
   }
   qsort(scores, set->n, sizeof(double), cmp_double);
   size_t k = (size_t) ceil(m->p.percentile / 100.0 * (double) set->n);

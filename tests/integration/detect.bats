@@ -151,3 +151,20 @@ rules() { jq -r .rule "$1" | sort | uniq | tr '\n' ' '; }
   [ "$status" = 1 ]
   [[ "$output" == *"ev.jsonl:2: event.pid: expected an integer"* ]]
 }
+
+@test "ward trace ID: records a running container's processes from its ring; the ring keeps one consumer" {
+  "$WARD" --root "$WARD_ROOT" sandbox --name "det-id-$$" -- sh -c 'sleep 1; cat /etc/hostname >/dev/null; ls / >/dev/null; sleep 2' &
+  bg=$!
+  for i in $(seq 100); do [ -e "$WARD_ROOT/det-id-$$/state.json" ] && break; sleep 0.05; done
+  "$WARD" --root "$WARD_ROOT" trace -o "$TEST_TMP/byid" --duration 2.5 "det-id-$$" &
+  tr=$!
+  sleep 0.5
+  # a second consumer is refused while the first holds the ring
+  run "$WARD" --root "$WARD_ROOT" events "det-id-$$"
+  [ "$status" != 0 ]
+  wait $tr
+  wait $bg
+  cat "$TEST_TMP"/byid/*
+  grep -l '^execve.cat openat.r' "$TEST_TMP"/byid/*
+  grep -l '^execve.ls' "$TEST_TMP"/byid/*
+}
