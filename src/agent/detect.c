@@ -237,6 +237,8 @@ void ward_detector_event(struct ward_detector *d, const struct ward_event *ev, w
   d->clock++;
   d->stats.events++;
   struct proc *p = detect_proc(d, ev->pid, true);
+  if (p->first_ts == 0)
+    p->first_ts = ev->ts_ns;
   detect_inject(d, ev, p, fn, opaque);
   if (d->enabled[WARD_RULE_SEQUENCE] || d->cfg.learn)
     sequence(d, ev, p, fn, opaque);

@@ -171,6 +171,27 @@ static void test_rules(void)
   strcpy(e.path, "/bin/sh");
   ward_detector_event(d, &e, collect, &s);
   is_int(s.n, 0, "a shell outside servers raises nothing");
+  /* the child's exec reaches the ring before the parent's fork record */
+  s.n = 0;
+  ward_detector_event(d, mk(&e, WARD_EV_LISTEN, WARD_CALL_listen, 90, 0), collect, &s);
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 91, 0);
+  strcpy(e.path, "/bin/sh");
+  e.ts_ns = 2000;
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_FORK, WARD_CALL_fork, 90, 91);
+  e.ts_ns = 1000;
+  ward_detector_event(d, &e, collect, &s);
+  ok(s.n == 1 && has(&s, "inject.server_shell"), "a shell whose fork record came late is still a server shell");
+  /* a stale entry for a reused pid does not inherit: its first event predates the fork */
+  s.n = 0;
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 95, 0);
+  strcpy(e.path, "/bin/sh");
+  e.ts_ns = 500;
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_FORK, WARD_CALL_fork, 90, 95);
+  e.ts_ns = 3000;
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 0, "an old process with a reused pid is not the server's shell");
   /* busybox as sh */
   ward_detector_event(d, mk(&e, WARD_EV_ACCEPT, WARD_CALL_accept4, 30, 5), collect, &s);
   mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 30, 0);
