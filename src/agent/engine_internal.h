@@ -42,7 +42,6 @@ struct ctr {
   bool sv_missing;                      /* decide saw an exec of a missing file; its sink call comes next */
   uint32_t sv_missing_tid;
   struct ward_engine_stats st;
-  uint64_t last_alert_key, last_alert_ns;  /* probe + supervisor report one exec twice */
   struct exe_slot exe[EXE_SLOTS];
   struct pipeline *pl;                  /* engine_pipeline.c's per-container state */
   struct ctr *next;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Protect: the template's seccomp allow-list and Landlock ruleset, stacked
@@ -104,6 +105,8 @@ void ward_engine_cli_release(struct ward_engine_cli *cli)
 
 struct ward_engine_local {
   struct ward_engine *e;
+  char *id;
+  bool summary;
   struct ward_alert_out *alerts;
   pthread_t thread;
   int stop_fd;
@@ -120,6 +123,7 @@ static void *engine_thread(void *arg)
 
 static void local_free(struct ward_engine_local *l)
 {
+  free(l->id);
   ward_engine_free(l->e);
   ward_alert_out_free(l->alerts);
   if (l->stop_fd >= 0)
@@ -147,6 +151,8 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
     local_free(l);
     return -1;
   }
+  l->summary = p && p->mode != WARD_MODE_OFF;
+  l->id = strdup(ct->state->id);
   int pidfd = fcntl(ct->launch.pidfd, F_DUPFD_CLOEXEC, 3);
   struct ward_engine_container c = {
     .id = ct->state->id, .state_dir = ct->state->dir, .ring_fd = steal_fd(&ct->probe.ring_fd),
@@ -185,6 +191,20 @@ int ward_engine_local_finish(struct ward_engine_local *l)
     ward_warn("engine: stop: %s", strerror(errno));
   pthread_join(l->thread, NULL);
   int rc = l->rc;
+  if (l->summary) {
+    /* one line for people and tests: what the engine saw of this run */
+    struct ward_engine_stats st;
+    struct ward_alert_stats as;
+    struct rusage ru;
+    ward_engine_get_stats(l->e, &st);
+    ward_alert_get_stats(l->alerts, &as);
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "ward: engine: %s: events=%llu alerts=%llu suppressed=%llu denied=%llu drops=%llu bad=%llu lost=%llu "
+            "supervised=%llu maxrss_kb=%ld\n", l->id ? l->id : "?", (unsigned long long) st.events,
+            (unsigned long long) st.alerts, (unsigned long long) as.suppressed, (unsigned long long) st.denied,
+            (unsigned long long) st.ring_drops, (unsigned long long) st.ring_bad, (unsigned long long) st.ring_lost,
+            (unsigned long long) st.sv_notifications, ru.ru_maxrss);
+  }
   if (rc < 0)
     ward_error_report(&l->err);
   local_free(l);

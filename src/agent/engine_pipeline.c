@@ -220,21 +220,6 @@ static void note_exe(struct ctr *c, const struct ward_event *ev)
   s->path[n] = 0;
 }
 
-static uint64_t alert_key(const struct ward_event *ev, const char *rule)
-{
-  uint64_t h = 1469598103934665603ull;
-  for (const char *p = rule; *p; p++)
-    h = (h ^ (uint8_t) *p) * 1099511628211ull;
-  if (ev) {
-    h = (h ^ ev->pid) * 1099511628211ull;
-    h = (h ^ ev->type) * 1099511628211ull;
-    for (const char *p = ev->path; *p; p++)
-      h = (h ^ (uint8_t) *p) * 1099511628211ull;
-    h = (h ^ ev->port) * 1099511628211ull;
-  }
-  return h;
-}
-
 static void run_action(struct ctr *c, enum ward_policy_action a)
 {
   if (a == WARD_PACT_NONE)
@@ -249,13 +234,6 @@ static void run_action(struct ctr *c, enum ward_policy_action a)
 void pipeline_alert(struct ctr *c, const struct ward_event *ev, const char *rule, enum ward_severity sev,
                     const char *detail, bool denied)
 {
-  /* A dynamically linked program's exec or connect is seen twice: by the
-   * probe in the caller and by the supervisor. One alert is enough. */
-  uint64_t key = alert_key(ev, rule), now = ward_now_ns();
-  if (key == c->last_alert_key && now - c->last_alert_ns < 100000000ull)
-    return;
-  c->last_alert_key = key;
-  c->last_alert_ns = now;
   c->st.alerts++;
   enum ward_policy_action act = c->policy->on_severity[(unsigned) sev < WARD_SEV_COUNT ? sev : WARD_SEV_CRITICAL];
   char action[64];
