@@ -9,6 +9,7 @@
  * The template, detector, flight recorder and actions come from the
  * template, detect and actions parts; see the INTEGRATION notes. */
 #include "agent/engine_internal.h"
+#include "agent/action.h"
 #include "agent/detect.h"
 #include "agent/flight.h"
 #include "agent/template.h"
@@ -220,15 +221,44 @@ static void note_exe(struct ctr *c, const struct ward_event *ev)
   s->path[n] = 0;
 }
 
-static void run_action(struct ctr *c, enum ward_policy_action a)
+static const int action_kind[WARD_PACT_COUNT] = {
+  [WARD_PACT_NONE] = -1, [WARD_PACT_KILL] = WARD_ACTION_KILL, [WARD_PACT_QUARANTINE] = WARD_ACTION_QUARANTINE,
+  [WARD_PACT_RESTRICT] = WARD_ACTION_RESTRICT, [WARD_PACT_HONEYPOT] = WARD_ACTION_HONEYPOT,
+  [WARD_PACT_SNAPSHOT] = WARD_ACTION_SNAPSHOT,
+};
+
+/* Runs on the engine's thread: kill, quarantine, restrict and honeypot are
+ * a few writes (cgroup, control page); a snapshot is bounded by its own
+ * limits. Each containing action is taken once per container (a flood of
+ * alerts must not re-quarantine a quarantined container); snapshots at most
+ * every 10 s. Returns the action's name as reported in the alert. */
+static const char *run_action(struct ctr *c, enum ward_policy_action a, const char *rule, enum ward_severity sev)
 {
-  if (a == WARD_PACT_NONE)
-    return;
-  /* INTEGRATION (actions part): ward_action_run(c->e->o.state_root, c->id,
-   * kind, &opts, &err) with kind from a; counted in st.actions or
-   * st.action_errors. Until the actions part is merged, no action runs and
-   * the alert says "unavailable". */
-  c->st.action_errors++;
+  if (a == WARD_PACT_NONE || (unsigned) a >= WARD_PACT_COUNT)
+    return "none";
+  uint64_t now = ward_now_ns();
+  if (a == WARD_PACT_SNAPSHOT ? now - c->last_snapshot_ns < 10000000000ull && c->last_snapshot_ns
+                              : (c->actions_taken & (1u << a)) != 0)
+    return ward_policy_action_name(a);  /* already in effect */
+  if (c->e->o.state_root == NULL) {
+    c->st.action_errors++;
+    return "unavailable";
+  }
+  char reason[128];
+  snprintf(reason, sizeof(reason), "rule %s (%s)", rule, ward_severity_name(sev));
+  struct ward_action_opts o = {.freeze = c->policy->quarantine_freeze, .allow_loopback = true, .reason = reason};
+  _cleanup_error_ ward_error_t err = NULL;
+  if (ward_action_run(c->e->o.state_root, c->id, (enum ward_action_kind) action_kind[a], &o, &err) < 0) {
+    ward_warn("container \"%s\": action %s: %s", c->id, ward_policy_action_name(a), err->msg);
+    c->st.action_errors++;
+    return "failed";
+  }
+  c->st.actions++;
+  if (a == WARD_PACT_SNAPSHOT)
+    c->last_snapshot_ns = now;
+  else
+    c->actions_taken |= 1u << a;
+  return ward_policy_action_name(a);
 }
 
 void pipeline_alert(struct ctr *c, const struct ward_event *ev, const char *rule, enum ward_severity sev,
@@ -236,14 +266,13 @@ void pipeline_alert(struct ctr *c, const struct ward_event *ev, const char *rule
 {
   c->st.alerts++;
   enum ward_policy_action act = c->policy->on_severity[(unsigned) sev < WARD_SEV_COUNT ? sev : WARD_SEV_CRITICAL];
-  char action[64];
-  snprintf(action, sizeof(action), "%s", ward_policy_action_name(act));
+  /* the action first: the alert line says what was done */
+  const char *action = run_action(c, act, rule, sev);
   struct ward_alert a = {
     .container = c->id, .app = c->app, .ev = ev, .exe = ev ? exe_of(c, ev->pid) : NULL, .rule = rule,
     .severity = sev, .detail = detail, .action = action, .denied = denied || (ev && ev->denied),
   };
   ward_alert_emit(c->alerts, &a);
-  run_action(c, act);
 }
 
 /* The executed file, for the template's content hash (learn only). */

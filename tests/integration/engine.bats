@@ -190,3 +190,18 @@ count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "
   [[ "$output" == *"annotations.run.ward.mode"* ]]
   assert_clean eng-b3
 }
+
+@test "a policy maps severity to an action: high -> kill ends the container" {
+  learn
+  printf 'app: web\nmode: protect\ntemplate: web.yaml\nactions:\n  high: kill\n' > "$TEST_TMP/kill.yaml"
+  A="$TEST_TMP/k.alerts"
+  run sandbox --name eng-k1 --policy "$TEST_TMP/kill.yaml" --alerts "$A" -- sh -c 'id; sleep 5; echo survived'
+  echo "$output"; cat "$A"
+  [ "$status" -eq 137 ]
+  [[ "$output" != *survived* ]]
+  [ "$(count "$A" '.rule == "template.exec" and .action == "kill" and .app == "web"')" -ge 1 ]
+  assert_clean eng-k1
+  # positive control: the same run without the action map survives the denial
+  run sandbox --name eng-k2 --mode protect --template "$TPL" -- sh -c 'id; echo survived'
+  [[ "$output" == *survived* ]]
+}
