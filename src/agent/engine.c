@@ -158,7 +158,7 @@ static int open_ring(struct ctr *c, int ring_fd, ward_error_t *err)
    * ring, so they read the flight recorder instead. */
   if (ward_ring_lock_consumer(lock, &c->lock_fd, err) < 0)
     return ward_error_prefix(err, "container \"%s\"", c->id);
-  if (ward_ring_open_fd(ring_fd, 0, 0, &c->ring, err) < 0)
+  if (ward_ring_open_fd(ring_fd, WARD_RING_ALLOW_UNSEALED, 0, &c->ring, err) < 0)
     return ward_error_prefix(err, "container \"%s\": ring", c->id);
   return 0;
 }

@@ -9,6 +9,7 @@
  * The template, detector, flight recorder and actions come from the
  * template, detect and actions parts; see the INTEGRATION notes. */
 #include "agent/engine_internal.h"
+#include "agent/flight.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -20,11 +21,10 @@
 #include <sys/socket.h>
 
 struct pipeline {
-  int unused;
+  struct ward_flight *flight;
   /* INTEGRATION (template part): struct ward_template *tpl; compiled
    * ward_template_rules for the decide callback.
-   * INTEGRATION (detect part): struct ward_detector *det.
-   * INTEGRATION (actions part): struct ward_flight *flight. */
+   * INTEGRATION (detect part): struct ward_detector *det. */
 };
 
 int pipeline_open(struct ctr *c, ward_error_t *err)
@@ -32,6 +32,8 @@ int pipeline_open(struct ctr *c, ward_error_t *err)
   c->pl = calloc(1, sizeof(*c->pl));
   if (c->pl == NULL)
     return ward_error(err, ENOMEM, "engine");
+  if (ward_flight_open(c->state_dir, c->e->o.flight_capacity, &c->pl->flight, err) < 0)
+    return ward_error_prefix(err, "container \"%s\": flight recorder", c->id);
   return 0;
 }
 
@@ -39,6 +41,8 @@ void pipeline_close(struct ctr *c)
 {
   if (c->pl == NULL)
     return;
+  if (c->pl->flight)
+    ward_flight_close(c->pl->flight);
   free(c->pl);
   c->pl = NULL;
 }
@@ -115,7 +119,7 @@ void pipeline_event(struct ctr *c, const struct ward_event *ev)
   c->st.events++;
   if (ev->denied)
     c->st.denied++;
-  /* INTEGRATION (actions part): ward_flight_append(c->pl->flight, ev). */
+  ward_flight_append(c->pl->flight, ev);
   switch (c->policy->mode) {
   case WARD_MODE_OFF:
     break;

@@ -1,6 +1,7 @@
 /* ward run / ward create: a container from an OCI bundle. */
 #include "cli/cli.h"
 #include "runtime/lifecycle.h"
+#include "agent/engine_local.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -13,7 +14,9 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
   struct ward_create_opts o = {.root = cli_root(g), .bundle = ".", .mode = create ? WARD_LAUNCH_CREATE : WARD_LAUNCH_RUN,
                                .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED};
   bool detach = create;
-  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_DEFAULT_SECCOMP, OPT_HELP };
+  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_DEFAULT_SECCOMP, OPT_MODE,
+         OPT_TEMPLATE, OPT_POLICY, OPT_ALERTS, OPT_NO_SV, OPT_HELP };
+  struct ward_engine_cli cli = {0};
   static const struct option opts[] = {
     {"bundle", required_argument, NULL, 'b'},
     {"detach", no_argument, NULL, 'd'},
@@ -23,6 +26,11 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     {"no-new-keyring", no_argument, NULL, OPT_NO_KEYRING},
     {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
     {"default-seccomp", no_argument, NULL, OPT_DEFAULT_SECCOMP},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"template", required_argument, NULL, OPT_TEMPLATE},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"alerts", required_argument, NULL, OPT_ALERTS},
+    {"no-supervisor", no_argument, NULL, OPT_NO_SV},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
   };
@@ -44,9 +52,16 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
       break;
     }
     case OPT_DEFAULT_SECCOMP: o.default_seccomp = true; break;
+    case OPT_MODE: cli.mode = optarg; break;
+    case OPT_TEMPLATE: cli.template_path = optarg; break;
+    case OPT_POLICY: cli.policy_file = optarg; break;
+    case OPT_ALERTS: cli.alerts = optarg; break;
+    case OPT_NO_SV: cli.no_supervisor = true; break;
     case OPT_HELP:
       printf("usage: ward %s [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--no-pivot]\n"
-             "       [--no-new-keyring] [--preserve-fds N] [--default-seccomp]%s ID\n", argv[0], create ? "" : " [--detach]");
+             "       [--no-new-keyring] [--preserve-fds N] [--default-seccomp]%s ID\n", argv[0],
+             create ? "" : " [--detach]\n       [--mode off|learn|monitor|protect] [--template FILE] [--policy FILE]\n"
+                           "       [--alerts stdout|stderr|syslog|FILE] [--no-supervisor]");
       return 0;
     default:
       return 2;
@@ -57,11 +72,22 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
   o.id = argv[optind];
   if (detach && !create)
     o.mode = WARD_LAUNCH_CREATE;
+  bool engine_opts = cli.mode || cli.template_path || cli.policy_file || cli.alerts || cli.no_supervisor;
+  if (detach && engine_opts)
+    return cli_usage_error(argv[0], "--mode/--template/--policy/--alerts need an attached run (no engine serves a detached container yet)");
+  /* Attached runs serve the supervisor and the policy in-process. Detached
+   * ones (create, run -d) get neither: nothing would answer the listener. */
+  if (!detach) {
+    o.configure = ward_engine_cli_configure;
+    o.opaque = &cli;
+  }
 
   ward_error_t err = NULL;
   struct ward_container *ct = NULL;
-  if (ward_container_create(&o, &ct, &err) < 0)
+  if (ward_container_create(&o, &ct, &err) < 0) {
+    ward_engine_cli_release(&cli);
     return cli_error(&err);
+  }
   if (create) {
     ward_container_free(ct);
     return 0;
@@ -74,7 +100,18 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     free(id);
     return rc < 0 ? cli_error(&err) : 0;
   }
+  struct ward_engine_local *engine = NULL;
+  if (ward_engine_local_start(ct, &cli, o.root, &engine, &err) < 0) {
+    ward_engine_cli_release(&cli);
+    ward_error_report(&err);
+    if (ward_container_destroy(o.root, ct->state, true, &err) < 0)
+      ward_error_report(&err);
+    ward_container_free(ct);
+    return 1;
+  }
   int status = ward_container_wait(ct);
+  if (ward_engine_local_finish(engine) < 0 && status == 0)
+    status = 1;
   if (ward_container_destroy(o.root, ct->state, true, &err) < 0)
     ward_error_report(&err);
   ward_container_free(ct);

@@ -5,6 +5,7 @@
 #include "landlock/landlock.h"
 #include "probe/event.h"
 #include "seccomp/seccomp.h"
+#include "supervisor/supervisor.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -22,6 +23,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 void ward_container_free(struct ward_container *c)
 {
@@ -36,6 +38,12 @@ void ward_container_free(struct ward_container *c)
     ward_seccomp_prog_free(c->launch.seccomp);
   if (c->launch.landlock)
     ward_landlock_free(c->launch.landlock);
+  if (c->launch.extra_seccomp)
+    ward_seccomp_prog_free(c->launch.extra_seccomp);
+  if (c->launch.extra_landlock)
+    ward_landlock_free(c->launch.extra_landlock);
+  if (c->launch.supervisor)
+    ward_supervisor_prog_free(c->launch.supervisor);
   ward_strv_free(c->launch.extra_env);
   free(c->launch.binds);
   ward_config_free(c->cfg);
@@ -221,16 +229,41 @@ static int prepare_probes(struct ward_container *c, const struct ward_create_opt
   return 0;
 }
 
+/* The supervisor filter goes in after the identity switch, which needs
+ * no_new_privs (init.c); without it the runtime's own setresuid/capset
+ * would be notified while the parent still waits in the handshake. */
+static int prepare_supervisor(struct ward_container *c, const struct ward_create_opts *o, ward_error_t *err)
+{
+  const struct ward_config *cfg = c->cfg;
+  const char *ann = ward_config_annotation(cfg, "run.ward.supervisor");
+  if (ann && strcmp(ann, "on") != 0 && strcmp(ann, "off") != 0)
+    return ward_error(err, 0, "annotations.run.ward.supervisor: \"%s\" is not \"on\" or \"off\"", ann);
+  if (!o->supervisor || (ann && strcmp(ann, "off") == 0))
+    return 0;
+  const struct ward_process *p = &cfg->process;
+  bool nnp = p->no_new_privileges ||
+             ((c->launch.landlock || c->launch.extra_landlock) && !(p->caps.effective & (1ull << CAP_SYS_ADMIN)));
+  if (!nnp) {
+    ward_debug("supervisor: not installed (process.noNewPrivileges is false)");
+    return 0;
+  }
+  return ward_supervisor_build(NULL, &c->launch.supervisor, err) < 0 ? ward_error_prefix(err, "supervisor") : 0;
+}
+
 static int create_steps(struct ward_container *c, struct ward_create_opts *o, ward_error_t *err)
 {
   struct ward_config *cfg = c->cfg;
+  if (o->configure && o->configure(o->opaque, cfg, o, err) < 0)
+    return -1;
+  c->launch.extra_seccomp = steal_pointer(&o->extra_seccomp);
+  c->launch.extra_landlock = steal_pointer(&o->extra_landlock);
   if (o->landlock)
     c->launch.landlock = steal_pointer(&o->landlock);
   else if (ward_landlock_from_annotations(cfg->annotations, cfg->n_annotations, &c->launch.landlock, err) < 0)
     return -1;
   if (check_landlock(c, o, err) < 0 || default_caps(cfg, err) < 0)
     return -1;
-  if (prepare_seccomp(c, o, err) < 0)
+  if (prepare_seccomp(c, o, err) < 0 || prepare_supervisor(c, o, err) < 0)
     return -1;
 
   c->state = calloc(1, sizeof(*c->state));
@@ -334,6 +367,14 @@ int ward_container_create(struct ward_create_opts *o, struct ward_container **ou
     if (o->landlock) {
       ward_landlock_free(o->landlock);
       o->landlock = NULL;
+    }
+    if (o->extra_landlock) {
+      ward_landlock_free(o->extra_landlock);
+      o->extra_landlock = NULL;
+    }
+    if (o->extra_seccomp) {
+      ward_seccomp_prog_free(o->extra_seccomp);
+      o->extra_seccomp = NULL;
     }
     ward_container_free(c);
     return -1;

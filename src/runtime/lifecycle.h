@@ -13,6 +13,7 @@
 #include "runtime/state.h"
 
 struct ward_landlock;
+struct ward_seccomp_prog;
 
 struct ward_create_opts {
   const char *root;            /* state root (--root) */
@@ -30,6 +31,19 @@ struct ward_create_opts {
   struct ward_landlock *landlock;  /* taken over; NULL: from annotations */
   bool no_probe;               /* per-container opt-out of libward-probe.so */
   const char *probe_groups;    /* initial groups ("exec,net"); NULL: run.ward.probe or the default */
+  /* The seccomp-notify supervisor: its listener reaches the caller in
+   * c->launch.listener_fd, and the caller must answer it (the container's
+   * first execve is notified). Installed only when the process runs with
+   * no_new_privs (see docs/supervisor.md) and annotations.run.ward.supervisor
+   * is not "off"; without no_new_privs it is skipped with a debug note. */
+  bool supervisor;
+  /* Called once the config is loaded, before anything is created: the
+   * caller reads annotations (policies) and may set supervisor and the
+   * extra layers below. */
+  int (*configure)(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err);
+  void *opaque;
+  struct ward_seccomp_prog *extra_seccomp;  /* taken over: stacked on the config's filter */
+  struct ward_landlock *extra_landlock;     /* taken over: a second ruleset */
 };
 
 /* Creates the container and starts its init; for WARD_LAUNCH_RUN the init

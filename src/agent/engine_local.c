@@ -1,0 +1,152 @@
+/* The in-process engine of `ward run` and `ward sandbox` (engine_local.h). */
+#include "agent/engine_local.h"
+#include "agent/engine.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err)
+{
+  struct ward_engine_cli *cli = opaque;
+  struct ward_policy *p = NULL;
+  json_t *ann = cfg->raw ? json_object_get(cfg->raw, "annotations") : NULL;
+  if (ward_policy_from_annotations(ann, &p, err) < 0)
+    return ward_policy_free(p), -1;
+  if (cli->policy_file) {
+    ward_policy_free(p);
+    p = NULL;
+    if (ward_policy_load(cli->policy_file, &p, err) < 0)
+      return ward_error_prefix(err, "--policy");
+  }
+  if ((cli->mode || cli->template_path || cli->no_supervisor) && p == NULL && (p = ward_policy_new()) == NULL)
+    return ward_error(err, ENOMEM, "policy");
+  if (cli->mode) {
+    int m = ward_mode_parse(cli->mode);
+    if (m < 0) {
+      ward_policy_free(p);
+      return ward_error(err, 0, "--mode: \"%s\" is not off, learn, monitor or protect", cli->mode);
+    }
+    p->mode = (enum ward_mode) m;
+  }
+  if (cli->template_path) {
+    free(p->template_path);
+    if ((p->template_path = strdup(cli->template_path)) == NULL)
+      return ward_policy_free(p), ward_error(err, ENOMEM, "policy");
+  }
+  if (cli->no_supervisor)
+    p->supervisor = false;
+  if (p && ward_policy_validate(p, err) < 0)
+    return ward_policy_free(p), -1;
+  o->supervisor = p ? p->supervisor : true;
+  /* INTEGRATION (template part): in protect mode, ward_template_load +
+   * ward_template_compile into o->extra_seccomp (ward_seccomp_parse_oci +
+   * ward_seccomp_compile of rules.seccomp) and o->extra_landlock. */
+  ward_policy_free(cli->policy);
+  cli->policy = p;
+  return 0;
+}
+
+void ward_engine_cli_release(struct ward_engine_cli *cli)
+{
+  ward_policy_free(cli->policy);
+  cli->policy = NULL;
+}
+
+struct ward_engine_local {
+  struct ward_engine *e;
+  struct ward_alert_out *alerts;
+  pthread_t thread;
+  int stop_fd;
+  int rc;
+  ward_error_t err;
+};
+
+static void *engine_thread(void *arg)
+{
+  struct ward_engine_local *l = arg;
+  l->rc = ward_engine_run(l->e, l->stop_fd, &l->err);
+  return NULL;
+}
+
+static void local_free(struct ward_engine_local *l)
+{
+  ward_engine_free(l->e);
+  ward_alert_out_free(l->alerts);
+  if (l->stop_fd >= 0)
+    close(l->stop_fd);
+  ward_error_free(&l->err);
+  free(l);
+}
+
+int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
+                            struct ward_engine_local **out, ward_error_t *err)
+{
+  struct ward_engine_local *l = calloc(1, sizeof(*l));
+  if (l == NULL)
+    return ward_error(err, ENOMEM, "engine");
+  l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (l->stop_fd < 0) {
+    free(l);
+    return ward_error_sys(err, "eventfd");
+  }
+  const struct ward_policy *p = cli->policy;
+  const char *spec = cli->alerts ? cli->alerts : "stderr";
+  struct ward_alert_limits lim = {.burst = p ? p->alert_burst : 0, .per_second = p ? p->alert_per_second : 0};
+  struct ward_engine_opts eo = {.state_root = root};
+  if (ward_alert_out_open(spec, &lim, &l->alerts, err) < 0 || (eo.alerts = l->alerts, ward_engine_new(&eo, &l->e, err)) < 0) {
+    local_free(l);
+    return -1;
+  }
+  int pidfd = fcntl(ct->launch.pidfd, F_DUPFD_CLOEXEC, 3);
+  struct ward_engine_container c = {
+    .id = ct->state->id, .state_dir = ct->state->dir, .ring_fd = steal_fd(&ct->probe.ring_fd),
+    .listener_fd = steal_fd(&ct->launch.listener_fd), .pidfd = pidfd, .pid = ct->launch.pid,
+    .policy = steal_pointer(&cli->policy),
+  };
+  if (ward_engine_add(l->e, &c, err) < 0) {
+    local_free(l);
+    return -1;
+  }
+  /* Signals belong to the waiting thread, which forwards them to the
+   * container; the engine thread takes none. */
+  sigset_t all, old;
+  sigfillset(&all);
+  /* but faults stay deliverable: the ring reader survives a truncated ring
+   * by catching SIGBUS, and a blocked fault signal would kill us instead */
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGSEGV);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  int rc = pthread_create(&l->thread, NULL, engine_thread, l);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    local_free(l);
+    return ward_error(err, rc, "engine thread");
+  }
+  *out = l;
+  return 0;
+}
+
+int ward_engine_local_finish(struct ward_engine_local *l)
+{
+  if (l == NULL)
+    return 0;
+  uint64_t one = 1;
+  if (write(l->stop_fd, &one, sizeof(one)) < 0)
+    ward_warn("engine: stop: %s", strerror(errno));
+  pthread_join(l->thread, NULL);
+  int rc = l->rc;
+  if (rc < 0)
+    ward_error_report(&l->err);
+  local_free(l);
+  return rc;
+}
