@@ -63,8 +63,17 @@ static void record_remove(const char *state_dir)
 static int make_policy(const struct ward_agent_register *r, struct ward_policy **out, ward_error_t *err)
 {
   if (r->policy_path) {
+    /* the client resolved mode and template (command line over file over
+     * annotations): they override the file's */
     if (ward_policy_load(r->policy_path, out, err) < 0)
       return -1;
+    int mode = ward_mode_parse(ward_agent_mode_name(r->mode));
+    (*out)->mode = mode < 0 ? WARD_MODE_OFF : (enum ward_mode) mode;
+    if (r->template_path) {
+      free((*out)->template_path);
+      if (((*out)->template_path = strdup(r->template_path)) == NULL)
+        return ward_policy_free(*out), *out = NULL, ward_error(err, ENOMEM, "policy");
+    }
   } else {
     int mode = ward_mode_parse(ward_agent_mode_name(r->mode));
     if ((*out = ward_policy_new_mode(mode < 0 ? WARD_MODE_OFF : mode, r->template_path)) == NULL)
@@ -89,10 +98,6 @@ int agentd_add(struct ward_agentd *a, const struct ward_agent_register *r, int r
     return -1;
   }
   enum ward_agent_mode mode = r->mode;
-  if (r->policy_path) {
-    int m = ward_agent_mode_parse(ward_mode_name(policy->mode));
-    mode = m < 0 ? r->mode : (enum ward_agent_mode) m;
-  }
   struct agentd_entry *e = calloc(1, sizeof(*e));
   if (e == NULL || (e->id = strdup(r->id)) == NULL || (e->app = strdup(r->app ? r->app : r->id)) == NULL
       || (e->state_dir = strdup(r->state_dir)) == NULL
@@ -184,7 +189,7 @@ int agentd_deregister(struct ward_agentd *a, const char *id, json_t **reply, war
     a->stats.deregistrations++;
   pthread_mutex_unlock(&a->lock);
   if (e == NULL)
-    return ward_error(err, ENOENT, "deregister: no container \"%s\" is registered with this agent", id);
+    return ward_error(err, 0, "deregister: no container \"%s\" is registered with this agent", id);
   ward_engine_remove(a->engine, id);
   record_remove(e->state_dir);
   ward_log(WARD_LOG_INFO, "agent: %s deregistered", id);
@@ -250,7 +255,7 @@ int agentd_status(struct ward_agentd *a, const char *id, json_t **reply, ward_er
   if (s == NULL)
     return ward_error(err, ENOMEM, "status");
   if (id && n == 0)
-    return ward_error(err, ENOENT, "status: no container \"%s\" is registered with this agent", id);
+    return ward_error(err, 0, "status: no container \"%s\" is registered with this agent", id);
   json_t *list = json_array();
   for (size_t i = 0; i < n; i++) {
     struct ward_engine_stats st = {0};
