@@ -120,7 +120,7 @@ static void map_control(const char *dir)
   struct ward_control *c = map_file(path, 0, WARD_CTL_SIZE, &len);
   if (c == NULL)
     return;
-  if (c->magic != WARD_CTL_MAGIC || c->version != WARD_CTL_VERSION) {
+  if (c->magic != WARD_CTL_MAGIC || (c->version != 1 && c->version != WARD_CTL_VERSION)) {
     syscall(SYS_munmap, c, len);
     return;
   }

@@ -1,0 +1,3 @@
+#include "tap.h"
+void test_template_io(void);
+void test_template_io(void) {}
