@@ -91,10 +91,17 @@ static size_t drain_ring(struct ctr *c, size_t max)
   return n;
 }
 
+static size_t drain_ring(struct ctr *c, size_t max);
+
 static void handle_listener(struct ctr *c)
 {
   if (c->sv == NULL)
     return;
+  /* A probe writes its record before the call it reports reaches the
+   * kernel: taking the ring first keeps the probe's event ahead of the
+   * supervisor's for the same call, whatever the wake-up order (the
+   * sequence model depends on a stable order). */
+  drain_ring(c, 1u << 16);
   /* bounded: one busy container cannot starve the others */
   for (int i = 0; i < 64; i++) {
     _cleanup_error_ ward_error_t err = NULL;
@@ -452,6 +459,9 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
   if (stop_fd >= 0)
     epoll_ctl(e->epfd, EPOLL_CTL_DEL, stop_fd, NULL);
   finish_all(e);
+  if (e->finalize_errors)
+    return ward_error(err, 0, "engine: %llu container(s) could not be finalised (see the warnings above)",
+                      (unsigned long long) e->finalize_errors);
   return 0;
 }
 

@@ -39,6 +39,8 @@ struct ctr {
   const volatile struct ward_control *ctl; /* read-only map of the control page */
   struct ep_ref ep_listener, ep_pidfd;
   bool exited;
+  bool sv_missing;                      /* decide saw an exec of a missing file; its sink call comes next */
+  uint32_t sv_missing_tid;
   struct ward_engine_stats st;
   uint64_t last_alert_key, last_alert_ns;  /* probe + supervisor report one exec twice */
   struct exe_slot exe[EXE_SLOTS];
@@ -56,6 +58,7 @@ struct ward_engine {
   struct ward_engine_stats totals;      /* of removed containers */
   uint32_t idle_rounds, sleep_us;
   struct ep_ref ep_stop;
+  uint64_t finalize_errors;             /* templates that could not be saved */
   /* ward_engine_add from another thread (the agent) wakes a loop that
    * sleeps in epoll with no ring to poll */
   int wake_fd;
@@ -69,6 +72,6 @@ void pipeline_close(struct ctr *c);   /* learn: saves the template */
 void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, struct ward_supervisor_verdict *v);
 void pipeline_sink(void *opaque, const struct ward_event *ev);
 void pipeline_alert(struct ctr *c, const struct ward_event *ev, const char *rule, enum ward_severity sev,
-                    const char *detail);
+                    const char *detail, bool denied);
 
 #endif

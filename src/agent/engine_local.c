@@ -1,6 +1,10 @@
 /* The in-process engine of `ward run` and `ward sandbox` (engine_local.h). */
 #include "agent/engine_local.h"
 #include "agent/engine.h"
+#include "agent/template.h"
+#include "landlock/landlock.h"
+#include "probe/event.h"
+#include "seccomp/seccomp.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -14,6 +18,43 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+/* Protect: the template's seccomp allow-list and Landlock ruleset, stacked
+ * on the container's own before it starts. The probe tables and the
+ * supervisor's rules are the engine's (engine_pipeline.c). */
+static int compile_layers(const struct ward_policy *p, const struct ward_config *cfg, struct ward_create_opts *o,
+                          ward_error_t *err)
+{
+  _cleanup_template_ struct ward_template *t = NULL;
+  if (ward_template_load(p->template_path, &t, err) < 0)
+    return -1;
+  _cleanup_close_ int root = o->host_root_bind ? -1 : open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (!o->host_root_bind && root < 0)
+    return ward_error_sys(err, "root.path: %s", cfg->root_path);
+  struct ward_template_rules r = {0};
+  if (ward_template_compile_at(t, o->host_root_bind ? AT_FDCWD : root, &r, err) < 0)
+    return ward_error_prefix(err, "%s", p->template_path);
+  struct ward_seccomp *sc = NULL;
+  int rc = 0;
+  if (r.seccomp && (rc = ward_seccomp_parse_oci(r.seccomp, "template.seccomp", &sc, err)) == 0) {
+    rc = ward_seccomp_compile(sc, NULL, &o->extra_seccomp, err);
+    ward_seccomp_free(sc);
+  }
+  /* The template compiler drops paths missing from the root it sees, and
+   * the probe directory only exists inside the container (ward mounts it):
+   * the preloaded library must stay readable under the new layer. */
+  const char *probe_ann = ward_config_annotation(cfg, "run.ward.probe");
+  bool probes = !o->no_probe && !(probe_ann && strcmp(probe_ann, "off") == 0) &&
+                !(o->probe_groups && strcmp(o->probe_groups, "off") == 0);
+  if (rc == 0 && r.landlock && probes)
+    rc = ward_landlock_add_path(r.landlock, WARD_PROBE_DIR, "rw", err);
+  if (rc == 0) {
+    o->extra_landlock = r.landlock;
+    r.landlock = NULL;
+  }
+  ward_template_rules_free(&r);
+  return rc < 0 ? ward_error_prefix(err, "%s: seccomp layer", p->template_path) : 0;
+}
 
 int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err)
 {
@@ -48,9 +89,8 @@ int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward
   if (p && ward_policy_validate(p, err) < 0)
     return ward_policy_free(p), -1;
   o->supervisor = p ? p->supervisor : true;
-  /* INTEGRATION (template part): in protect mode, ward_template_load +
-   * ward_template_compile into o->extra_seccomp (ward_seccomp_parse_oci +
-   * ward_seccomp_compile of rules.seccomp) and o->extra_landlock. */
+  if (p && p->mode == WARD_MODE_PROTECT && compile_layers(p, cfg, o, err) < 0)
+    return ward_policy_free(p), -1;
   ward_policy_free(cli->policy);
   cli->policy = p;
   return 0;
