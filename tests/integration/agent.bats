@@ -64,10 +64,18 @@ for i in range(int(sys.argv[1])):
 
 @test "agent: two containers with different policies served at once" {
   start_agent
-  printf 'app: shop\nmode: learn\ntemplate: %s\n' "$TEST_TMP/shop.json" > "$TEST_TMP/shop.yaml"
-  "$WARD" --root "$WARD_ROOT" sandbox --name agt-p1 --policy "$TEST_TMP/shop.yaml" -- /usr/bin/python3 -c "$MARKERS" 20 3>&- &
+  # a template learnt through the agent from a workload that only reads
+  run "$WARD" --root "$WARD_ROOT" sandbox --name agt-p0 --mode learn --template "$TEST_TMP/shop.json" -- \
+    sh -c 'cat /etc/hostname >/dev/null'
+  [ "$status" -eq 0 ]
+  for i in $(seq 50); do [ -s "$TEST_TMP/shop.json" ] && break; sleep 0.1; done
+  jq -e '.exec | map(select(.path == "/usr/bin/cat")) | length == 1' "$TEST_TMP/shop.json"
+  # shop: monitor against it (from a policy file); agt-p2: learn its own
+  printf 'app: shop\nmode: monitor\ntemplate: %s\n' "$TEST_TMP/shop.json" > "$TEST_TMP/shop.yaml"
+  work='/usr/bin/python3 -c "$1" 20; id >/dev/null'
+  "$WARD" --root "$WARD_ROOT" sandbox --name agt-p1 --policy "$TEST_TMP/shop.yaml" -- sh -c "$work" sh "$MARKERS" 3>&- &
   a=$!
-  "$WARD" --root "$WARD_ROOT" sandbox --name agt-p2 --mode off -- /usr/bin/python3 -c "$MARKERS" 20 3>&- &
+  "$WARD" --root "$WARD_ROOT" sandbox --name agt-p2 --mode learn --template "$TEST_TMP/p2.json" -- sh -c "$work" sh "$MARKERS" 3>&- &
   b=$!
   wait_registered agt-p1
   wait_registered agt-p2
@@ -76,17 +84,24 @@ for i in range(int(sys.argv[1])):
   echo "$output"
   [ "$status" -eq 0 ]
   echo "$output" | jq -e '.agent.containers == 2'
-  echo "$output" | jq -e '.containers[] | select(.id == "agt-p1") | .app == "shop" and .mode == "learn" and .source == "client" and .ring and .listener'
-  echo "$output" | jq -e '.containers[] | select(.id == "agt-p2") | .app == "agt-p2" and .mode == "off"'
+  echo "$output" | jq -e '.containers[] | select(.id == "agt-p1") | .app == "shop" and .mode == "monitor" and .source == "client" and .ring and .listener'
+  echo "$output" | jq -e '.containers[] | select(.id == "agt-p2") | .app == "agt-p2" and .mode == "learn"'
   # both rings are consumed by the one agent
   echo "$output" | jq -e '[.containers[] | .events > 0] | all'
   run "$WARD" --root "$WARD_ROOT" agent status
-  [[ "$output" == *"agt-p1"*"shop"*"learn"* || "$output" == *"agt-p2"*"off"* ]]
-  # the workload's file events went through the agent into each flight recorder
+  [[ "$output" == *"agt-p1"*"shop"*"monitor"* ]]
+  # the workload's file events went through the agent into the flight recorder
   run "$WARD" --root "$WARD_ROOT" events --json agt-p1
   echo "$output" | jq -s -e 'map(select(.path == "/agt-marker-1")) | length >= 1'
   wait $a
   wait $b
+  # each by its own policy: shop alerted on what its template lacks, the
+  # learner recorded it instead
+  cat "$TEST_TMP/alerts"
+  jq -s -e 'map(select(.container == "agt-p1" and .app == "shop" and .rule == "template.exec" and .event.path == "/usr/bin/id")) | length >= 1' "$TEST_TMP/alerts"
+  jq -s -e 'map(select(.container == "agt-p2")) | length == 0' "$TEST_TMP/alerts"
+  for i in $(seq 50); do [ -s "$TEST_TMP/p2.json" ] && break; sleep 0.1; done
+  jq -e '.exec | map(select(.path == "/usr/bin/id")) | length == 1' "$TEST_TMP/p2.json"
   # both deregistered on exit (pidfd)
   for i in $(seq 50); do [ "$(status_json | jq '.agent.containers')" = 0 ] && break; sleep 0.1; done
   status_json | jq -e '.agent.containers == 0'
