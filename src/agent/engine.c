@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -46,6 +47,18 @@ int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, 
   }
   pthread_mutex_init(&e->lock, NULL);
   e->ep_stop.kind = EP_STOP;
+  e->ep_wake.kind = EP_WAKE;
+  e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &e->ep_wake};
+  if (e->wake_fd < 0 || epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wake_fd, &wev) < 0) {
+    ward_error_sys(err, "engine wake fd");
+    if (e->wake_fd >= 0)
+      close(e->wake_fd);
+    if (e->own_alerts)
+      ward_alert_out_free(e->alerts);
+    close(e->epfd);
+    return -1;
+  }
   *out = steal_pointer(&e);
   return 0;
 }
@@ -256,6 +269,11 @@ int ward_engine_add(struct ward_engine *e, const struct ward_engine_container *i
     e->totals.containers++;
   }
   pthread_mutex_unlock(&e->lock);
+  if (rc == 0) {
+    uint64_t one = 1;
+    if (write(e->wake_fd, &one, sizeof(one)) < 0)
+      (void) 0;  /* already pending */
+  }
   /* the ring memfd is mapped by now; the mapping keeps it */
   if (ring_fd >= 0)
     close(ring_fd);
@@ -349,8 +367,13 @@ static bool wait_events(struct ward_engine *e, int64_t wait_ns, int *handled)
   /* exits last: a container's notifications and ring come first */
   for (int i = 0; i < n; i++) {
     struct ep_ref *r = evs[i].data.ptr;
-    if (r->kind == EP_STOP)
+    if (r->kind == EP_STOP) {
       stop = true;
+    } else if (r->kind == EP_WAKE) {
+      uint64_t v;
+      if (read(e->wake_fd, &v, sizeof(v)) > 0)
+        (*handled)++;
+    }
     else if (r->kind == EP_LISTENER)
       handle_listener(r->c), (*handled)++;
   }
@@ -451,6 +474,7 @@ void ward_engine_free(struct ward_engine *e)
   if (e == NULL)
     return;
   finish_all(e);
+  close(e->wake_fd);
   close(e->epfd);
   if (e->own_alerts)
     ward_alert_out_free(e->alerts);

@@ -10,7 +10,7 @@
 #include "probe/ring.h"
 #include "supervisor/supervisor.h"
 
-enum ep_kind { EP_LISTENER = 1, EP_PIDFD, EP_STOP };
+enum ep_kind { EP_LISTENER = 1, EP_PIDFD, EP_STOP, EP_WAKE };
 
 struct ep_ref {
   enum ep_kind kind;
@@ -60,6 +60,10 @@ struct ward_engine {
   uint32_t idle_rounds, sleep_us;
   struct ep_ref ep_stop;
   uint64_t finalize_errors;             /* templates that could not be saved */
+  /* ward_engine_add from another thread (the agent) wakes a loop that
+   * sleeps in epoll with no ring to poll */
+  int wake_fd;
+  struct ep_ref ep_wake;
 };
 
 /* engine_pipeline.c */

@@ -1,5 +1,7 @@
 /* ward run / ward create: a container from an OCI bundle. */
 #include "cli/cli.h"
+#include "agent/agent_client_ct.h"
+#include "common/log.h"
 #include "runtime/lifecycle.h"
 #include "agent/engine_local.h"
 
@@ -88,6 +90,15 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     ward_engine_cli_release(&cli);
     return cli_error(&err);
   }
+  if (create || detach) {
+    /* detached: a running agent serves it, through a keeper process that
+     * re-registers it if the agent restarts (agent_client.h) */
+    struct ward_agent_handover *unused = NULL;
+    if (ward_agent_handover_container(ct, cli.policy, cli.policy_file, o.root, true, &unused, &err) < 0) {
+      ward_warn("%s; the container is not served by the agent", err->msg);
+      ward_error_free(&err);
+    }
+  }
   if (create) {
     ward_container_free(ct);
     return 0;
@@ -100,8 +111,17 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     free(id);
     return rc < 0 ? cli_error(&err) : 0;
   }
+  /* a running `ward agent` serves the container; else this process does */
+  struct ward_agent_handover *agent = NULL;
+  int handed = ward_agent_handover_container(ct, cli.policy, cli.policy_file, o.root, false, &agent, &err);
+  if (handed < 0) {
+    ward_warn("%s; serving the container in-process", err->msg);
+    ward_error_free(&err);
+  }
   struct ward_engine_local *engine = NULL;
-  if (ward_engine_local_start(ct, &cli, o.root, &engine, &err) < 0) {
+  if (handed > 0)
+    ward_engine_cli_release(&cli);
+  else if (ward_engine_local_start(ct, &cli, o.root, &engine, &err) < 0) {
     ward_engine_cli_release(&cli);
     ward_error_report(&err);
     if (ward_container_destroy(o.root, ct->state, true, &err) < 0)
@@ -110,8 +130,9 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     return 1;
   }
   int status = ward_container_wait(ct);
-  if (ward_engine_local_finish(engine) < 0 && status == 0)
+  if (engine && ward_engine_local_finish(engine) < 0 && status == 0)
     status = 1;
+  ward_agent_handover_free(agent);
   if (ward_container_destroy(o.root, ct->state, true, &err) < 0)
     ward_error_report(&err);
   ward_container_free(ct);

@@ -1,5 +1,7 @@
 /* ward sandbox [OPTIONS] -- CMD ARGS...: the zero-setup main job. */
 #include "cli/cli.h"
+#include "agent/agent_client_ct.h"
+#include "common/log.h"
 #include "caps/caps.h"
 #include "runtime/lifecycle.h"
 #include "runtime/sandbox.h"
@@ -159,8 +161,17 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     ward_engine_cli_release(&cli);
     return cli_error(&err);
   }
+  /* a running `ward agent` serves the container; else this process does */
+  struct ward_agent_handover *agent = NULL;
+  int handed = ward_agent_handover_container(ct, cli.policy, cli.policy_file, co.root, false, &agent, &err);
+  if (handed < 0) {
+    ward_warn("%s; serving the container in-process", err->msg);
+    ward_error_free(&err);
+  }
   struct ward_engine_local *engine = NULL;
-  if (ward_engine_local_start(ct, &cli, co.root, &engine, &err) < 0) {
+  if (handed > 0)
+    ward_engine_cli_release(&cli);
+  else if (ward_engine_local_start(ct, &cli, co.root, &engine, &err) < 0) {
     ward_engine_cli_release(&cli);
     ward_error_report(&err);
     if (ward_container_destroy(co.root, ct->state, false, &err) < 0)
@@ -169,8 +180,9 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     return 1;
   }
   int status = ward_container_wait(ct);
-  if (ward_engine_local_finish(engine) < 0 && status == 0)
+  if (engine && ward_engine_local_finish(engine) < 0 && status == 0)
     status = 1;
+  ward_agent_handover_free(agent);
   if (ward_container_destroy(co.root, ct->state, false, &err) < 0)
     ward_error_report(&err);
   ward_container_free(ct);
