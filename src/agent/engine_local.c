@@ -89,7 +89,7 @@ int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward
     p->supervisor = false;
   if (p && ward_policy_validate(p, err) < 0)
     return ward_policy_free(p), -1;
-  o->supervisor = p ? p->supervisor : true;
+  o->supervisor = (p ? p->supervisor : true) && (!cli->detached || cli->agent);
   if (p && p->mode == WARD_MODE_PROTECT && compile_layers(p, cfg, o, err) < 0)
     return ward_policy_free(p), -1;
   ward_policy_free(cli->policy);
