@@ -57,6 +57,8 @@ struct ward_engine_container {
   const char *app;                 /* NULL: policy->app, else id */
   const char *state_dir;           /* the container's state directory */
   int ring_fd;                     /* -1: none (probes off) */
+  bool have_ring_lock;             /* ring_lock_fd holds state_dir/probe/ring.lock (taken over); */
+  int ring_lock_fd;                /* false: the engine takes the lock itself */
   int listener_fd;                 /* -1: no supervisor */
   int pidfd;                       /* the init; -1: never exits by itself */
   pid_t pid;                       /* the init's host pid (detector root, snapshots) */

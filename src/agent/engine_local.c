@@ -154,8 +154,10 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
   l->summary = p && p->mode != WARD_MODE_OFF;
   l->id = strdup(ct->state->id);
   int pidfd = fcntl(ct->launch.pidfd, F_DUPFD_CLOEXEC, 3);
+  int lock_fd = steal_fd(&ct->ring_lock_fd);  /* (initializers are unordered) */
   struct ward_engine_container c = {
     .id = ct->state->id, .state_dir = ct->state->dir, .ring_fd = steal_fd(&ct->probe.ring_fd),
+    .have_ring_lock = lock_fd >= 0, .ring_lock_fd = lock_fd,
     .listener_fd = steal_fd(&ct->launch.listener_fd), .pidfd = pidfd, .pid = ct->launch.pid,
     .policy = steal_pointer(&cli->policy),
   };

@@ -101,6 +101,7 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     return cli_usage_error(argv[0], "--mode/--template/--policy/--alerts/--no-supervisor need an attached run or a running ward agent");
   o.configure = ward_engine_cli_configure;
   o.opaque = &cli;
+  o.lock_ring = !detach;
 
   ward_error_t err = NULL;
   struct ward_container *ct = NULL;
@@ -144,9 +145,14 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
   }
   /* a running `ward agent` serves the container; else this process does */
   struct ward_agent_handover *agent = NULL;
+  ward_container_unlock_ring(ct);  /* the agent's engine takes it */
   int handed = ward_agent_handover_container(ct, cli.policy, cli.policy_file, o.root, false, &agent, &err);
   if (handed < 0) {
     ward_warn("%s; serving the container in-process", err->msg);
+    ward_error_free(&err);
+  }
+  if (handed <= 0 && ward_container_lock_ring(ct, &err) < 0) {
+    /* someone else consumes the ring now: the engine below reports it */
     ward_error_free(&err);
   }
   struct ward_engine_local *engine = NULL;

@@ -275,6 +275,10 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
 void ward_init_main(struct ward_launch *L)
 {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* An flock belongs to the open file, which the clone shares: our copy
+   * would keep the parent's ring lock held until our execve. */
+  if (L->close_in_init >= 0)
+    close(L->close_in_init);
   ward_error_t err = NULL;
   init_run(L, &err);
   const char *msg = err && err->msg ? err->msg : "container init failed";
