@@ -17,6 +17,7 @@
 #include "probe/control.h"
 #include "probe/prepare.h"
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/util.h"
 
 #include <arpa/inet.h>
@@ -103,6 +104,38 @@ static int open_protect(struct ctr *c, ward_error_t *err)
   return 0;
 }
 
+/* The policy's thresholds override the learned ones: a copy of the
+ * template's model with the thresholds replaced (the detector's model
+ * format, src/agent/model_*.c). */
+static json_t *model_with_thresholds(json_t *model, const struct ward_policy_thresholds *t)
+{
+  json_t *m = model ? json_deep_copy(model) : json_object();
+  if (m == NULL)
+    return NULL;
+  json_t *seq = json_object_get(m, "sequence");
+  if (t->sequence > 0 && json_is_object(seq))
+    json_object_set_new(seq, "threshold", json_real(t->sequence));
+  const struct { const char *name; uint32_t v; } rates[] = {
+    {"exec", t->exec_per_s}, {"connect", t->connect_per_s}, {"file_create", t->file_create_per_s},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(rates); i++) {
+    if (rates[i].v == 0)
+      continue;
+    json_t *rate = json_object_get(m, "rate");
+    if (!json_is_object(rate)) {
+      rate = json_pack("{s:s}", "kind", "ward-rate");
+      json_object_set_new(m, "rate", rate);
+    }
+    json_t *k = json_object_get(rate, rates[i].name);
+    if (!json_is_object(k)) {
+      k = json_pack("{s:i}", "max", 0);
+      json_object_set_new(rate, rates[i].name, k);
+    }
+    json_object_set_new(k, "threshold", json_integer(rates[i].v));
+  }
+  return m;
+}
+
 int pipeline_open(struct ctr *c, ward_error_t *err)
 {
   c->pl = calloc(1, sizeof(*c->pl));
@@ -126,8 +159,13 @@ int pipeline_open(struct ctr *c, ward_error_t *err)
     struct ward_detect_config dc = {.root_fd = pl->root_fd, .started = c->started,
                                     .model = pl->tpl ? ward_template_model(pl->tpl) : NULL,
                                     .learn = p->mode == WARD_MODE_LEARN};
+    const struct ward_policy_thresholds *t = &p->thresholds;
+    bool override = t->sequence > 0 || t->exec_per_s || t->connect_per_s || t->file_create_per_s;
+    _cleanup_json_ json_t *tuned = NULL;
     if (p->mode == WARD_MODE_LEARN)
       dc.model = NULL;
+    else if (override && (tuned = model_with_thresholds(dc.model, t)) != NULL)
+      dc.model = tuned;
     if (ward_detector_new(&dc, &pl->det, err) < 0)
       return ward_error_prefix(err, "%s: model", p->template_path ? p->template_path : "detector");
   }

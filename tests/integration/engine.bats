@@ -205,3 +205,21 @@ count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "
   run sandbox --name eng-k2 --mode protect --template "$TPL" -- sh -c 'id; echo survived'
   [[ "$output" == *survived* ]]
 }
+
+@test "policy thresholds override the learned rate threshold" {
+  RT="$TEST_TMP/rate.yaml"
+  run sandbox --name eng-r0 --mode learn --template "$RT" -- sh -c '/bin/true'
+  [ "$status" -eq 0 ]
+  BURST='i=0; while [ $i -lt 40 ]; do /bin/true; i=$((i+1)); done; echo burst-done'
+  A="$TEST_TMP/r1.alerts"
+  run sandbox --name eng-r1 --mode monitor --template "$RT" --alerts "$A" -- sh -c "$BURST"
+  echo "$output"; cat "$A"
+  [[ "$output" == *burst-done* ]]
+  [ "$(count "$A" '.rule == "rate.exec"')" -ge 1 ]
+  printf 'mode: monitor\ntemplate: rate.yaml\nthresholds:\n  exec_per_second: 1000\n' > "$TEST_TMP/lenient.yaml"
+  A="$TEST_TMP/r2.alerts"
+  run sandbox --name eng-r2 --policy "$TEST_TMP/lenient.yaml" --alerts "$A" -- sh -c "$BURST"
+  echo "$output"; cat "$A"
+  [[ "$output" == *burst-done* ]]
+  [ "$(count "$A" '.rule == "rate.exec"')" -eq 0 ]
+}
