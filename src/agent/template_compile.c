@@ -200,7 +200,7 @@ static const char *const base_ro[] = {
   "/etc/gai.conf", "/etc/localtime", "/etc/services", "/etc/protocols", "/usr/share/zoneinfo",
   "/usr/lib/locale", "/proc", NULL,
 };
-static const char *const base_rw[] = {WARD_PROBE_DIR, "/dev/null", NULL};
+static const char *const base_rw[] = {"/dev/null", NULL};
 
 static bool port_of(const char *ep, long *port)
 {
@@ -231,6 +231,10 @@ static int compile_landlock(const struct ward_template *t, int root_fd, struct w
   for (const char *const *p = base_rw; *p && rc == 0; p++)
     if (exists_in(root_fd, *p))
       rc = ll_add(&l, *p, "rw");
+  /* the probe's library, ring and control page: bound by the runtime after
+   * this check could see them, so named unconditionally */
+  if (rc == 0)
+    rc = ll_add(&l, WARD_PROBE_DIR, "rw");
   for (size_t i = 0; i < t->exec.n && rc == 0; i++) {
     const char *e = t->exec.v[i];
     if (strcspn(e, "*#\\") == strlen(e) && exists_in(root_fd, e))
