@@ -310,6 +310,21 @@ static struct tr_ent *tr_get(struct ward_template_tracker *tr, uint32_t pid, boo
   return NULL;
 }
 
+int ward_template_tracker_set_exe(struct ward_template_tracker *tr, uint32_t pid, const char *exe)
+{
+  struct tr_ent *e = tr_get(tr, pid, true);
+  if (e == NULL)
+    return -1;
+  char *copy = strdup(exe);
+  if (copy == NULL)
+    return -1;
+  free(e->exe);
+  e->exe = copy;
+  e->known = true;
+  e->pending = false;
+  return 0;
+}
+
 const char *tpl_tracker_exe(struct ward_template_tracker *tr, uint32_t pid)
 {
   struct tr_ent *e = tr ? tr_get(tr, pid, false) : NULL;

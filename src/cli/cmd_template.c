@@ -31,7 +31,8 @@ static void usage(FILE *out)
           "       ward template export --landlock [--annotations] [--rootfs DIR] FILE\n\n"
           "Templates are JSON, or YAML when the file name ends in .yaml/.yml\n"
           "(docs/templates.md). learn reads `ward events --json` lines ('-' is stdin);\n"
-          "--exec adds executables no probe saw start (the entry point), --rootfs hashes\n"
+          "--exec adds executables no probe saw start (the first is the entry point,\n"
+          "pid 1), --rootfs hashes\n"
           "executables inside DIR and, for export, keeps Landlock rules to paths there.\n");
 }
 
@@ -137,6 +138,11 @@ static int do_learn(int argc, char **argv, ward_error_t *err)
   _cleanup_template_ struct ward_template *t = ward_template_new(app);
   struct ward_template_tracker *tr = ward_template_tracker_new();
   if (t == NULL || tr == NULL) {
+    ward_template_tracker_free(tr);
+    return ward_error(err, ENOMEM, "template");
+  }
+  /* the first --exec is the entry point: pid 1's image */
+  if (execs && ward_template_tracker_set_exe(tr, 1, execs[0]) < 0) {
     ward_template_tracker_free(tr);
     return ward_error(err, ENOMEM, "template");
   }
