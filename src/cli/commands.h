@@ -50,7 +50,8 @@ struct ward_command {
   X(top, "per-call counts and latencies from the probes") \
   X(action, "kill, quarantine, restrict, honeypot or resume a container") \
   X(snapshot, "a forensic snapshot of a container; show one") \
-  X(agent, "the node agent: serve many containers; status, deregister")
+  X(agent, "the node agent: serve many containers; status, deregister") \
+  X(template, "learn, show, diff, merge, check and export behavioural templates")
 
 #define X(name, summary) int cmd_##name(struct ward_global *g, int argc, char **argv);
 WARD_COMMANDS(X)
