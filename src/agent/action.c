@@ -43,9 +43,8 @@ const char *layer_describe(json_t *layer)
   if (strcmp(name, "freeze") == 0)
     return "froze the cgroup";
   if (strcmp(name, "control") == 0)
-    return "set the control page mode";
-  if (strcmp(name, "groups") == 0)
-    return "switched every probe group on with call stacks";
+    return json_string_value(json_object_get(layer, "describe")) ? json_string_value(json_object_get(layer, "describe"))
+                                                                  : "set the control page mode";
   if (strcmp(name, "netns") == 0)
     return json_is_true(json_object_get(layer, "lo_down")) ? "cut the network namespace (prohibit rule, loopback down)"
                                                            : "cut the network namespace (prohibit rule)";
@@ -61,8 +60,6 @@ static const char *layer_left(json_t *layer)
     return "container left frozen";
   if (name && strcmp(name, "control") == 0)
     return "control page mode left set";
-  if (name && strcmp(name, "groups") == 0)
-    return "probe groups left on";
   if (name && strcmp(name, "netns") == 0)
     return "network left cut";
   if (name && strcmp(name, "sink") == 0)
@@ -82,22 +79,9 @@ int layer_undo(const struct ward_state *st, json_t *layer, ward_error_t *err)
     return ward_cgroup_freeze(st->cgroup, false, err) < 0 ? ward_error_prefix(err, "thaw the cgroup") : 0;
   }
   if (strcmp(name, "control") == 0 && control) {
-    if (json_is_true(json_object_get(layer, "sink"))) {
-      struct ward_ctl_addr none = {0};
-      if (ctl_set_sink(control, &none, err) < 0)
-        return ward_error_prefix(err, "clear the honeypot sink");
-    }
+    /* the sink address stays on the page: without the mode nothing uses it */
     uint32_t before = (uint32_t) json_integer_value(json_object_get(layer, "mode_before"));
     return ctl_set_mode(control, before, err) < 0 ? ward_error_prefix(err, "restore the control page mode") : 0;
-  }
-  if (strcmp(name, "groups") == 0 && control) {
-    uint32_t before = (uint32_t) json_integer_value(json_object_get(layer, "groups_before"));
-    uint64_t mask = (uint64_t) json_integer_value(json_object_get(layer, "stack_mask_before"));
-    uint32_t depth = (uint32_t) json_integer_value(json_object_get(layer, "stack_depth_before"));
-    if (ward_probe_set_groups(control, ~before & ((1u << WARD_GROUP_COUNT) - 1), false, NULL, err) < 0 ||
-        ward_probe_set_stacks(control, mask, depth, err) < 0)
-      return ward_error_prefix(err, "restore the probe groups");
-    return 0;
   }
   if (strcmp(name, "netns") == 0)
     return netns_restore(st->pid, layer, err);
@@ -344,7 +328,8 @@ int ward_action_run(const char *root, const char *id, enum ward_action_kind kind
       _cleanup_error_ ward_error_t serr = NULL;
       action_rec_save(st, prev, "partial", &serr);
       _cleanup_free_ char *left = join_layers(json_object_get(prev, "layers"), layer_left, false);
-      rc = ward_error_prefix(err, "resume: %s", left);
+      _cleanup_free_ char *cause = strdup((*err)->msg);
+      rc = ward_error(err, 0, "resume: %s; %s", cause ? cause : "failed", left);
     } else {
       rec_remove(st);
     }

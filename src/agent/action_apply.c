@@ -11,6 +11,7 @@
 #include "probe/event.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,11 @@ static int mode_layer(struct apply *a, uint32_t add, bool sink, ward_error_t *er
   uint32_t mode = (page.mode & WARD_CTL_MODE_PROTECT) | add;
   if (ctl_set_mode(a->control, mode, err) < 0)
     return -1;
-  json_t *layer = json_pack("{s:s, s:s, s:I, s:I, s:b}", "layer", "control", "control", a->control, "mode_before",
-                            (json_int_t) page.mode, "mode", (json_int_t) mode, "sink", sink);
+  char text[128], describe[160];
+  snprintf(describe, sizeof(describe), "set the control page mode to %s",
+           ward_control_mode_format(mode, text, sizeof(text)));
+  json_t *layer = json_pack("{s:s, s:s, s:I, s:I, s:b, s:s}", "layer", "control", "control", a->control, "mode_before",
+                            (json_int_t) page.mode, "mode", (json_int_t) mode, "sink", sink, "describe", describe);
   return push(a, layer, err);
 }
 
@@ -97,10 +101,7 @@ static int quarantine_nonet(struct apply *a, bool loopback, ward_error_t *err)
   }
   if (a->control) {
     if (mode_layer(a, WARD_CTL_MODE_QUARANTINE | (loopback ? 0 : WARD_CTL_MODE_NO_LOOPBACK), false, err) < 0) {
-      if ((*err)->errnum != ENOTSUP)
-        return fail(a, err);
-      warn(a, (*err)->msg);
-      ward_error_free(err);
+      return fail(a, err);
     }
   } else {
     warn(a, "the container runs without probes: writes outside /tmp are not denied");
@@ -128,19 +129,8 @@ static int honeypot(struct apply *a, ward_error_t *err)
     return fail(a, err);
   json_object_set_new(a->report, "sink", json_pack("{s:s, s:i}", "addr", "127.0.0.1", "port", (int) port));
 
-  struct ward_control page;
-  if (ward_control_read(a->control, &page, err) < 0)
-    return fail(a, err);
-  uint32_t all = (1u << WARD_GROUP_COUNT) - 1;
-  if (ward_probe_set_groups(a->control, all, true, NULL, err) < 0 ||
-      ward_probe_set_stacks(a->control, ~0ull >> (64 - WARD_EV_TYPE_COUNT), WARD_EVENT_STACK_MAX, err) < 0)
-    return fail(a, err);
-  layer = json_pack("{s:s, s:s, s:I, s:I, s:I}", "layer", "groups", "control", a->control, "groups_before",
-                    (json_int_t) page.groups, "stack_mask_before", (json_int_t) page.stack_mask, "stack_depth_before",
-                    (json_int_t) page.stack_depth);
-  if (push(a, layer, err) < 0)
-    return fail(a, err);
-
+  /* entering honeypot mode, the control page itself saves the probe
+   * groups and stack settings and turns everything on; leaving restores */
   struct ward_ctl_addr sink = {.family = AF_INET, .port = port, .prefix = 32};
   struct in_addr lo = {htonl(INADDR_LOOPBACK)};
   memcpy(sink.addr, &lo, sizeof(lo));

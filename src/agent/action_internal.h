@@ -64,8 +64,4 @@ bool sink_alive(json_t *layer);
 int ctl_set_mode(const char *control, uint32_t mode, ward_error_t *err);
 int ctl_set_sink(const char *control, const struct ward_ctl_addr *sink, ward_error_t *err);
 
-#ifndef WARD_CTL_MODE_NO_LOOPBACK
-#define WARD_CTL_MODE_NO_LOOPBACK 0x10u
-#endif
-
 #endif
