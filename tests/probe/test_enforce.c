@@ -21,7 +21,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-static const char *so, *target;
+static const char *so, *target, *musl_so, *musl_target;
+static const char *lib;  /* the probe build run() preloads */
 
 struct env {
   char dir[64];
@@ -73,7 +74,7 @@ static char *run(struct env *e, char *const argv[])
   pid_t pid = fork();
   if (pid == 0) {
     char pre[512], dir[256];
-    snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", so);
+    snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", lib);
     snprintf(dir, sizeof(dir), "WARD_PROBE_DIR=%s", e->dir);
     char *envp[] = {pre, dir, "PATH=/usr/bin:/bin", "HOME=/root", NULL};
     dup2(p[1], 1);
@@ -374,6 +375,31 @@ static void test_restrict(void)
   env_free(&e);
 }
 
+/* The musl build enforces the same way (its target opens /dev/null, then
+ * fopen()s /etc/hostname). */
+static void test_musl(void)
+{
+  if (!musl_so || !*musl_so || !musl_target || !*musl_target) {
+    ok(1, "# SKIP musl-gcc not installed");
+    return;
+  }
+  struct env e;
+  if (env_init(&e, 1u << WARD_GROUP_FILE) < 0)
+    return;
+  const char *paths[] = {"/etc/hostname"};
+  set_policy(&e, paths, 1, NULL, 0, NULL, 0, 0);
+  set_mode(&e, WARD_CTL_MODE_PROTECT);
+  lib = musl_so;
+  run(&e, (char *[]) {(char *) musl_target, NULL});
+  lib = so;
+  collect(&e);
+  const struct ward_event *v = find(&e, WARD_EV_OPEN, "/etc/hostname", true);
+  ok(v && v->call == WARD_CALL_fopen && v->ret == -EACCES, "musl: fopen of a listed path denied and recorded");
+  v = find(&e, WARD_EV_OPEN, "/dev/null", false);
+  ok(v && v->ret >= 0, "musl: the unlisted open went through");
+  env_free(&e);
+}
+
 static void test_bad_input(void)
 {
   struct env e;
@@ -410,6 +436,9 @@ int main(void)
 {
   so = getenv("WARD_TEST_PROBE_SO");
   target = getenv("WARD_TEST_ENFORCE_TARGET");
+  musl_so = getenv("WARD_TEST_PROBE_MUSL_SO");
+  musl_target = getenv("WARD_TEST_MUSL_TARGET");
+  lib = so;
   if (!so || !target) {
     printf("1..0 # SKIP run through meson test\n");
     return 0;
@@ -420,6 +449,7 @@ int main(void)
   test_quarantine_files();
   test_honeypot_decoys();
   test_restrict();
+  test_musl();
   test_bad_input();
   return tap_done();
 }

@@ -42,6 +42,9 @@ static void test_norm(void)
   is_str(norm("/a/..b/.c"), "/a/..b/.c", "dot-names are names");
   ok(norm("etc/shadow") == NULL, "relative refused");
   ok(norm("") == NULL, "empty refused");
+  char inplace[64] = "/a//b/./c/../d/";
+  size_t k = ward_ctl_path_norm(inplace, sizeof(inplace), inplace, strlen(inplace));
+  ok(k == 6 && strcmp(inplace, "/a/b/d") == 0, "normalises in place");
   char small[8];
   is_int(ward_ctl_path_norm(small, sizeof(small), "/abcdefgh", 9), 0, "too long for the buffer: 0");
   ok(ward_ctl_path_hash("/etc/shadow", 11) == ward_ctl_path_hash("/etc/shadow", 11)
