@@ -109,7 +109,8 @@ W() { "$WARD" --root "$WARD_ROOT" "$@"; }
   W probe mode pe-3 quarantine
   touch "$SYNC/go"
   wait_for "$TEST_TMP/out" all-done
-  run W events --json pe-3
+  # the text form this time (a ring has one consumer: one read per test)
+  run W events pe-3
   echo "$output" > "$TEST_TMP/events"
   wait $bg
   cat "$TEST_TMP/out"
@@ -117,8 +118,8 @@ W() { "$WARD" --root "$WARD_ROOT" "$@"; }
   grep -q tmp-ok "$TEST_TMP/out"
   [ -e "$TEST_TMP/b/rootfs/var/a" ]
   [ ! -e "$TEST_TMP/b/rootfs/var/b" ]
-  echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/var/b" and .denied == true)) | length == 1'
-  echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/tmp/c" and .flags == 577 and (.denied | not) and .ret >= 0)) | length == 1'
+  grep -q "open open64 /var/b = -13 EACCES \[denied\]" "$TEST_TMP/events"
+  grep -q "open open64 /tmp/c = [0-9][0-9]*$" "$TEST_TMP/events"
 }
 
 @test "pe: honeypot serves decoys and sends outbound connects to a sink in the container" {
