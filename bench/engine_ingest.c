@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 /* tmpfs, like the runtime's state root (/run/ward): the flight recorder is a
@@ -221,6 +222,15 @@ static void latency(const char *tpl, int n)
       break;
     lat[i] = ward_now_ns() - t0;
   }
+  /* what polling costs when nothing happens: the engine thread's CPU time
+   * over 2 idle seconds */
+  clockid_t cid;
+  struct timespec c0, c1;
+  pthread_getcpuclockid(th, &cid);
+  clock_gettime(cid, &c0);
+  sleep(2);
+  clock_gettime(cid, &c1);
+  double idle_cpu = ((double) (c1.tv_sec - c0.tv_sec) + (double) (c1.tv_nsec - c0.tv_nsec) / 1e9) / 2.0;
   uint64_t one = 1;
   if (write(l.stop, &one, 8) < 0)
     perror("stop");
@@ -228,6 +238,7 @@ static void latency(const char *tpl, int n)
   qsort(lat, (size_t) n, sizeof(uint64_t), cmp_u64);
   printf("alert latency (ring write -> alert line), %d alerts: p50 %.1f us  p99 %.1f us  max %.1f us\n", n,
          (double) lat[n / 2] / 1e3, (double) lat[(size_t) n * 99 / 100] / 1e3, (double) lat[n - 1] / 1e3);
+  printf("idle engine thread: %.2f %% of one core (one ring polled)\n", idle_cpu * 100);
   free(lat);
   free(line);
   fclose(in);

@@ -32,7 +32,7 @@ int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, 
   if (e->o.idle_min_us == 0)
     e->o.idle_min_us = 50;
   if (e->o.idle_max_us < e->o.idle_min_us)
-    e->o.idle_max_us = e->o.idle_min_us > 1000 ? e->o.idle_min_us : 1000;
+    e->o.idle_max_us = e->o.idle_min_us > 500 ? e->o.idle_min_us : 500;
   e->sleep_us = e->o.idle_min_us;
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (e->epfd < 0)

@@ -43,7 +43,7 @@ struct ward_engine_opts {
   const char *state_root;          /* --root: where actions find containers */
   size_t flight_capacity;          /* events kept per container (0: 4096) */
   uint32_t spin_rounds;            /* empty rounds before sleeping (0: 64) */
-  uint32_t idle_min_us, idle_max_us; /* sleep range when idle (0: 50, 1000) */
+  uint32_t idle_min_us, idle_max_us; /* sleep range when idle (0: 50, 500) */
   /* Called from the engine's thread when a container's init has exited and
    * its ring has been drained (the container is then removed). */
   void (*on_exit)(void *opaque, const char *id);
