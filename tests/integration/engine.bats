@@ -223,3 +223,28 @@ count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "
   [[ "$output" == *burst-done* ]]
   [ "$(count "$A" '.rule == "rate.exec"')" -eq 0 ]
 }
+
+@test "the supervisor follows the control page: quarantine denies a static binary's outbound connect" {
+  # busybox is static: no probe sees its connect, only the supervisor
+  sandbox --name eng-q1 -- /bin/busybox sh -c 'sleep 1; /bin/busybox nc -w 1 10.1.2.3 80 </dev/null; echo rc=$?' \
+    > "$TEST_TMP/q1.out" 2>&1 &
+  bg=$!
+  for i in $(seq 100); do [ -e "$WARD_ROOT/eng-q1/state.json" ] && break; sleep 0.05; done
+  "$WARD" --root "$WARD_ROOT" probe mode eng-q1 quarantine
+  wait $bg
+  cat "$TEST_TMP/q1.out"
+  grep -q "Permission denied" "$TEST_TMP/q1.out"
+  # positive control: without quarantine the same connect meets the kernel (no route)
+  run sandbox --name eng-q2 -- /bin/busybox sh -c '/bin/busybox nc -w 1 10.1.2.3 80 </dev/null; echo rc=$?'
+  echo "$output"
+  [[ "$output" == *"unreachable"* ]]
+  # and loopback stays allowed under quarantine
+  sandbox --name eng-q3 -- /bin/busybox sh -c 'sleep 1; /bin/busybox nc -w 1 127.0.0.1 9 </dev/null; echo rc=$?' \
+    > "$TEST_TMP/q3.out" 2>&1 &
+  bg=$!
+  for i in $(seq 100); do [ -e "$WARD_ROOT/eng-q3/state.json" ] && break; sleep 0.05; done
+  "$WARD" --root "$WARD_ROOT" probe mode eng-q3 quarantine
+  wait $bg
+  cat "$TEST_TMP/q3.out"
+  grep -q "refused" "$TEST_TMP/q3.out"
+}
