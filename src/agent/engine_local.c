@@ -4,8 +4,10 @@
 #include "agent/template.h"
 #include "landlock/landlock.h"
 #include "probe/event.h"
+#include "probe/prepare.h"
 #include "seccomp/seccomp.h"
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -19,6 +21,18 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+static bool learned_files(const struct ward_template *t)
+{
+  _cleanup_json_ json_t *j = ward_template_to_json(t);
+  json_t *files = json_object_get(j, "files");
+  const char *k;
+  json_t *v;
+  json_object_foreach(files, k, v)
+    if (json_array_size(v) > 0)
+      return true;
+  return false;
+}
 
 /* Protect: the template's seccomp allow-list and Landlock ruleset, stacked
  * on the container's own before it starts. The probe tables and the
@@ -46,10 +60,22 @@ static int compile_layers(const struct ward_policy *p, const struct ward_config 
    * the preloaded library must stay readable under the new layer. */
   const char *probe_ann = ward_config_annotation(cfg, "run.ward.probe");
   bool probes = !o->no_probe && !(probe_ann && strcmp(probe_ann, "off") == 0) &&
-                !(o->probe_groups && strcmp(o->probe_groups, "off") == 0);
+                !(o->probe_groups && strcmp(o->probe_groups, "off") == 0) &&
+                (o->host_root_bind || ward_probe_variant_for_rootfs(cfg->root_path) != WARD_PROBE_NONE);
+  /* (the template compiler names it too when the root has a dynamic
+   * loader; a duplicate rule is harmless) */
   if (rc == 0 && r.landlock && probes)
     rc = ward_landlock_add_path(r.landlock, WARD_PROBE_DIR, "rw", err);
-  if (rc == 0) {
+  /* a sandbox's root is the host's, which has a loader: the compiled layer
+   * names the probe directory, which --no-probe leaves out */
+  if (rc == 0 && r.landlock && !probes && o->host_root_bind)
+    rc = ward_error(err, 0, "--mode protect in a sandbox needs the probe (drop --no-probe or run.ward.probe=off)");
+  if (rc == 0 && !learned_files(t)) {
+    /* learning saw no file access at all (no probe: a static image), so
+     * a file ruleset would deny everything the workload does */
+    ward_warn("%s: no file access was learned (no probe?): the template's Landlock layer is left out",
+              p->template_path);
+  } else if (rc == 0) {
     o->extra_landlock = r.landlock;
     r.landlock = NULL;
   }

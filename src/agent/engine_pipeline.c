@@ -463,7 +463,10 @@ void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, stru
   }
   c->sv_missing = ev->type == WARD_EV_EXEC && c->pl && !exists_in_root(c, ev->path);
   c->sv_missing_tid = ev->tid;
-  if (!(mode & (WARD_CTL_MODE_PROTECT | WARD_CTL_MODE_RESTRICT)) || c->pl == NULL || !c->pl->have_rules)
+  /* protect comes from the policy (and the control page, where there is
+   * one: static images have none) */
+  bool protect = c->policy->mode == WARD_MODE_PROTECT || (mode & (WARD_CTL_MODE_PROTECT | WARD_CTL_MODE_RESTRICT));
+  if (!protect || c->pl == NULL || !c->pl->have_rules)
     return;
   const struct ward_template_rules *r = &c->pl->rules;
   if (ev->type == WARD_EV_EXEC && ev->path[0] && !c->sv_missing && !exec_allowed(r, ev->path)) {
