@@ -248,3 +248,23 @@ count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "
   cat "$TEST_TMP/q3.out"
   grep -q "refused" "$TEST_TMP/q3.out"
 }
+
+@test "ward run of a static image: learned by the supervisor, protected by it" {
+  make_bundle "$TEST_TMP/s" '["sh","-c","mkdir -p /tmp/a; echo x > /tmp/a/f; cat /tmp/a/f"]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s" --mode learn --template "$TEST_TMP/s.json" eng-s1
+  [ "$status" -eq 0 ]
+  jq -e '.exec | map(.path) | index("/bin/sh")' "$TEST_TMP/s.json"
+  A="$TEST_TMP/s.alerts"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s" --mode protect --template "$TEST_TMP/s.json" --alerts "$A" eng-s2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *x* ]]
+  [[ "$output" == *"Landlock layer is left out"* ]]
+  [ ! -s "$A" ]
+  make_bundle "$TEST_TMP/s3" '["sh","-c","/bin/busybox id; echo end"]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s3" --mode protect --template "$TEST_TMP/s.json" --alerts "$A" eng-s3
+  echo "$output"; cat "$A"
+  [[ "$output" == *"Permission denied"* ]]
+  [[ "$output" != *uid=* ]]
+  [ "$(count "$A" '.rule == "template.exec" and .denied == true and .event.path == "/bin/busybox"')" -ge 1 ]
+}
