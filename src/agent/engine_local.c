@@ -113,6 +113,10 @@ int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward
   }
   if (cli->no_supervisor)
     p->supervisor = false;
+  if (cli->alerts && p) {
+    free(p->alerts);  /* the command line's --alerts wins over the file's */
+    p->alerts = NULL;
+  }
   if (p && ward_policy_validate(p, err) < 0)
     return ward_policy_free(p), -1;
   o->supervisor = (p ? p->supervisor : true) && (!cli->detached || cli->agent);
