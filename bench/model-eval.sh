@@ -13,7 +13,8 @@
 #
 # usage: bench/model-eval.sh [OUTDIR]     (root; nginx-light redis-server wrk curl)
 # env:   WARD (default build/src/cli/ward), RUNS (runs per workload, default 5),
-#        NGRAM (default 4), WINDOW (default 16), PERCENTILE (threshold calibration, default 99)
+#        NGRAM (default 4), WINDOW (default 16), PERCENTILE (threshold calibration, default 99),
+#        TRACE_OPTS (more `ward trace` options, e.g. --supervisor)
 set -uo pipefail
 WARD=${WARD:-$(dirname "$0")/../build/src/cli/ward}
 WARD=$(readlink -f "$WARD")
@@ -116,7 +117,7 @@ trace() {
   shift 2
   mkdir -p "$OUT/$class" "$OUT/detect/$class"
   "$WARD" trace --net host -o "$OUT/$class" --prefix "$name" --name "det-ev-$$-$name" \
-    --detect "$OUT/detect/$class/$name.jsonl" "$@" >/dev/null 2>>"$OUT/trace.log"
+    --detect "$OUT/detect/$class/$name.jsonl" ${TRACE_OPTS:-} "$@" >/dev/null 2>>"$OUT/trace.log"
 }
 
 # serve CLASS NAME PORT -- CMD...: a server run in the background; the load
@@ -126,7 +127,7 @@ serve() {
   shift 3
   mkdir -p "$OUT/$class" "$OUT/detect/$class"
   "$WARD" trace --net host -o "$OUT/$class" --prefix "$name" --name "det-ev-$$-$name" \
-    --detect "$OUT/detect/$class/$name.jsonl" "$@" >/dev/null 2>>"$OUT/trace.log" &
+    --detect "$OUT/detect/$class/$name.jsonl" ${TRACE_OPTS:-} "$@" >/dev/null 2>>"$OUT/trace.log" &
   SERVER=$!
   wait_port "$port"
 }

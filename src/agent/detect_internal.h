@@ -36,7 +36,7 @@ struct ward_detector {
   struct ward_rate_model rate;
   uint16_t call_ids[128][16];          /* token id per probe call and argument class (0: not cached) */
   uint16_t type_ids[WARD_EV_TYPE_COUNT][16];
-  uint16_t sys_ids[1024];
+  uint16_t sys_ids[512][16];           /* supervisor events: per system call and class */
   struct proc *procs;                  /* PROC_CAP */
   float *wbufs;                        /* PROC_CAP * window */
   uint32_t next_serial;
