@@ -55,8 +55,12 @@ static json_t *default_spec(bool rootless)
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", "cwd", "/",
     "capabilities", "bounding", cap_names(caps), "effective", cap_names(caps), "permitted", cap_names(caps),
     "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges", 1);
-  return json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", WARD_OCI_SPEC_VERSION, "process", process,
-                   "root", "path", "rootfs", "readonly", 1, "hostname", "ward", "mounts", mounts, "linux", linux_obj);
+  /* OCI says a config without linux.seccomp runs unfiltered, and ward obeys
+   * that for bundles from elsewhere; a bundle ward writes itself asks for
+   * ward's default profile, so it is hardened unless its author says no. */
+  return json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:{s:s}}", "ociVersion", WARD_OCI_SPEC_VERSION, "process",
+                   process, "root", "path", "rootfs", "readonly", 1, "hostname", "ward", "mounts", mounts, "linux",
+                   linux_obj, "annotations", "run.ward.seccomp", "default");
 }
 
 int cmd_spec(struct ward_global *g, int argc, char **argv)

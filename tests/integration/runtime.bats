@@ -381,6 +381,31 @@ teardown() {
   [[ "$output" == *"Seccomp:	2"* ]]
 }
 
+@test "spec: a bundle from ward spec asks for ward's default seccomp profile" {
+  ensure_rootfs
+  dir="$TEST_TMP/fx-spec"
+  mkdir -p "$dir"
+  cp -a "$ROOTFS_CACHE" "$dir/rootfs"
+  (cd "$dir" && "$WARD" spec)
+  [ "$(jq -r '.annotations["run.ward.seccomp"]' "$dir/config.json")" = default ]
+  [ "$(jq '.linux.seccomp' "$dir/config.json")" = null ]
+  jq '.process.args = ["sh","-c","grep Seccomp: /proc/self/status"] | .process.terminal = false' "$dir/config.json" > "$dir/c.tmp"
+  mv "$dir/c.tmp" "$dir/config.json"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$dir" fx-spec1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Seccomp:	2"* ]]
+  assert_clean fx-spec1
+  # the control: the same bundle with the annotation saying "config" (and
+  # no linux.seccomp) runs unfiltered, as OCI says
+  jq '.annotations["run.ward.seccomp"] = "config"' "$dir/config.json" > "$dir/c.tmp" && mv "$dir/c.tmp" "$dir/config.json"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$dir" fx-spec2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Seccomp:	0"* ]]
+  assert_clean fx-spec2
+}
+
 @test "cgroups: cpu quota and shares are written where the host keeps them" {
   make_bundle "$TEST_TMP/cpu" '["sleep","5"]' '.linux.resources = {cpu: {quota: 25000, period: 100000, shares: 256}}'
   "$WARD" --root "$WARD_ROOT" run --detach --bundle "$TEST_TMP/cpu" cpu1 </dev/null >/dev/null 2>&1
