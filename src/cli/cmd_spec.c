@@ -5,6 +5,7 @@
 #include "runtime/lifecycle.h"
 #include "common/cleanup.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -162,5 +163,8 @@ int cmd_update(struct ward_global *g, int argc, char **argv)
     return cli_error(&err);
   if (st->cgroup == NULL)
     return ward_error(&err, ENOTSUP, "container \"%s\" has no cgroup to update", st->id), cli_error(&err);
+  /* As with runc: device rules are set once, at create (docs/cgroups.md). */
+  if (cfg->resources.n_devices)
+    ward_warn("%s: devices: not changed by update", strcmp(file, "-") == 0 ? "<stdin>" : file);
   return ward_cgroup_update(st->cgroup, &cfg->resources, &err) < 0 ? cli_error(&err) : 0;
 }

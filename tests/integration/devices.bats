@@ -74,6 +74,10 @@ DEV_PROBE='["sh","-c","mknod /dev/l0 b 7 0 2>/dev/null; echo loop0-mknod=$?; mkn
   [ -f /sys/fs/cgroup/devices/devices.list ] || skip "no v1 devices controller on this host"
   make_bundle "$TEST_TMP/fx-cg1" '["sleep","30"]' "$ROOT_NO_USERNS | $DEV_RULES"
   "$WARD" --root "$WARD_ROOT" run --detach --bundle "$TEST_TMP/fx-cg1" fx-cg1 </dev/null >/dev/null 2>&1
+  # device rules are set at create only (as runc): update says so and keeps them
+  run bash -c "echo '{\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}' | '$WARD' --root '$WARD_ROOT' update --resources - fx-cg1"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"devices: not changed by update"* ]]
   run sort /sys/fs/cgroup/devices/ward/fx-cg1/devices.list
   "$WARD" --root "$WARD_ROOT" delete --force fx-cg1
   echo "$output"
