@@ -334,13 +334,13 @@ static void test_honeypot_decoys(void)
   env_free(&e);
 }
 
-static void test_restrict(void)
+/* Starts the target in a restrict mode, flips the mode once it waits,
+ * returns its output line. */
+static void run_waiting(struct env *e, const char *mode, uint32_t bits, char *out, size_t cap)
 {
-  struct env e;
-  if (env_init(&e, 0) < 0)
-    return;
   char go[128];
-  snprintf(go, sizeof(go), "%s/go", e.dir);
+  snprintf(go, sizeof(go), "%s/go-%s", e->dir, mode);
+  out[0] = 0;
   int p[2];
   if (pipe(p) < 0)
     return;
@@ -348,40 +348,66 @@ static void test_restrict(void)
   if (pid == 0) {
     char pre[512], dir[256];
     snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", so);
-    snprintf(dir, sizeof(dir), "WARD_PROBE_DIR=%s", e.dir);
+    snprintf(dir, sizeof(dir), "WARD_PROBE_DIR=%s", e->dir);
     char *envp[] = {pre, dir, NULL};
     dup2(p[1], 1);
-    char *argv[] = {(char *) target, "restrict", go, NULL};
+    char *argv[] = {(char *) target, (char *) mode, go, NULL};
     execve(target, argv, envp);
     _exit(127);
   }
   close(p[1]);
   usleep(100000);
-  set_mode(&e, WARD_CTL_MODE_RESTRICT);
+  set_mode(e, bits);
   ward_write_file_atomic(go, "", 0, 0644, NULL);
-  char out[512] = "";
-  ssize_t n = read(p[0], out, sizeof(out) - 1);
-  out[n > 0 ? n : 0] = 0;
+  size_t n = 0;
+  ssize_t k;
+  while (n < cap - 1 && (k = read(p[0], out + n, cap - 1 - n)) > 0)
+    n += (size_t) k;
+  out[n] = 0;
   close(p[0]);
   waitpid(pid, NULL, 0);
-  int before = -1, after = -1, thr = -1;
+}
+
+static void test_restrict(void)
+{
+  struct env e;
+  if (env_init(&e, 0) < 0)
+    return;
+  char out[512];
+  run_waiting(&e, "restrict", WARD_CTL_MODE_RESTRICT, out, sizeof(out));
+  int before = -1, after = -1, thr = -1, child = -1;
   long ex = -1, tex = -1, pt = -1;
   sscanf(out, "filters-before=%d filters-after=%d thread-filters=%d raw-execve-errno=%ld thread-execve-errno=%ld "
-              "raw-ptrace-errno=%ld", &before, &after, &thr, &ex, &tex, &pt);
+              "raw-ptrace-errno=%ld fork-child-filters=%d", &before, &after, &thr, &ex, &tex, &pt, &child);
   tap_diag("restrict target: %s", out);
   ok(before >= 0 && after == before + 1, "restrict: one more seccomp filter after the next interposed call");
   is_int(thr, after, "the other thread has it too (TSYNC)");
   is_int(ex, EACCES, "raw syscall(SYS_execve) refused by the kernel layer (EACCES, not ENOENT)");
   is_int(tex, EACCES, "... from the other thread as well");
   is_int(pt, EACCES, "raw ptrace refused");
+  is_int(child, after, "a fork child inherits the filter and adds none of its own");
   is_str(run(&e, T("exec", "/bin/true")), "errno=13", "restrict: exec refused by the probe in a new process");
   is_str(run(&e, T("system", "true")), "errno=13", "system() refused");
   collect(&e);
+  size_t installs = 0;
   const struct ward_event *v = NULL;
   for (size_t i = 0; i < e.n; i++)
-    if (e.ev[i].type == WARD_EV_PRCTL && e.ev[i].flags == 22)
+    if (e.ev[i].type == WARD_EV_PRCTL && e.ev[i].flags == 22) {
       v = &e.ev[i];
+      installs++;
+    }
   ok(v && v->ret == 0, "the installation is recorded (prctl PR_SET_SECCOMP, ret 0)");
+  is_int(installs, 3, "one installation per process: the target and the two later ones, none for the fork child");
+  set_mode(&e, 0);
+  run_waiting(&e, "restrict-vfork", WARD_CTL_MODE_RESTRICT, out, sizeof(out));
+  tap_diag("restrict-vfork target: %s", out);
+  int vexit = -1;
+  before = after = -1;
+  ex = -1;
+  sscanf(out, "vfork-child-exit=%d filters-before=%d filters-after=%d raw-execve-errno=%ld", &vexit, &before, &after, &ex);
+  is_int(vexit, EACCES, "a vfork child's exec is refused");
+  ok(before >= 0 && after == before + 1, "the parent still installs its own filter after the vfork child did");
+  is_int(ex, EACCES, "... and raw execve in the parent is refused");
   env_free(&e);
 }
 
