@@ -411,6 +411,23 @@ static void test_restrict(void)
   env_free(&e);
 }
 
+/* sendmsg is new in the net group: recorded with its destination even with
+ * no mode on. */
+static void test_sendmsg_recorded(void)
+{
+  struct env e;
+  if (env_init(&e, 1u << WARD_GROUP_NET) < 0)
+    return;
+  is_str(run(&e, T("sendmsg", "127.0.0.1", "9")), "ok", "sendmsg to a UDP port with nobody listening");
+  collect(&e);
+  const struct ward_event *v = NULL;
+  for (size_t i = 0; i < e.n; i++)
+    if (e.ev[i].type == WARD_EV_SENDTO && e.ev[i].call == WARD_CALL_sendmsg)
+      v = &e.ev[i];
+  ok(v && v->port == 9 && v->addr[0] == 127 && v->ret == 1 && !v->denied, "sendmsg recorded as sendto with its destination");
+  env_free(&e);
+}
+
 /* The musl build enforces the same way (its target opens /dev/null, then
  * fopen()s /etc/hostname). */
 static void test_musl(void)
@@ -485,6 +502,7 @@ int main(void)
   test_quarantine_files();
   test_honeypot_decoys();
   test_restrict();
+  test_sendmsg_recorded();
   test_musl();
   test_bad_input();
   return tap_done();
