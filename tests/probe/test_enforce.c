@@ -34,7 +34,9 @@ struct env {
 
 static void env_free(struct env *e)
 {
-  ward_ring_close(e->ring);
+  if (e->ring)
+    ward_ring_close(e->ring);
+  e->ring = NULL;
   _cleanup_error_ ward_error_t err = NULL;
   ward_remove_tree(e->dir, &err);
 }
@@ -55,11 +57,15 @@ static int env_init(struct env *e, uint32_t groups)
   if (ward_control_create(e->control, groups, &err) < 0 || ward_ring_create_file(ring, 1 << 20, 0, &err) < 0
       || mkdir(decoys, 0755) < 0) {
     tap_diag("setup: %s", err ? err->msg : "mkdir decoys");
+    ok(0, "setup");
+    env_free(e);
     return -1;
   }
   int fd = open(ring, O_RDWR | O_CLOEXEC);
   if (fd < 0 || ward_ring_open_fd(fd, WARD_RING_ALLOW_UNSEALED, 0, &e->ring, &err) < 0) {
     tap_diag("ring: %s", err ? err->msg : "open");
+    ok(0, "setup");
+    env_free(e);
     return -1;
   }
   return 0;
@@ -220,8 +226,13 @@ static void test_net(void)
 {
   struct env e;
   struct listener l;
-  if (env_init(&e, 0) < 0 || listen_local(&l, "hello from the listener\n") != 0)
+  if (env_init(&e, 0) < 0)
     return;
+  if (listen_local(&l, "hello from the listener\n") != 0) {
+    ok(0, "listener");
+    env_free(&e);
+    return;
+  }
   char port[8];
   snprintf(port, sizeof(port), "%u", l.port);
   is_str(run(&e, T("connect", "127.0.0.1", port)), "connected", "control: loopback connect works");
