@@ -283,6 +283,22 @@ static void test_net(void)
   ok(v && v->port == 80 && v->addr[3] == 3 && strcmp(v->path2, want) == 0 && v->ret == 0,
      "the record has the original destination and the sink (%s)", v ? v->path2 : "none");
   ok(v && v->n_stack > 0, "honeypot records carry call stacks");
+  /* UDP: sendto and sendmsg go to the sink's port on the sink address too */
+  int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  struct sockaddr_in ua = {.sin_family = AF_INET, .sin_port = htons(l.port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (u >= 0 && bind(u, (struct sockaddr *) &ua, sizeof(ua)) == 0) {
+    is_str(run(&e, T("udp", "192.0.2.7", "53")), "ok", "honeypot: UDP sendto to the outside is sent");
+    is_str(run(&e, T("sendmsg", "192.0.2.7", "53")), "ok", "honeypot: UDP sendmsg to the outside is sent");
+    char b[8];
+    ssize_t got1 = recv(u, b, sizeof(b), 0), got2 = recv(u, b, sizeof(b), 0);
+    ok(got1 == 1 && got2 == 1, "... and both datagrams arrive at the sink");
+  } else {
+    ok(1, "# SKIP UDP port %u taken", l.port);
+    ok(1, "# SKIP");
+    ok(1, "# SKIP");
+  }
+  if (u >= 0)
+    close(u);
   set_mode(&e, 0);
   struct ward_control c;
   ward_control_read(e.control, &c, &err);
