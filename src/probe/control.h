@@ -1,10 +1,13 @@
 /* Host side of the control page (layout: probe/control_format.h). The file
  * is created once and then only changed in place through a shared mapping:
- * the container's bind mount holds the inode, so it must never be replaced. */
+ * the container's bind mount holds the inode, so it must never be replaced.
+ * Every writer takes an flock on the file and writes under the seqlock on
+ * `generation`; probes see a change at their next interposed call. */
 #ifndef WARD_CONTROL_H
 #define WARD_CONTROL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -19,5 +22,37 @@ int ward_probe_set_groups(const char *control_path, uint32_t mask, bool on, uint
 int ward_probe_set_stacks(const char *control_path, uint64_t type_mask, uint32_t depth, ward_error_t *err);
 /* A validated copy of the page. */
 int ward_control_read(const char *path, struct ward_control *out, ward_error_t *err);
+
+/* ---- enforcement (version 2; docs/probes.md "Enforcement") ---- */
+
+/* What protect (and restrict) deny. Replaces the page's tables as a whole. */
+struct ward_control_policy {
+  const char *const *deny_paths; size_t n_deny_paths;  /* absolute; normalised lexically, at most 128 */
+  const uint16_t *connect_ports; size_t n_connect_ports; /* at most 64, 1..65535 */
+  bool connect_allowlist;      /* inet/inet6 connect/sendto to a port not listed -> denied (loopback too) */
+  const struct ward_ctl_addr *deny_addrs; size_t n_deny_addrs; /* at most 32; family 0 = any family */
+  int deny_errno;              /* EACCES (0 means EACCES) or EPERM */
+};
+
+int ward_control_set_policy(const char *control_path, const struct ward_control_policy *p, ward_error_t *err);
+/* Replaces the mode (WARD_CTL_MODE_* bits; 0 = none). Entering honeypot
+ * saves groups and stack settings and turns everything on (stacks depth 8
+ * for every type); leaving it restores them. Honeypot also writes the decoy
+ * files into decoys/ beside the control page if they are not there yet
+ * (state_dir/probe/decoys, mounted into the container). */
+int ward_control_set_mode(const char *control_path, uint32_t mode, ward_error_t *err);
+int ward_control_get_mode(const char *control_path, uint32_t *mode, ward_error_t *err);
+/* Where honeypot connects are redirected: AF_INET or AF_INET6, port 1..65535. */
+int ward_control_set_honeypot_sink(const char *control_path, const struct ward_ctl_addr *sink, ward_error_t *err);
+
+/* "protect", "quarantine,no-loopback", "none" -> mode bits; -1 if unknown. */
+int64_t ward_control_mode_parse(const char *list);
+/* Mode bits as "protect,honeypot" ("none" for 0) into buf. */
+const char *ward_control_mode_format(uint32_t mode, char *buf, size_t cap);
+/* "10.0.0.0/8:443", "1.2.3.4", "[::1]:80", "::/0", "*:25" (any address,
+ * port 25) -> a deny/sink address. Returns 0, or -1 with err naming it. */
+int ward_ctl_addr_parse(const char *text, struct ward_ctl_addr *out, ward_error_t *err);
+/* "1.2.3.4/32:80" style, for printing. */
+const char *ward_ctl_addr_format(const struct ward_ctl_addr *a, char *buf, size_t cap);
 
 #endif
