@@ -69,6 +69,19 @@ int tpl_set_add(struct tpl_set *s, const char *str)
   char *copy = strdup(str);
   if (copy == NULL)
     return -1;
+  if (strpbrk(copy, "*#\\")) {
+    if (s->n_wild == s->cap_wild) {
+      size_t cap = s->cap_wild ? 2 * s->cap_wild : 8;
+      char **w = realloc(s->wild, cap * sizeof(*w));
+      if (w == NULL) {
+        free(copy);
+        return -1;
+      }
+      s->wild = w;
+      s->cap_wild = cap;
+    }
+    s->wild[s->n_wild++] = copy;
+  }
   memmove(s->v + at + 1, s->v + at, (s->n - at) * sizeof(*s->v));
   s->v[at] = copy;
   s->n++;
@@ -88,6 +101,11 @@ int tpl_set_remove(struct tpl_set *s, const char *str)
   size_t at = set_lower(s, str, &found);
   if (!found)
     return 0;
+  for (size_t k = 0; k < s->n_wild; k++)
+    if (s->wild[k] == s->v[at]) {
+      s->wild[k] = s->wild[--s->n_wild];
+      break;
+    }
   free(s->v[at]);
   memmove(s->v + at, s->v + at + 1, (s->n - at - 1) * sizeof(*s->v));
   s->n--;
@@ -99,6 +117,7 @@ void tpl_set_free(struct tpl_set *s)
   for (size_t i = 0; i < s->n; i++)
     free(s->v[i]);
   free(s->v);
+  free(s->wild);
   *s = (struct tpl_set) {0};
 }
 
@@ -114,8 +133,8 @@ bool tpl_set_match(const struct tpl_set *s, const char *str)
 {
   if (tpl_set_has(s, str))
     return true;
-  for (size_t i = 0; i < s->n; i++)
-    if (ward_template_pattern_match(s->v[i], str))
+  for (size_t i = 0; i < s->n_wild; i++)
+    if (ward_template_pattern_match(s->wild[i], str))
       return true;
   return false;
 }
@@ -257,11 +276,13 @@ struct tr_ent {
   uint32_t pid, ppid;
   char *exe;
   bool known;     /* exe is this pid's image (or its parent's, after fork) */
+  bool exec_done; /* exe came from this pid's own exec, not a fork copy */
   bool pending;   /* exec'd, waiting for the fork record naming the parent */
 };
 struct ward_template_tracker {
   struct tr_ent ents[TR_SLOTS];
   size_t used;
+  char *prev;             /* the parent image of the last edge returned */
   uint32_t vfork_parent;  /* last pid that called vfork (its child's pid is not reported) */
 };
 
@@ -284,6 +305,7 @@ void ward_template_tracker_free(struct ward_template_tracker *tr)
   if (tr == NULL)
     return;
   tr_clear(tr);
+  free(tr->prev);
   free(tr);
 }
 
@@ -321,6 +343,7 @@ int ward_template_tracker_set_exe(struct ward_template_tracker *tr, uint32_t pid
   free(e->exe);
   e->exe = copy;
   e->known = true;
+  e->exec_done = true;
   e->pending = false;
   return 0;
 }
@@ -337,7 +360,6 @@ const char *tpl_tracker_exe(struct ward_template_tracker *tr, uint32_t pid)
 bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event *ev, const char **parent,
                        const char **child)
 {
-  static __thread char prev[WARD_EVENT_STR_MAX];
   if (tr == NULL)
     return false;
   if ((ev->type == WARD_EV_FORK || ev->type == WARD_EV_CLONE) && ev->ret >= 0) {
@@ -354,14 +376,16 @@ bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event
     if (c->pending && c->exe) {
       /* the child exec'd before we saw this fork */
       c->pending = false;
-      snprintf(prev, sizeof(prev), "%s", p && p->exe ? p->exe : "?");
-      *parent = prev;
+      free(tr->prev);
+      tr->prev = p && p->exe ? strdup(p->exe) : NULL;
+      *parent = tr->prev ? tr->prev : "?";
       *child = c->exe;
       return true;
     }
     free(c->exe);
     c->exe = p && p->exe ? strdup(p->exe) : NULL;
     c->known = true;
+    c->exec_done = false;
     return false;
   }
   if ((ev->type != WARD_EV_EXEC) || ev->ret < 0)
@@ -388,13 +412,17 @@ bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event
   }
   if (e == NULL)
     return false;
-  snprintf(prev, sizeof(prev), "%s", e->exe ? e->exe : "?");
-  free(e->exe);
+  /* the probe and the supervisor both report one exec */
+  if (e->exec_done && e->exe && strcmp(e->exe, ev->path) == 0)
+    return false;
+  e->exec_done = true;
+  free(tr->prev);
+  tr->prev = e->exe;   /* the image this pid ran before, now the parent */
   e->exe = strdup(ev->path);
   e->pending = pending;
   if (pending || e->exe == NULL)
     return false;
-  *parent = prev;
+  *parent = tr->prev ? tr->prev : "?";
   *child = e->exe;
   return true;
 }
@@ -412,11 +440,13 @@ static const char *const probe_complete[] = {
 
 static void add_complete(struct ward_template *t, const struct ward_event *ev)
 {
-  if (ev->source == WARD_SRC_SUPERVISOR) {
+  if (ev->source == WARD_SRC_SUPERVISOR && !t->complete_supervisor) {
+    t->complete_supervisor = true;
     for (const char *const *n = ward_supervisor_default_syscalls(); *n; n++)
       if (strcmp(*n, "clone") != 0)   /* only namespace-creating clones are watched */
         tpl_set_add(&t->complete, *n);
-  } else if (ev->source == WARD_SRC_PROBE && ev->call) {
+  } else if (ev->source == WARD_SRC_PROBE && ev->call && !t->complete_probe) {
+    t->complete_probe = true;
     for (const char *const *n = probe_complete; *n; n++)
       tpl_set_add(&t->complete, *n);
   }

@@ -13,6 +13,10 @@
 struct tpl_set {
   char **v;
   size_t n, cap;
+  /* the entries holding pattern characters (pointers into v): only these
+   * need a pattern match, the rest a binary search */
+  char **wild;
+  size_t n_wild, cap_wild;
 };
 
 int tpl_set_add(struct tpl_set *s, const char *str);   /* 1 added, 0 present, -1 ENOMEM */
@@ -43,6 +47,7 @@ struct ward_template {
   struct tpl_set deny_connect;
   json_t *model;
   struct ward_template_tracker *tracker;   /* learning state, never saved */
+  bool complete_probe, complete_supervisor; /* their sets are in `complete` already */
 };
 
 /* Every list with its place in the file, in file order. */
