@@ -463,8 +463,8 @@ static void learn_path(struct tpl_set *s, const char *path)
 
 char *tpl_edge(const char *parent, const char *child)
 {
-  _cleanup_free_ char *pg = strcmp(parent, "?") ? ward_template_generalise(parent) : strdup("?");
-  _cleanup_free_ char *cg = ward_template_generalise(child);
+  _cleanup_free_ char *pg = strcmp(parent, "?") ? tpl_generalise_exec(parent) : strdup("?");
+  _cleanup_free_ char *cg = tpl_generalise_exec(child);
   char *edge = NULL;
   if (pg == NULL || cg == NULL || asprintf(&edge, "%s -> %s", pg, cg) < 0)
     return NULL;
@@ -505,7 +505,7 @@ void ward_template_learn_tracked(struct ward_template *t, struct ward_template_t
   case WARD_EV_SPAWN: {
     if (ev->ret < 0 || rel || ev->path[0] != '/')
       return;
-    _cleanup_free_ char *g = tpl_set_match(&t->exec, ev->path) ? NULL : ward_template_generalise(ev->path);
+    _cleanup_free_ char *g = tpl_set_match(&t->exec, ev->path) ? NULL : tpl_generalise_exec(ev->path);
     if (g)
       tpl_set_add(&t->exec, g);
     if (exe_fd >= 0) {

@@ -80,7 +80,13 @@ const char *tpl_tracker_exe(struct ward_template_tracker *tr, uint32_t pid);
  * ("?" when unknown) started *child (both borrowed until the next call). */
 bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event *ev, const char **parent,
                        const char **child);
-/* "PARENT -> CHILD" with both generalised (malloc'd). */
+/* Generalisation (template_pattern.c); digits: numbered names become '#'.
+ * Executables keep their numbers outside temp places (python3.11 is one
+ * binary, not a family, and a '#' would widen the Landlock exec rule to
+ * the whole directory); pids and generated names are generalised. */
+char *tpl_generalise(const char *path, bool digits);
+char *tpl_generalise_exec(const char *path);
+/* "PARENT -> CHILD" with both generalised as executables (malloc'd). */
 char *tpl_edge(const char *parent, const char *child);
 
 /* YAML <-> JSON with a map from field paths to lines. */

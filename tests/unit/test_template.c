@@ -197,6 +197,13 @@ static void test_learn(void)
   ok(has(j, "\"/bin/sh -> /usr/bin/env\"") && !has(j, "\"/usr/bin/env -> /usr/bin/env\""),
      "a doubly reported exec is one edge: %s", j);
   ok(has(j, "\"/bin/sh -> /bin/sh\""), "sh starting sh");
+  /* executables keep their numbers; generated names still generalise */
+  ward_template_learn_tracked(t, tr, ev_exec(60, "/usr/bin/python3.11"), -1);
+  ward_template_learn_tracked(t, tr, ev_exec(61, "/tmp/tmp.AbC123xYz9/run.sh"), -1);
+  free(j);
+  j = dump(t);
+  ok(has(j, "{\"path\":\"/usr/bin/python3.11\"}") && has(j, "{\"path\":\"/tmp/tmp.*/run.sh\"}"),
+     "exec paths: numbers kept, temp names generalised");
 
   /* supervisor events: syscall names by number and the watched set */
   struct ward_event *m = ev_new(WARD_EV_SYSCALL, 1, "/mnt");
