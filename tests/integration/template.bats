@@ -203,3 +203,30 @@ deviation() {
   run W template show "$TEST_TMP/m.yml"
   [[ "$output" == *"files.read (2)"* ]]
 }
+
+@test "ward sandbox: the exported flags replay the workload and deny a new port" {
+  local w='set -e
+cat /etc/hostname > /dev/null
+echo x > /tmp/tplw.$$; rm /tmp/tplw.$$
+out=$( (exec 3<>/dev/tcp/127.0.0.1/7777) 2>&1 ) || true
+case $out in *refused*) ;; *) echo "connect: $out"; exit 1 ;; esac
+echo DONE'
+  W sandbox --name tpl-s1 -- bash -c "$w; sleep 2" > "$TEST_TMP/s1.out" 2>&1 &
+  local bg=$! i
+  for i in $(seq 100); do grep -q DONE "$TEST_TMP/s1.out" && break; sleep 0.1; done
+  W events --json tpl-s1 > "$TEST_TMP/s1.jsonl"
+  wait $bg
+  W template learn --events "$TEST_TMP/s1.jsonl" --app sbx --exec "$(command -v bash)" -o "$TEST_TMP/s.json"
+  mapfile -t flags < <(W template export --landlock "$TEST_TMP/s.json")
+  echo "${flags[*]}"
+  [[ " ${flags[*]} " == *" --connect 7777 "* ]]
+  run W sandbox --name tpl-s2 "${flags[@]}" -- bash -c "$w"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = DONE ]
+  local dev='out=$( (exec 3<>/dev/tcp/127.0.0.1/7778) 2>&1 ); case $out in *refused*) echo OK ;; *denied*) echo DENIED ;; *) echo "other: $out" ;; esac'
+  run W sandbox --name tpl-s3 -- bash -c "$dev"
+  [ "$output" = OK ]
+  run W sandbox --name tpl-s4 "${flags[@]}" -- bash -c "$dev"
+  [ "$output" = DENIED ]
+}
