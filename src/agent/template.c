@@ -368,22 +368,27 @@ bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event
         tr->vfork_parent = ev->pid;
       return false;
     }
+    /* copied first: creating the child's entry may clear the table, and a
+     * hostile record may name the parent as its own child */
     struct tr_ent *p = tr_get(tr, ev->pid, false);
+    char *pexe = p && p->exe ? strdup(p->exe) : NULL;
     struct tr_ent *c = tr_get(tr, (uint32_t) ev->ret, true);
-    if (c == NULL)
+    if (c == NULL) {
+      free(pexe);
       return false;
+    }
     c->ppid = ev->pid;
     if (c->pending && c->exe) {
       /* the child exec'd before we saw this fork */
       c->pending = false;
       free(tr->prev);
-      tr->prev = p && p->exe ? strdup(p->exe) : NULL;
+      tr->prev = pexe;
       *parent = tr->prev ? tr->prev : "?";
       *child = c->exe;
       return true;
     }
     free(c->exe);
-    c->exe = p && p->exe ? strdup(p->exe) : NULL;
+    c->exe = pexe;
     c->known = true;
     c->exec_done = false;
     return false;
@@ -395,12 +400,15 @@ bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event
   if ((e == NULL || !e->known) && tr->vfork_parent && tr->vfork_parent != ev->pid) {
     /* a vfork child's first sign of life is its exec */
     struct tr_ent *p = tr_get(tr, tr->vfork_parent, false);
+    char *pexe = p && p->exe ? strdup(p->exe) : NULL;
     e = e ? e : tr_get(tr, ev->pid, true);
     if (e) {
       e->ppid = tr->vfork_parent;
       free(e->exe);
-      e->exe = p && p->exe ? strdup(p->exe) : NULL;
+      e->exe = pexe;
       e->known = true;
+    } else {
+      free(pexe);
     }
     tr->vfork_parent = 0;
   } else if (e == NULL || !e->known) {
