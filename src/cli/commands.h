@@ -47,7 +47,8 @@ struct ward_command {
   X(check, "show what confines this process")             \
   X(probe, "switch probe groups on or off")              \
   X(events, "stream a container's probe events")         \
-  X(top, "per-call counts and latencies from the probes")
+  X(top, "per-call counts and latencies from the probes") \
+  X(template, "learn, show, diff, merge, check and export behavioural templates")
 
 #define X(name, summary) int cmd_##name(struct ward_global *g, int argc, char **argv);
 WARD_COMMANDS(X)

@@ -133,16 +133,19 @@ static int check_landlock(const struct ward_container *c, const struct ward_crea
   if (ll == NULL)
     return 0;
   const struct ward_config *cfg = c->cfg;
-  _cleanup_free_ const char **dests = calloc(cfg->n_mounts + 1, sizeof(char *));
+  _cleanup_free_ const char **dests = calloc(cfg->n_mounts + 2, sizeof(char *));
   if (dests == NULL)
     return ward_error(err, ENOMEM, "landlock");
   for (size_t i = 0; i < cfg->n_mounts; i++)
     dests[i] = cfg->mounts[i].destination;
+  /* the probe's files are bound there later (prepare_probes); compiled
+   * templates name the directory */
+  dests[cfg->n_mounts] = WARD_PROBE_DIR;
   _cleanup_close_ int root = o->host_root_bind ? -1 : open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (!o->host_root_bind && root < 0)
     return ward_error_sys(err, "root.path: %s", cfg->root_path);
   char summary[256];
-  if (ward_landlock_check_paths(ll, o->host_root_bind ? AT_FDCWD : root, dests, cfg->n_mounts, err) < 0 ||
+  if (ward_landlock_check_paths(ll, o->host_root_bind ? AT_FDCWD : root, dests, cfg->n_mounts + 1, err) < 0 ||
       ward_landlock_check(ll, summary, sizeof(summary), err) < 0)
     return ward_error_prefix(err, "landlock");
   ward_debug("%s", summary);
