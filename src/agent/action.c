@@ -337,6 +337,8 @@ int ward_action_run(const char *root, const char *id, enum ward_action_kind kind
     rc = do_kill(st, o, prev, report, err);
   } else if (prev && same_action(prev, kind, o)) {
     json_object_set_new(report, "already", json_true());
+    if (json_object_get(prev, "form"))
+      json_object_set(report, "form", json_object_get(prev, "form"));
     json_object_set(report, "since", json_object_get(prev, "since"));
   } else {
     if (prev) {
