@@ -88,8 +88,8 @@ static int deny(const struct ward_global *g, const char *cmd, int argc, char **a
   struct ward_control_policy p = {.deny_paths = paths, .connect_ports = ports, .deny_addrs = addrs};
   _cleanup_error_ ward_error_t err = NULL;
   int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+  optind = 0;  /* full re-initialisation: cmd_probe parsed before; options may follow the ID */
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
     case O_PATH_:
       if (p.n_deny_paths == WARD_CTL_DENY_PATHS)

@@ -1,7 +1,6 @@
 /* Runtime-facing setup: files, ring, what to mount (see prepare.h). */
 #include "probe/prepare.h"
 #include "probe/control.h"
-#include "probe/decoys.h"
 #include "probe/event.h"
 #include "probe/ring.h"
 #include "common/cleanup.h"
@@ -192,13 +191,15 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
   snprintf(buf, sizeof(buf), "%s", ring);
   const char *lib_target = out->variant == WARD_PROBE_MUSL ? WARD_PROBE_DIR "/libward-probe-musl.so"
                                                            : WARD_PROBE_DIR "/" WARD_PROBE_LIB;
-  /* honeypot decoys: written now so that switching a running container to
-   * honeypot needs no new mount (the probe opens them by name) */
+  /* honeypot decoys: the directory is mounted now, so switching a running
+   * container to honeypot needs no new mount; its files are written by
+   * ward_control_set_mode when honeypot is first entered (writing them
+   * here would cost every start-up a few milliseconds) */
   _cleanup_free_ char *decoys = NULL;
   if (asprintf(&decoys, "%s/" WARD_PROBE_DECOYS, out->dir) < 0)
     return ward_error(err, ENOMEM, "probe paths");
-  if (ward_probe_write_decoys(decoys, err) < 0)
-    return ward_error_prefix(err, "probe decoys");
+  if ((mkdir(decoys, 0755) < 0 && errno != EEXIST) || chmod(decoys, 0755) < 0)
+    return ward_error_sys(err, "%s", decoys);
   if (add_mount(out, buf, WARD_PROBE_DIR "/" WARD_PROBE_RING, false, true) < 0
       || add_mount(out, out->control, WARD_PROBE_DIR "/" WARD_PROBE_CONTROL, true, true) < 0
       || add_mount(out, lib, lib_target, true, false) < 0

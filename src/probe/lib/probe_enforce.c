@@ -85,10 +85,11 @@ static size_t fd_link(int fd, char *dst, size_t cap)
 }
 
 /* (dirfd, path) -> normalised absolute path in out; 0 if it cannot be
- * named. An empty path stands for dirfd itself (AT_EMPTY_PATH). */
+ * named. An empty path stands for dirfd itself (AT_EMPTY_PATH). The join
+ * is built in out and normalised in place (ward_ctl_path_norm allows it):
+ * one PATH_MAX buffer on the stack, not two. */
 static size_t resolve(int dirfd, const char *path, char *out, size_t cap)
 {
-  char tmp[PATH_MAX];
   size_t n = strnlen(path, PATH_MAX);
   if (n >= PATH_MAX)
     return 0;
@@ -96,19 +97,19 @@ static size_t resolve(int dirfd, const char *path, char *out, size_t cap)
     return ward_ctl_path_norm(out, cap, path, n);
   size_t d = 0;
   if (dirfd == AT_FDCWD) {
-    d = probe_cwd(tmp, sizeof(tmp));
+    d = probe_cwd(out, cap);
     if (d == 0) {
-      long r = syscall(SYS_getcwd, tmp, sizeof(tmp));
-      d = r > 1 && tmp[0] == '/' ? (size_t) r - 1 : 0;
+      long r = syscall(SYS_getcwd, out, cap);
+      d = r > 1 && out[0] == '/' ? (size_t) r - 1 : 0;
     }
   } else if (dirfd >= 0) {
-    d = fd_link(dirfd, tmp, sizeof(tmp));
+    d = fd_link(dirfd, out, cap);
   }
-  if (d == 0 || d + 1 + n + 1 > sizeof(tmp))
+  if (d == 0 || d + 1 + n + 1 > cap)
     return 0;
-  tmp[d] = '/';
-  memcpy(tmp + d + 1, path, n);
-  return ward_ctl_path_norm(out, cap, tmp, d + 1 + n);
+  out[d] = '/';
+  memcpy(out + d + 1, path, n);
+  return ward_ctl_path_norm(out, cap, out, d + 1 + n);
 }
 
 static int has_prefix(const char *s, size_t n, const char *p)

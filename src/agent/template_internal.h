@@ -1,0 +1,94 @@
+/* The template's in-memory model, shared by the template*.c files only. */
+#ifndef WARD_TEMPLATE_INTERNAL_H
+#define WARD_TEMPLATE_INTERNAL_H
+
+#include "agent/template.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A sorted set of unique strings: sorted so files come out in a stable
+ * order and lookups are binary searches. */
+struct tpl_set {
+  char **v;
+  size_t n, cap;
+};
+
+int tpl_set_add(struct tpl_set *s, const char *str);   /* 1 added, 0 present, -1 ENOMEM */
+bool tpl_set_has(const struct tpl_set *s, const char *str);
+int tpl_set_remove(struct tpl_set *s, const char *str);
+void tpl_set_free(struct tpl_set *s);
+int tpl_set_union(struct tpl_set *into, const struct tpl_set *from);
+/* True when some entry, read as a pattern, matches str. */
+bool tpl_set_match(const struct tpl_set *s, const char *str);
+
+enum tpl_fmode { TPL_READ, TPL_WRITE, TPL_CREATE, TPL_REMOVE, TPL_ATTR, TPL_FMODE_COUNT };
+extern const char *const tpl_fmode_names[TPL_FMODE_COUNT];
+
+/* One named list of the file format, for I/O, merge, diff and show alike. */
+struct ward_template {
+  char *app;
+  int version;
+  struct tpl_set exec;        /* executable paths (patterns allowed) */
+  struct tpl_set exec_hash;   /* "PATH\tSHA256" */
+  struct tpl_set files[TPL_FMODE_COUNT];
+  struct tpl_set listen;      /* "inet:0.0.0.0:8080" */
+  struct tpl_set connect;     /* "inet:10.0.0.1:443", "unix:/run/x.sock" */
+  struct tpl_set syscalls;    /* names seen */
+  struct tpl_set complete;    /* names whose every call learning saw */
+  struct tpl_set identity;    /* "setuid:1000", "capset" */
+  struct tpl_set tree;        /* "PARENT -> CHILD" */
+  struct tpl_set deny_paths;  /* hand-written */
+  struct tpl_set deny_connect;
+  json_t *model;
+  struct ward_template_tracker *tracker;   /* learning state, never saved */
+};
+
+/* Every list with its place in the file, in file order. */
+struct tpl_list {
+  const char *section;   /* "files" */
+  const char *key;       /* "read", or NULL for a top-level array */
+  size_t offset;         /* of the struct tpl_set in struct ward_template */
+};
+extern const struct tpl_list tpl_lists[];
+extern const size_t tpl_n_lists;
+static inline struct tpl_set *tpl_list_set(struct ward_template *t, const struct tpl_list *l)
+{
+  return (struct tpl_set *) ((char *) t + l->offset);
+}
+static inline const struct tpl_set *tpl_list_cset(const struct ward_template *t, const struct tpl_list *l)
+{
+  return (const struct tpl_set *) ((const char *) t + l->offset);
+}
+
+/* Endpoint strings: "inet:1.2.3.4:80", "inet6:[::1]:80", "unix:/path". */
+int tpl_endpoint(const struct ward_event *ev, char *buf, size_t len);
+/* The name of the call an event reports: probe libc call or supervisor
+ * syscall; NULL when neither is known. */
+const char *tpl_call_name(const struct ward_event *ev);
+/* File access modes an event exercises, as a bit mask of 1 << tpl_fmode. */
+unsigned tpl_event_fmodes(const struct ward_event *ev);
+/* Pid bookkeeping for the process tree. */
+const char *tpl_tracker_exe(struct ward_template_tracker *tr, uint32_t pid);
+/* Records an event; true when it completes a process-tree edge: *parent
+ * ("?" when unknown) started *child (both borrowed until the next call). */
+bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event *ev, const char **parent,
+                       const char **child);
+/* "PARENT -> CHILD" with both generalised (malloc'd). */
+char *tpl_edge(const char *parent, const char *child);
+
+/* YAML <-> JSON with a map from field paths to lines. */
+struct tpl_linemap {
+  char **paths;
+  int *lines;
+  size_t n, cap;
+};
+void tpl_linemap_free(struct tpl_linemap *m);
+int tpl_linemap_add(struct tpl_linemap *m, const char *path, int line);
+int tpl_linemap_find(const struct tpl_linemap *m, const char *path);   /* 0 unknown */
+int tpl_yaml_parse(const char *name, const char *buf, size_t len, json_t **out, struct tpl_linemap *map,
+                   ward_error_t *err);
+char *tpl_yaml_emit(json_t *doc);
+
+#endif
