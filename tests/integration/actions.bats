@@ -93,7 +93,7 @@ cpu_ticks() {  # utime + stime of every process of the container
   [[ "$output" == *"killed 3 processes of act-k1 (cgroup)"* ]]
   [[ "$output" == *"/sleep"* ]]
   wait "$BG" || true
-  for p in $pids; do ! kill -0 "$p" 2>/dev/null; done
+  for p in $pids; do ! kill -0 "$p" 2>/dev/null || false; done
   assert_clean act-k1
 }
 
@@ -119,7 +119,7 @@ cpu_ticks() {  # utime + stime of every process of the container
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"undid: froze the cgroup"* ]]
-  ! cgroup_frozen act-f1
+  ! cgroup_frozen act-f1 || false
   w state act-f1 | jq -e '.status == "running"'
   t1=$(cpu_ticks act-f1); sleep 0.6; t2=$(cpu_ticks act-f1)
   echo "thawed: $t1 -> $t2"
@@ -164,7 +164,7 @@ while True:
   run w action act-n1 resume
   echo "$output"
   [ "$status" -eq 0 ]
-  ! nsenter -t "$PID" -n ip rule | grep -q prohibit
+  ! nsenter -t "$PID" -n ip rule | grep -q prohibit || false
   n=$(wc -l < "$TEST_TMP/act-n1.out")
   after=$(lines_after "$TEST_TMP/act-n1.out" "$n")
   echo "after resume: $after"
@@ -249,7 +249,8 @@ for i in range(400):
   [[ "$output" == *"sink: 127.0.0.1:"* ]]
   # the decoys are written when honeypot is first entered
   decoy=$(head -n 1 "$WARD_ROOT/act-h1/probe/decoys/shadow")
-  [ -n "$decoy" ] && [ "$(head -n 1 /etc/shadow)" != "$decoy" ]
+  [ -n "$decoy" ]
+  [ "$(head -n 1 /etc/shadow)" != "$decoy" ]
   n=$(wc -l < "$TEST_TMP/act-h1.out")
   after=$(lines_after "$TEST_TMP/act-h1.out" "$n")
   echo "after honeypot: $after"
@@ -351,7 +352,7 @@ for i in range(400):
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"quarantine: cut the network namespace (prohibit rule), then failed: "*"; rolled back"* ]]
-  ! nsenter -t "$PID" -n ip rule | grep -q prohibit
+  ! nsenter -t "$PID" -n ip rule | grep -q prohibit || false
   w action act-x1 status | jq -e '.action == "none"'
   # honeypot: the sink started first is stopped again
   chattr +i "$WARD_ROOT/act-x1/probe/control"
@@ -414,7 +415,8 @@ for i in range(400):
     [ "$status" -ne 0 ]
     [[ "$output" == *"$f"* ]]
   done
-  [ ! -e ../etc/x ] && [ ! -e /etc/x ]
+  [ ! -e ../etc/x ]
+  [ ! -e /etc/x ]
   run w snapshot show "$TEST_TMP/missing.tar"
   [ "$status" -ne 0 ]
 }
@@ -487,7 +489,7 @@ attack() {
   run attack a1
   echo "$output"
   [[ "$output" == *wrote-marker* && "$output" == *called-home* ]]
-  grep -q exfil-a1 "$TEST_TMP/home.log"
+  wait_for "$TEST_TMP/home.log" exfil-a1
   run w action act-a1 kill
   [ "$status" -eq 0 ]
   [[ "$output" == *"killed 3 processes"* ]]
@@ -509,7 +511,7 @@ attack() {
   echo "$output"
   [[ "$output" == *wrote-marker* ]]
   [[ "$output" != *called-home* ]]
-  ! grep -q exfil-a2-nonet "$TEST_TMP/home.log"
+  ! grep -qx exfil-a2-nonet "$TEST_TMP/home.log" || false
   w action act-a2 kill
   wait "$BG" || true
 }
@@ -525,7 +527,7 @@ attack() {
   # tries to run does: not even the sed that decodes the query
   [[ "$output" == *pinging* ]]
   [[ "$output" != *wrote-marker* && "$output" != *called-home* ]]
-  ! grep -q exfil-a3 "$TEST_TMP/home.log"
+  ! grep -qx exfil-a3 "$TEST_TMP/home.log" || false
   w action act-a3 kill
   wait "$BG" || true
 }
@@ -534,13 +536,13 @@ attack() {
   attack_setup act-a4
   run attack a4-before
   [[ "$output" == *called-home* ]]
-  grep -q exfil-a4-before "$TEST_TMP/home.log"
+  wait_for "$TEST_TMP/home.log" exfil-a4-before
   w action act-a4 honeypot
   run attack a4
   echo "$output"
   [[ "$output" == *called-home* ]]
   wait_for "$WARD_ROOT/act-a4/honeypot.log" exfil-a4
-  ! grep -q exfil-a4 "$TEST_TMP/home.log"
+  ! grep -qx exfil-a4 "$TEST_TMP/home.log" || false
   w action act-a4 kill
   wait "$BG" || true
 }
@@ -583,7 +585,7 @@ attack() {
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"replaced: quarantine"* ]]
-  ! nsenter -t "$PID" -n ip rule | grep -q prohibit
+  ! nsenter -t "$PID" -n ip rule | grep -q prohibit || false
   wait_for "$RL_ROOT/act-rl1/honeypot.log" rootless-exfil
   sink=$(rootless "$RL_WARD" action act-rl1 status | jq -r '.layers[] | select(.layer == "sink") | .pid')
   [ "$(stat -c %u /proc/"$sink")" -eq "$(id -u wardtest)" ]
@@ -596,7 +598,7 @@ attack() {
   [ "$status" -eq 0 ]
   [[ "$output" == *"(pid namespace init)"* ]]
   wait "$BG" || true
-  ! kill -0 "$PID" 2>/dev/null
+  ! kill -0 "$PID" 2>/dev/null || false
   for i in $(seq 50); do kill -0 "$sink" 2>/dev/null || break; sleep 0.05; done
   ! kill -0 "$sink" 2>/dev/null || [ "$(ps -o stat= -p "$sink" | cut -c1)" = Z ]
   rm -rf "$RL_TMP"
@@ -629,9 +631,10 @@ attack() {
   attack d1 || true
   for i in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
   cat "$TEST_TMP/act-d1.alerts"
-  ! kill -0 "$PID" 2>/dev/null
+  ! kill -0 "$PID" 2>/dev/null || false
   wait "$BG" || true
-  # killed for a step of the attack (the injected wget, the payload), at high
-  grep '"action":"kill"' "$TEST_TMP/act-d1.alerts" | grep '"severity":"high"' | grep -q -E 'wget|p\.sh'
+  # killed for a step of the attack (the injected wget or its connect to
+  # the payload server on 18081, the payload), at high
+  grep '"action":"kill"' "$TEST_TMP/act-d1.alerts" | grep '"severity":"high"' | grep -q -E 'wget|p\.sh|"port":18081'
   assert_clean act-d1
 }
