@@ -309,6 +309,19 @@ for i in range(400):
   [ "$status" -eq 0 ]
   [ "$(stat -c %s "$TEST_TMP/small.tar")" -lt 40000 ]
   w snapshot show --json "$TEST_TMP/small.tar" | jq -e '[.skipped[] | select(.reason | test("size limit"))] | length > 0'
+  # CRIU: a checkpoint when criu works here, otherwise the failure and its log
+  if command -v criu >/dev/null; then
+    run w snapshot act-s1 -o "$TEST_TMP/criu.tar" --criu
+    [ "$status" -eq 0 ]
+    w snapshot show --json "$TEST_TMP/criu.tar" > "$TEST_TMP/criu.json"
+    jq -e '.criu.requested' "$TEST_TMP/criu.json"
+    if jq -e '.criu.ok' "$TEST_TMP/criu.json"; then
+      tar -tf "$TEST_TMP/criu.tar" | grep -q '^criu/.*\.img$'
+    else
+      jq -e '.criu.error | test("criu")' "$TEST_TMP/criu.json"
+      tar -xOf "$TEST_TMP/criu.tar" criu/dump.log | grep -q Error
+    fi
+  fi
   # periodic, rotating
   w snapshot act-s1 --every 1 --keep 2 -o "$TEST_TMP/every" > "$TEST_TMP/every.out" &
   ev=$!
