@@ -162,6 +162,10 @@ int snap_add_file(struct snap *s, const char *name, const char *path, size_t cap
     return 0;
   }
   uint64_t room = s->max_bytes > s->bytes + 512 ? s->max_bytes - s->bytes - 512 : 0;
+  if (room == 0) {
+    snap_skip(s, name, "size limit");
+    return 0;
+  }
   if (room < cap)
     cap = (size_t) room;
   _cleanup_free_ char *buf = NULL;
