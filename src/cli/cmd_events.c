@@ -1,11 +1,15 @@
 /* ward events [--follow] [--json] [--ring PATH] ID
  *
- * Decodes the container's ring. A ring has one consumer (lock file next to
- * it). NOTE for the lead: without --ring the ring is reopened through the
- * container's init (ward_probe_open_ring(state_dir, init_pid)); the init pid
- * comes from the runtime's state, read by probe_init_pid() once the state
- * format exists. Until then, ID needs --ring. */
+ * Decodes the container's events. A ring has one consumer (lock file next to
+ * it). When the container is served by an engine (`ward run`/`ward sandbox`
+ * in-process, or `ward agent`), the engine holds that lock and records every
+ * event it consumed in the container's flight recorder (state_dir/flight):
+ * then this command, and `ward top`, read the flight recorder instead and
+ * check the ring file only for its health (a workload that truncates it).
+ * Without an engine they consume the ring themselves, as before. */
 #include "cli/cli.h"
+#include "cli/probe_src.h"
+#include "agent/flight.h"
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -13,56 +17,135 @@
 #include "probe/event_json.h"
 #include "probe/ring.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 char *probe_state_dir(const struct ward_global *g, const char *id);
-/* shared with cmd_top.c */
-int probe_cli_open_ring(const struct ward_global *g, const char *cmd, const char *ring_path, const char *id,
-                        struct ward_ring **out, int *lock_fd);
-extern volatile sig_atomic_t probe_cli_stop;
 
 volatile sig_atomic_t probe_cli_stop;
 static void on_signal(int sig) { (void) sig; probe_cli_stop = 1; }
 
+void probe_src_close(struct probe_src *s)
+{
+  if (s->ring)
+    ward_ring_close(s->ring);
+  if (s->lock_fd >= 0)
+    close(s->lock_fd);
+  if (s->flight_fd >= 0)
+    close(s->flight_fd);
+  free(s->ring_path);
+  s->ring = NULL;
+  s->lock_fd = s->flight_fd = -1;
+  s->ring_path = NULL;
+}
+
+static int open_flight(struct probe_src *s, const char *dir, ward_error_t *err)
+{
+  _cleanup_free_ char *path = NULL;
+  if (asprintf(&path, "%s/" WARD_FLIGHT_FILE, dir) < 0)
+    return ward_error(err, ENOMEM, "flight");
+  s->flight_fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (s->flight_fd < 0)
+    return ward_error_sys(err, "the ring is consumed by an engine, but its flight recorder %s", path);
+  /* the ring's health is still ours to report: the same checks a consumer
+   * makes when it maps the file */
+  _cleanup_ring_ struct ward_ring *probe = NULL;
+  if (ward_ring_open(s->ring_path, WARD_RING_ALLOW_UNSEALED, &probe, err) < 0)
+    return -1;
+  struct stat st;
+  s->ring_size = stat(s->ring_path, &st) == 0 ? st.st_size : 0;
+  return 0;
+}
+
 int probe_cli_open_ring(const struct ward_global *g, const char *cmd, const char *ring_path, const char *id,
-                        struct ward_ring **out, int *lock_fd)
+                        struct probe_src *out)
 {
   _cleanup_error_ ward_error_t err = NULL;
-  _cleanup_free_ char *by_id = NULL;
+  _cleanup_free_ char *dir = NULL;
+  *out = (struct probe_src) {.lock_fd = -1, .flight_fd = -1};
   if (ring_path == NULL) {
     if (id == NULL)
       return cli_usage_error(cmd, "expects a container id (or --ring PATH)");
-    _cleanup_free_ char *dir = probe_state_dir(g, id);
+    dir = probe_state_dir(g, id);
     if (dir == NULL)
       return 1;
-    if (asprintf(&by_id, "%s/probe/" WARD_PROBE_RING, dir) < 0)
+    if (asprintf(&out->ring_path, "%s/probe/" WARD_PROBE_RING, dir) < 0)
       return 1;
-    if (access(by_id, F_OK) < 0)
+    if (access(out->ring_path, F_OK) < 0)
       return ward_error(&err, 0, "container \"%s\" runs without probes (static image, or probes opted out)", id), cli_fail(&err);
-    ring_path = by_id;
+  } else if ((out->ring_path = strdup(ring_path)) == NULL) {
+    return 1;
   }
   /* one consumer per ring; a lock we cannot create (read-only dir) is not
    * fatal for a debugging option */
   _cleanup_free_ char *lock = NULL;
-  if (asprintf(&lock, "%s.lock", ring_path) < 0)
+  if (asprintf(&lock, "%s.lock", out->ring_path) < 0)
     return 1;
-  if (ward_ring_lock_consumer(lock, lock_fd, &err) < 0) {
-    if (err->errnum == 0)
-      return cli_fail(&err);
-    ward_error_free(&err);
-    *lock_fd = -1;
+  if (ward_ring_lock_consumer(lock, &out->lock_fd, &err) < 0) {
+    if (err->errnum == 0 && dir) {
+      ward_error_free(&err);
+      if (open_flight(out, dir, &err) < 0)
+        return probe_src_close(out), cli_fail(&err);
+    } else if (err->errnum == 0) {
+      return probe_src_close(out), cli_fail(&err);
+    } else {
+      ward_error_free(&err);
+      out->lock_fd = -1;
+    }
   }
-  if (ward_ring_open(ring_path, WARD_RING_ALLOW_UNSEALED, out, &err) < 0)
-    return cli_fail(&err);
+  if (out->flight_fd < 0 && ward_ring_open(out->ring_path, WARD_RING_ALLOW_UNSEALED, &out->ring, &err) < 0)
+    return probe_src_close(out), cli_fail(&err);
   struct sigaction sa = {.sa_handler = on_signal};
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   return 0;
+}
+
+static void count_only(void *opaque, const struct ward_event *ev) { (void) opaque; (void) ev; }
+
+size_t probe_src_drain(struct probe_src *s, ward_event_sink_fn sink, void *opaque, size_t max)
+{
+  if (s->ring)
+    return ward_ring_drain(s->ring, sink, opaque, max);
+  /* the flight recorder: only what was appended since the last call */
+  struct ward_flight_read_stats st = {0};
+  _cleanup_error_ ward_error_t err = NULL;
+  if (ward_flight_read_fd(s->flight_fd, "flight", 1, count_only, NULL, &st, &err) < 0 || st.total <= s->seen_total)
+    return 0;
+  uint64_t fresh = st.total - s->seen_total;
+  if (fresh > max)
+    fresh = max;
+  struct ward_flight_read_stats got = {0};
+  if (ward_flight_read_fd(s->flight_fd, "flight", (size_t) fresh, sink, opaque, &got, &err) < 0)
+    return 0;
+  s->seen_total += fresh;
+  s->events += got.delivered;
+  return got.delivered ? got.delivered : 1;
+}
+
+bool probe_src_truncated(struct probe_src *s)
+{
+  if (s->ring)
+    return ward_ring_truncated(s->ring);
+  struct stat st;
+  return stat(s->ring_path, &st) == 0 && st.st_size < s->ring_size;
+}
+
+void probe_src_stats(struct probe_src *s, struct ward_ring_stats *out)
+{
+  memset(out, 0, sizeof(*out));
+  if (s->ring)
+    ward_ring_get_stats(s->ring, out);
+  else
+    out->events = s->events;
 }
 
 static void print_text(const struct ward_event *ev)
@@ -142,19 +225,18 @@ int cmd_events(struct ward_global *g, int argc, char **argv)
   const char *id = optind < argc ? argv[optind] : NULL;
   if (id == NULL && ring_path == NULL)
     return cli_usage_error(argv[0], "missing container id");
-  _cleanup_ring_ struct ward_ring *r = NULL;
-  _cleanup_close_ int lock = -1;
-  int rc = probe_cli_open_ring(g, argv[0], ring_path, id, &r, &lock);
+  _cleanup_probe_src_ struct probe_src src;
+  int rc = probe_cli_open_ring(g, argv[0], ring_path, id, &src);
   if (rc != 0)
     return rc;
   unsigned idle = 0;
   while (!probe_cli_stop) {
-    size_t n = ward_ring_drain(r, sink, &ctx, 4096);
+    size_t n = probe_src_drain(&src, sink, &ctx, 4096);
     if (n > 0) {
       idle = 0;
       continue;
     }
-    if (!follow || ward_ring_truncated(r))
+    if (!follow || probe_src_truncated(&src))
       break;
     fflush(stdout);
     /* back off to 20 ms when quiet: producers never wait on us */
@@ -163,8 +245,8 @@ int cmd_events(struct ward_global *g, int argc, char **argv)
   }
   fflush(stdout);
   struct ward_ring_stats st;
-  ward_ring_get_stats(r, &st);
-  if (ward_ring_truncated(r)) {
+  probe_src_stats(&src, &st);
+  if (probe_src_truncated(&src)) {
     fprintf(stderr, "ward events: the container truncated its ring: no further events can be read from it\n");
     return 1;
   }

@@ -1,6 +1,9 @@
 /* ward run / ward create: a container from an OCI bundle. */
 #include "cli/cli.h"
+#include "agent/agent_client_ct.h"
+#include "common/log.h"
 #include "runtime/lifecycle.h"
+#include "agent/engine_local.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -8,12 +11,31 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A `ward agent` listens where the handover would go. */
+static bool agent_listening(const char *root)
+{
+  const char *env = getenv("WARD_AGENT_SOCKET");
+  if (env && strcmp(env, "none") == 0)
+    return false;
+  char *path = env && *env ? strdup(env) : ward_agent_default_socket(root);
+  ward_error_t err = NULL;
+  int sock = -1;
+  int r = path ? ward_agent_connect(path, &sock, &err) : -1;
+  free(path);
+  ward_error_free(&err);
+  if (sock >= 0)
+    close(sock);
+  return r == 1;
+}
+
 static int run_or_create(struct ward_global *g, int argc, char **argv, bool create)
 {
   struct ward_create_opts o = {.root = cli_root(g), .bundle = ".", .mode = create ? WARD_LAUNCH_CREATE : WARD_LAUNCH_RUN,
                                .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED};
   bool detach = create;
-  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_DEFAULT_SECCOMP, OPT_HELP };
+  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_DEFAULT_SECCOMP, OPT_MODE,
+         OPT_TEMPLATE, OPT_POLICY, OPT_ALERTS, OPT_NO_SV, OPT_HELP };
+  struct ward_engine_cli cli = {0};
   static const struct option opts[] = {
     {"bundle", required_argument, NULL, 'b'},
     {"detach", no_argument, NULL, 'd'},
@@ -23,6 +45,11 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     {"no-new-keyring", no_argument, NULL, OPT_NO_KEYRING},
     {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
     {"default-seccomp", no_argument, NULL, OPT_DEFAULT_SECCOMP},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"template", required_argument, NULL, OPT_TEMPLATE},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"alerts", required_argument, NULL, OPT_ALERTS},
+    {"no-supervisor", no_argument, NULL, OPT_NO_SV},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
   };
@@ -44,9 +71,16 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
       break;
     }
     case OPT_DEFAULT_SECCOMP: o.default_seccomp = true; break;
+    case OPT_MODE: cli.mode = optarg; break;
+    case OPT_TEMPLATE: cli.template_path = optarg; break;
+    case OPT_POLICY: cli.policy_file = optarg; break;
+    case OPT_ALERTS: cli.alerts = optarg; break;
+    case OPT_NO_SV: cli.no_supervisor = true; break;
     case OPT_HELP:
       printf("usage: ward %s [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--no-pivot]\n"
-             "       [--no-new-keyring] [--preserve-fds N] [--default-seccomp]%s ID\n", argv[0], create ? "" : " [--detach]");
+             "       [--no-new-keyring] [--preserve-fds N] [--default-seccomp]%s ID\n", argv[0],
+             create ? "" : " [--detach]\n       [--mode off|learn|monitor|protect] [--template FILE] [--policy FILE]\n"
+                           "       [--alerts stdout|stderr|syslog|FILE] [--no-supervisor]");
       return 0;
     default:
       return 2;
@@ -57,11 +91,46 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
   o.id = argv[optind];
   if (detach && !create)
     o.mode = WARD_LAUNCH_CREATE;
+  bool engine_opts = cli.mode || cli.template_path || cli.policy_file || cli.alerts || cli.no_supervisor;
+  /* Attached runs serve the supervisor and the policy in-process. Detached
+   * ones (create, run -d) exit: only a running `ward agent` can answer the
+   * listener, so without one they get no supervisor (and no policy). */
+  cli.detached = detach;
+  cli.agent = detach && agent_listening(o.root);
+  if (detach && engine_opts && !cli.agent)
+    return cli_usage_error(argv[0], "--mode/--template/--policy/--alerts/--no-supervisor need an attached run or a running ward agent");
+  o.configure = ward_engine_cli_configure;
+  o.opaque = &cli;
+  o.lock_ring = !detach;
 
   ward_error_t err = NULL;
   struct ward_container *ct = NULL;
-  if (ward_container_create(&o, &ct, &err) < 0)
+  if (ward_container_create(&o, &ct, &err) < 0) {
+    ward_engine_cli_release(&cli);
     return cli_error(&err);
+  }
+  if (create || detach) {
+    /* detached: a running agent serves it, through a keeper process that
+     * re-registers it if the agent restarts (agent_client.h) */
+    struct ward_agent_handover *unused = NULL;
+    int handed = ward_agent_handover_container(ct, cli.policy, cli.policy_file, o.root, true, &unused, &err);
+    if (handed <= 0 && ct->launch.listener_fd >= 0) {
+      /* the agent went away after we looked: nobody would answer the
+       * container's first execve, so it must not stay */
+      if (handed == 0)
+        ward_error(&err, 0, "container \"%s\": the agent stopped listening; nothing would serve its supervisor", o.id);
+      ward_error_t derr = NULL;
+      if (ward_container_destroy(o.root, ct->state, false, &derr) < 0)
+        ward_error_report(&derr);
+      ward_container_free(ct);
+      ward_engine_cli_release(&cli);
+      return cli_error(&err);
+    }
+    if (handed < 0) {
+      ward_warn("%s; the container is not served by the agent", err->msg);
+      ward_error_free(&err);
+    }
+  }
   if (create) {
     ward_container_free(ct);
     return 0;
@@ -74,7 +143,33 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     free(id);
     return rc < 0 ? cli_error(&err) : 0;
   }
+  /* a running `ward agent` serves the container; else this process does */
+  struct ward_agent_handover *agent = NULL;
+  ward_container_unlock_ring(ct);  /* the agent's engine takes it */
+  int handed = ward_agent_handover_container(ct, cli.policy, cli.policy_file, o.root, false, &agent, &err);
+  if (handed < 0) {
+    ward_warn("%s; serving the container in-process", err->msg);
+    ward_error_free(&err);
+  }
+  if (handed <= 0 && ward_container_lock_ring(ct, &err) < 0) {
+    /* someone else consumes the ring now: the engine below reports it */
+    ward_error_free(&err);
+  }
+  struct ward_engine_local *engine = NULL;
+  if (handed > 0)
+    ward_engine_cli_release(&cli);
+  else if (ward_engine_local_start(ct, &cli, o.root, &engine, &err) < 0) {
+    ward_engine_cli_release(&cli);
+    ward_error_report(&err);
+    if (ward_container_destroy(o.root, ct->state, true, &err) < 0)
+      ward_error_report(&err);
+    ward_container_free(ct);
+    return 1;
+  }
   int status = ward_container_wait(ct);
+  if (engine && ward_engine_local_finish(engine) < 0 && status == 0)
+    status = 1;
+  ward_agent_handover_free(agent);
   if (ward_container_destroy(o.root, ct->state, true, &err) < 0)
     ward_error_report(&err);
   ward_container_free(ct);

@@ -1,8 +1,11 @@
 /* ward sandbox [OPTIONS] -- CMD ARGS...: the zero-setup main job. */
 #include "cli/cli.h"
+#include "agent/agent_client_ct.h"
+#include "common/log.h"
 #include "caps/caps.h"
 #include "runtime/lifecycle.h"
 #include "runtime/sandbox.h"
+#include "agent/engine_local.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -29,7 +32,12 @@ static void usage(FILE *out)
           "  --bind-port PORT   Landlock: allow TCP bind to PORT (others denied)\n"
           "  --no-landlock      no Landlock ruleset\n"
           "  --probe GROUPS     probe groups on at start (exec,file,net,mem,identity,dl,perf; all; off)\n"
-          "  --no-probe         do not preload libward-probe.so\n");
+          "  --no-probe         do not preload libward-probe.so\n"
+          "  --mode MODE        off, learn, monitor or protect (docs/agent.md)\n"
+          "  --template FILE    the behavioural template learn writes and monitor/protect use\n"
+          "  --policy FILE      a policy file (YAML or JSON)\n"
+          "  --alerts OUT       alert lines to stdout, stderr (default), syslog or a file\n"
+          "  --no-supervisor    do not install the seccomp-notify supervisor\n");
 }
 
 static int add_port(long **ports, size_t *n, const char *arg, const char *flag)
@@ -52,7 +60,7 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
   _cleanup_strv_ char **ro = NULL, **rw = NULL, **ex = NULL;
   _cleanup_free_ long *connect_ports = NULL, *bind_ports = NULL;
   enum { OPT_NAME = 256, OPT_NET, OPT_CAP, OPT_MEM, OPT_PIDS, OPT_CPUS, OPT_RO, OPT_RW, OPT_EXEC, OPT_CONNECT, OPT_BIND,
-         OPT_NO_LL, OPT_PROBE, OPT_NO_PROBE, OPT_HELP };
+         OPT_NO_LL, OPT_PROBE, OPT_NO_PROBE, OPT_MODE, OPT_TEMPLATE, OPT_POLICY, OPT_ALERTS, OPT_NO_SV, OPT_HELP };
   static const struct option opts[] = {
     {"name", required_argument, NULL, OPT_NAME}, {"net", required_argument, NULL, OPT_NET},
     {"cap-add", required_argument, NULL, OPT_CAP}, {"memory", required_argument, NULL, OPT_MEM},
@@ -61,9 +69,13 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     {"exec", required_argument, NULL, OPT_EXEC}, {"connect", required_argument, NULL, OPT_CONNECT},
     {"bind-port", required_argument, NULL, OPT_BIND}, {"no-landlock", no_argument, NULL, OPT_NO_LL},
     {"probe", required_argument, NULL, OPT_PROBE}, {"no-probe", no_argument, NULL, OPT_NO_PROBE},
+    {"mode", required_argument, NULL, OPT_MODE}, {"template", required_argument, NULL, OPT_TEMPLATE},
+    {"policy", required_argument, NULL, OPT_POLICY}, {"alerts", required_argument, NULL, OPT_ALERTS},
+    {"no-supervisor", no_argument, NULL, OPT_NO_SV},
     {"help", no_argument, NULL, OPT_HELP}, {NULL, 0, NULL, 0},
   };
   ward_error_t err = NULL;
+  struct ward_engine_cli cli = {0};
   const char *probe_groups = NULL;
   bool no_probe = false;
   int c;
@@ -111,6 +123,11 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     case OPT_NO_LL: o.no_landlock = true; break;
     case OPT_PROBE: probe_groups = optarg; break;
     case OPT_NO_PROBE: no_probe = true; break;
+    case OPT_MODE: cli.mode = optarg; break;
+    case OPT_TEMPLATE: cli.template_path = optarg; break;
+    case OPT_POLICY: cli.policy_file = optarg; break;
+    case OPT_ALERTS: cli.alerts = optarg; break;
+    case OPT_NO_SV: cli.no_supervisor = true; break;
     case OPT_HELP: usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -132,16 +149,45 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
 
   struct ward_create_opts co = {.root = cli_root(g), .id = o.name, .host_root_bind = "/", .mode = WARD_LAUNCH_RUN,
                                 .default_seccomp = true, .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED,
-                                .no_probe = no_probe, .probe_groups = probe_groups};
+                                .no_probe = no_probe, .probe_groups = probe_groups,
+                                .configure = ward_engine_cli_configure, .opaque = &cli, .lock_ring = true};
   if (ward_sandbox_config(&o, &co.cfg, &err) < 0 || ward_sandbox_landlock(&o, &co.landlock, &err) < 0) {
     if (co.cfg)
       ward_config_free(co.cfg);
     return cli_error(&err);
   }
   struct ward_container *ct = NULL;
-  if (ward_container_create(&co, &ct, &err) < 0)
+  if (ward_container_create(&co, &ct, &err) < 0) {
+    ward_engine_cli_release(&cli);
     return cli_error(&err);
+  }
+  /* a running `ward agent` serves the container; else this process does */
+  struct ward_agent_handover *agent = NULL;
+  ward_container_unlock_ring(ct);  /* the agent's engine takes it */
+  int handed = ward_agent_handover_container(ct, cli.policy, cli.policy_file, co.root, false, &agent, &err);
+  if (handed < 0) {
+    ward_warn("%s; serving the container in-process", err->msg);
+    ward_error_free(&err);
+  }
+  if (handed <= 0 && ward_container_lock_ring(ct, &err) < 0) {
+    /* someone else consumes the ring now: the engine below reports it */
+    ward_error_free(&err);
+  }
+  struct ward_engine_local *engine = NULL;
+  if (handed > 0)
+    ward_engine_cli_release(&cli);
+  else if (ward_engine_local_start(ct, &cli, co.root, &engine, &err) < 0) {
+    ward_engine_cli_release(&cli);
+    ward_error_report(&err);
+    if (ward_container_destroy(co.root, ct->state, false, &err) < 0)
+      ward_error_report(&err);
+    ward_container_free(ct);
+    return 1;
+  }
   int status = ward_container_wait(ct);
+  if (engine && ward_engine_local_finish(engine) < 0 && status == 0)
+    status = 1;
+  ward_agent_handover_free(agent);
   if (ward_container_destroy(co.root, ct->state, false, &err) < 0)
     ward_error_report(&err);
   ward_container_free(ct);

@@ -17,9 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-int probe_cli_open_ring(const struct ward_global *g, const char *cmd, const char *ring_path, const char *id,
-                        struct ward_ring **out, int *lock_fd);
-extern volatile sig_atomic_t probe_cli_stop;
+#include "cli/probe_src.h"
 
 #define BUCKETS 33   /* [2^k, 2^(k+1)) ns, the last one open-ended */
 
@@ -136,9 +134,8 @@ int cmd_top(struct ward_global *g, int argc, char **argv)
   const char *id = optind < argc ? argv[optind] : NULL;
   if (id == NULL && ring_path == NULL)
     return cli_usage_error(argv[0], "missing container id");
-  _cleanup_ring_ struct ward_ring *r = NULL;
-  _cleanup_close_ int lock = -1;
-  int rc = probe_cli_open_ring(g, argv[0], ring_path, id, &r, &lock);
+  _cleanup_probe_src_ struct probe_src src;
+  int rc = probe_cli_open_ring(g, argv[0], ring_path, id, &src);
   if (rc != 0)
     return rc;
   _cleanup_free_ struct call_stat *st = calloc(WARD_CALL_COUNT, sizeof(*st));
@@ -148,13 +145,13 @@ int cmd_top(struct ward_global *g, int argc, char **argv)
     memset(st, 0, WARD_CALL_COUNT * sizeof(*st));
     uint64_t start = ward_now_ns(), end = start + (uint64_t) interval_ms * 1000000u;
     while (!probe_cli_stop && ward_now_ns() < end) {
-      if (ward_ring_drain(r, add, st, 65536) == 0) {
+      if (probe_src_drain(&src, add, st, 65536) == 0) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
       }
     }
     struct ward_ring_stats rs;
-    ward_ring_get_stats(r, &rs);
+    probe_src_stats(&src, &rs);
     report(st, ward_now_ns() - start, &rs);
   }
   return 0;

@@ -170,13 +170,28 @@ static int install_supervisor(struct ward_launch *L, ward_error_t *err)
 
 static int load_seccomp(const struct ward_launch *L, ward_error_t *err)
 {
-  if (L->seccomp == NULL)
-    return 0;
   int listener = -1;
-  if (ward_seccomp_load(L->seccomp, &listener, err) < 0)
-    return ward_error_prefix(err, "linux.seccomp");
-  if (listener >= 0)
-    close(listener);  /* OCI listenerPath hand-over is not supported yet */
+  if (L->seccomp) {
+    if (ward_seccomp_load(L->seccomp, &listener, err) < 0)
+      return ward_error_prefix(err, "linux.seccomp");
+    if (listener >= 0)
+      close(listener);  /* OCI listenerPath hand-over is not supported yet */
+  }
+  /* the template's allow-list goes on top: it can only narrow */
+  if (L->extra_seccomp && ward_seccomp_load(L->extra_seccomp, &listener, err) < 0)
+    return ward_error_prefix(err, "template seccomp layer");
+  return 0;
+}
+
+static int apply_landlock(const struct ward_landlock *ll, const char *what, ward_error_t *err)
+{
+  if (ll == NULL)
+    return 0;
+  char report[256] = "";
+  if (ward_landlock_apply(ll, report, sizeof(report), err) < 0)
+    return what ? ward_error_prefix(err, "%s", what) : -1;
+  if (strstr(report, "not enforced"))
+    dprintf(STDERR_FILENO, "ward: warning: %s%s%s\n", what ? what : "", what ? ": " : "", report);
   return 0;
 }
 
@@ -222,7 +237,7 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
    * identity switch drops. Landlock cannot be loaded early (it would deny
    * the exec fifo), so asking for it implies no_new_privs. */
-  if (L->landlock && !(p->caps.effective & (1ull << CAP_SYS_ADMIN)))
+  if ((L->landlock || L->extra_landlock) && !(p->caps.effective & (1ull << CAP_SYS_ADMIN)))
     p->no_new_privileges = true;
   /* podman and containerd leave noNewPrivileges off: then the filters go
    * in before the identity switch, as runc does (the profiles allow the
@@ -246,16 +261,12 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  /* `create` exits; we stay */
   if (ward_msg_send(L->sync_fd, 'R', NULL, 0, -1, err) < 0)
     return -1;
+  L->ready_sent = true;
   if (wait_for_start(L, err) < 0 || ward_hooks_run(&cfg->hooks, WARD_HOOK_START_CONTAINER, state_json, err) < 0)
     return -1;
 
-  if (L->landlock) {
-    char report[256] = "";
-    if (ward_landlock_apply(L->landlock, report, sizeof(report), err) < 0)
-      return -1;
-    if (strstr(report, "not enforced"))
-      dprintf(STDERR_FILENO, "ward: warning: %s\n", report);
-  }
+  if (apply_landlock(L->landlock, NULL, err) < 0 || apply_landlock(L->extra_landlock, "template landlock layer", err) < 0)
+    return -1;
   if (late_filters && load_seccomp(L, err) < 0)
     return -1;
   execve(exe, p->args, env);
@@ -265,11 +276,16 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
 void ward_init_main(struct ward_launch *L)
 {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* An flock belongs to the open file, which the clone shares: our copy
+   * would keep the parent's ring lock held until our execve. */
+  if (L->close_in_init >= 0)
+    close(L->close_in_init);
   ward_error_t err = NULL;
   init_run(L, &err);
   const char *msg = err && err->msg ? err->msg : "container init failed";
   _cleanup_error_ ward_error_t ignored = NULL;
-  if (ward_msg_send(L->sync_fd, 'E', msg, strlen(msg), -1, &ignored) < 0)
+  /* after 'R' the parent no longer reads the socket: say it here */
+  if (L->ready_sent || ward_msg_send(L->sync_fd, 'E', msg, strlen(msg), -1, &ignored) < 0)
     dprintf(STDERR_FILENO, "ward: %s\n", msg);
   _exit(127);
 }

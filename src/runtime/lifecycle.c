@@ -5,7 +5,9 @@
 #include "caps/caps.h"
 #include "landlock/landlock.h"
 #include "probe/event.h"
+#include "probe/ring.h"
 #include "seccomp/seccomp.h"
+#include "supervisor/supervisor.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -23,12 +25,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 void ward_container_free(struct ward_container *c)
 {
   if (c == NULL)
     return;
   ward_launch_release(&c->launch);
+  ward_container_unlock_ring(c);
   for (size_t i = 0; i < c->launch.n_binds; i++)
     if (c->launch.binds[i].tree_fd >= 0)
       close(c->launch.binds[i].tree_fd);
@@ -37,6 +41,12 @@ void ward_container_free(struct ward_container *c)
     ward_seccomp_prog_free(c->launch.seccomp);
   if (c->launch.landlock)
     ward_landlock_free(c->launch.landlock);
+  if (c->launch.extra_seccomp)
+    ward_seccomp_prog_free(c->launch.extra_seccomp);
+  if (c->launch.extra_landlock)
+    ward_landlock_free(c->launch.extra_landlock);
+  if (c->launch.supervisor)
+    ward_supervisor_prog_free(c->launch.supervisor);
   ward_strv_free(c->launch.extra_env);
   free(c->launch.binds);
   ward_config_free(c->cfg);
@@ -225,16 +235,41 @@ static int prepare_probes(struct ward_container *c, const struct ward_create_opt
   return 0;
 }
 
+/* The supervisor filter goes in after the identity switch, which needs
+ * no_new_privs (init.c); without it the runtime's own setresuid/capset
+ * would be notified while the parent still waits in the handshake. */
+static int prepare_supervisor(struct ward_container *c, const struct ward_create_opts *o, ward_error_t *err)
+{
+  const struct ward_config *cfg = c->cfg;
+  const char *ann = ward_config_annotation(cfg, "run.ward.supervisor");
+  if (ann && strcmp(ann, "on") != 0 && strcmp(ann, "off") != 0)
+    return ward_error(err, 0, "annotations.run.ward.supervisor: \"%s\" is not \"on\" or \"off\"", ann);
+  if (!o->supervisor || (ann && strcmp(ann, "off") == 0))
+    return 0;
+  const struct ward_process *p = &cfg->process;
+  bool nnp = p->no_new_privileges ||
+             ((c->launch.landlock || c->launch.extra_landlock) && !(p->caps.effective & (1ull << CAP_SYS_ADMIN)));
+  if (!nnp) {
+    ward_debug("supervisor: not installed (process.noNewPrivileges is false)");
+    return 0;
+  }
+  return ward_supervisor_build(NULL, &c->launch.supervisor, err) < 0 ? ward_error_prefix(err, "supervisor") : 0;
+}
+
 static int create_steps(struct ward_container *c, struct ward_create_opts *o, ward_error_t *err)
 {
   struct ward_config *cfg = c->cfg;
+  if (o->configure && o->configure(o->opaque, cfg, o, err) < 0)
+    return -1;
+  c->launch.extra_seccomp = steal_pointer(&o->extra_seccomp);
+  c->launch.extra_landlock = steal_pointer(&o->extra_landlock);
   if (o->landlock)
     c->launch.landlock = steal_pointer(&o->landlock);
   else if (ward_landlock_from_annotations(cfg->annotations, cfg->n_annotations, &c->launch.landlock, err) < 0)
     return -1;
   if (check_landlock(c, o, err) < 0 || default_caps(cfg, err) < 0)
     return -1;
-  if (prepare_seccomp(c, o, err) < 0)
+  if (prepare_seccomp(c, o, err) < 0 || prepare_supervisor(c, o, err) < 0)
     return -1;
 
   c->state = calloc(1, sizeof(*c->state));
@@ -268,7 +303,7 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
     if (cfg->root_path == NULL || mkdir(cfg->root_path, 0755) < 0)
       return ward_error_sys(err, "create the sandbox root");
   }
-  if (prepare_probes(c, o, err) < 0)
+  if (prepare_probes(c, o, err) < 0 || (o->lock_ring && c->probe.ring_fd >= 0 && ward_container_lock_ring(c, err) < 0))
     return -1;
   if (!o->no_cgroup) {
     _cleanup_free_ char *path = NULL;
@@ -298,6 +333,7 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
   L->preserve_fds = o->preserve_fds;
   L->console_socket = o->console_socket;
   L->host_root_bind = o->host_root_bind;
+  L->close_in_init = c->ring_lock_fd;
   if (ward_launch_prepare(L, err) < 0 || ward_launch_start(L, err) < 0)
     return -1;
   free(c->state->status_hint);
@@ -309,11 +345,29 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
   return 0;
 }
 
+void ward_container_unlock_ring(struct ward_container *c)
+{
+  if (c->ring_lock_fd >= 0)
+    close(c->ring_lock_fd);
+  c->ring_lock_fd = -1;
+}
+
+int ward_container_lock_ring(struct ward_container *c, ward_error_t *err)
+{
+  if (c->ring_lock_fd >= 0 || c->probe.dir == NULL)
+    return 0;
+  _cleanup_free_ char *lock = NULL;
+  if (asprintf(&lock, "%s/" WARD_PROBE_RING ".lock", c->probe.dir) < 0)
+    return ward_error(err, ENOMEM, "ring lock");
+  return ward_ring_lock_consumer(lock, &c->ring_lock_fd, err);
+}
+
 int ward_container_create(struct ward_create_opts *o, struct ward_container **out, ward_error_t *err)
 {
   struct ward_container *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return ward_error(err, ENOMEM, "container");
+  c->ring_lock_fd = -1;
   ward_launch_init(&c->launch);
   c->probe.ring_fd = -1;
   int rc;
@@ -341,6 +395,14 @@ int ward_container_create(struct ward_create_opts *o, struct ward_container **ou
     if (o->landlock) {
       ward_landlock_free(o->landlock);
       o->landlock = NULL;
+    }
+    if (o->extra_landlock) {
+      ward_landlock_free(o->extra_landlock);
+      o->extra_landlock = NULL;
+    }
+    if (o->extra_seccomp) {
+      ward_seccomp_prog_free(o->extra_seccomp);
+      o->extra_seccomp = NULL;
     }
     ward_container_free(c);
     return -1;

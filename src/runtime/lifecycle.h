@@ -13,6 +13,7 @@
 #include "runtime/state.h"
 
 struct ward_landlock;
+struct ward_seccomp_prog;
 
 struct ward_create_opts {
   const char *root;            /* state root (--root) */
@@ -30,6 +31,23 @@ struct ward_create_opts {
   struct ward_landlock *landlock;  /* taken over; NULL: from annotations */
   bool no_probe;               /* per-container opt-out of libward-probe.so */
   const char *probe_groups;    /* initial groups ("exec,net"); NULL: run.ward.probe or the default */
+  /* The seccomp-notify supervisor: its listener reaches the caller in
+   * c->launch.listener_fd, and the caller must answer it (the container's
+   * first execve is notified). Installed only when the process runs with
+   * no_new_privs (see docs/supervisor.md) and annotations.run.ward.supervisor
+   * is not "off"; without no_new_privs it is skipped with a debug note. */
+  bool supervisor;
+  /* Take the ring's consumer lock as soon as the ring exists, before the
+   * container is visible to `ward events` (which would otherwise become its
+   * consumer): the caller's engine consumes it. */
+  bool lock_ring;
+  /* Called once the config is loaded, before anything is created: the
+   * caller reads annotations (policies) and may set supervisor and the
+   * extra layers below. */
+  int (*configure)(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err);
+  void *opaque;
+  struct ward_seccomp_prog *extra_seccomp;  /* taken over: stacked on the config's filter */
+  struct ward_landlock *extra_landlock;     /* taken over: a second ruleset */
 };
 
 /* Creates the container and starts its init; for WARD_LAUNCH_RUN the init
@@ -42,7 +60,12 @@ struct ward_container {
   struct ward_state *state;
   struct ward_launch launch;
   char *seccomp_cache;
+  int ring_lock_fd;            /* holds state_dir/probe/ring.lock (lock_ring), else -1 */
 };
+/* Releases the ring lock (before handing the ring to an agent) and takes it
+ * again (when no agent took it). */
+void ward_container_unlock_ring(struct ward_container *c);
+int ward_container_lock_ring(struct ward_container *c, ward_error_t *err);
 int ward_container_create(struct ward_create_opts *opts, struct ward_container **out, ward_error_t *err);
 void ward_container_free(struct ward_container *c);
 /* Removes everything a container left: processes, cgroup, state. */

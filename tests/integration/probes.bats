@@ -19,7 +19,9 @@ wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && retu
   run "$WARD" --root "$WARD_ROOT" events --json pr1
   wait $bg
   echo "$output" | head -20
-  echo "$output" | jq -s -e 'map(select(.type == "exec" and (.path | endswith("/cat")))) | length == 1'
+  # the supervisor reports the same exec (source "supervisor"); the probe's once
+  echo "$output" | jq -s -e 'map(select(.source == "probe" and .type == "exec" and (.path | endswith("/cat")))) | length == 1'
+  echo "$output" | jq -s -e 'map(select(.source == "supervisor" and .type == "exec" and (.path | endswith("/cat")))) | length == 1'
   echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/etc/hostname")) | length == 1'
 }
 

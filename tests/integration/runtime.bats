@@ -374,9 +374,12 @@ teardown() {
   run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s1" s1
   [[ "$output" == *"Permission denied"* ]]
   [[ "$output" == *"rc=1"* ]]
-  make_bundle "$TEST_TMP/s2" '["sh","-c","grep Seccomp: /proc/self/status"]'
-  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s2" s2
+  make_bundle "$TEST_TMP/s2" '["sh","-c","grep Seccomp /proc/self/status"]'
+  run "$WARD" --root "$WARD_ROOT" run --no-supervisor --bundle "$TEST_TMP/s2" s2
   [[ "$output" == *"Seccomp:	0"* ]]
+  # attached runs get the notify-only supervisor filter (docs/supervisor.md), nothing else
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s2" s2b
+  [[ "$output" == *"Seccomp_filters:	1"* ]]
   run "$WARD" --root "$WARD_ROOT" run --default-seccomp --bundle "$TEST_TMP/s2" s3
   [[ "$output" == *"Seccomp:	2"* ]]
 }

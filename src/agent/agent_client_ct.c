@@ -1,0 +1,78 @@
+/* ward run / sandbox / create: hand a freshly created container to the
+ * node agent when one listens, instead of serving it in-process. */
+#include "agent/agent_client.h"
+#include "agent/agent_client_ct.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The agent wants absolute, normalised paths; a template being learnt may
+ * not exist yet, so its directory is resolved instead. */
+static char *absolute(const char *path)
+{
+  if (path == NULL)
+    return NULL;
+  char *r = realpath(path, NULL);
+  if (r)
+    return r;
+  _cleanup_free_ char *copy = strdup(path);
+  if (copy == NULL)
+    return NULL;
+  char *slash = strrchr(copy, '/');
+  const char *base = slash ? slash + 1 : copy;
+  if (slash)
+    *slash = '\0';
+  _cleanup_free_ char *dir = realpath(slash ? (*copy ? copy : "/") : ".", NULL);
+  if (dir == NULL || *base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+    return NULL;
+  char *out = NULL;
+  if (asprintf(&out, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, base) < 0)
+    return NULL;
+  return out;
+}
+
+int ward_agent_handover_container(struct ward_container *ct, const struct ward_policy *policy, const char *policy_path,
+                                  const char *root, bool detach, struct ward_agent_handover **out, ward_error_t *err)
+{
+  *out = NULL;
+  const char *env = getenv("WARD_AGENT_SOCKET");
+  if (env && strcmp(env, "none") == 0)
+    return 0;
+  _cleanup_free_ char *def = env && *env ? NULL : ward_agent_default_socket(root);
+  const char *path = env && *env ? env : def;
+  if (path == NULL)
+    return ward_error(err, ENOMEM, "agent socket");
+  if (access(path, F_OK) != 0)
+    return 0;
+  if (policy_path == NULL)
+    policy_path = ward_config_annotation(ct->cfg, "run.ward.policy");
+  _cleanup_free_ char *state_dir = realpath(ct->state->dir, NULL);
+  _cleanup_free_ char *tpl = absolute(policy ? policy->template_path : NULL);
+  _cleanup_free_ char *pol = absolute(policy_path);
+  if (state_dir == NULL || (policy && policy->template_path && tpl == NULL) || (policy_path && pol == NULL))
+    return ward_error(err, errno ? errno : ENOMEM, "agent handover: resolving paths");
+  int mode = policy ? ward_agent_mode_parse(ward_mode_name(policy->mode)) : WARD_AGENT_MODE_OFF;
+  struct ward_agent_register r = {.id = ct->state->id, .state_dir = state_dir,
+                                  .app = policy && policy->app ? policy->app : ct->state->id,
+                                  .mode = mode < 0 ? WARD_AGENT_MODE_OFF : (enum ward_agent_mode) mode,
+                                  .template_path = tpl, .policy_path = pol};
+  int fds[WARD_AGENT_FD_ROLES] = {ct->probe.ring_fd, ct->launch.listener_fd, ct->launch.pidfd};
+  struct ward_agent_handover *h = NULL;
+  int rc = ward_agent_handover(path, &r, fds, &h, err);
+  if (rc <= 0)
+    return rc;
+  ward_debug("container %s handed over to the agent at %s", r.id, path);
+  if (detach) {
+    if (ward_agent_handover_detach(h, err) < 0)
+      return -1;
+  } else {
+    *out = h;
+  }
+  return 1;
+}

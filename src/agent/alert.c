@@ -1,0 +1,210 @@
+/* Alert lines: formatting, per-rule rate limiting, outputs (alert.h). */
+#include "agent/alert.h"
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "probe/event_json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+enum out_kind { OUT_FD, OUT_SYSLOG };
+
+/* Rules are few (a fixed vocabulary plus template.*), so a small open
+ * addressing table keyed by the rule's name is enough; an unknown flood of
+ * distinct names lands in the shared overflow bucket. */
+#define RULE_SLOTS 128
+
+struct bucket {
+  char name[48];
+  double tokens;
+  uint64_t last_ns;
+  uint64_t suppressed;
+};
+
+struct ward_alert_out {
+  enum out_kind kind;
+  int fd;
+  bool own_fd;
+  int facility;
+  double burst, rate;
+  pthread_mutex_t lock;
+  struct bucket rules[RULE_SLOTS];
+  struct bucket overflow;
+  struct ward_alert_stats stats;
+};
+
+int ward_alert_out_open(const char *spec, const struct ward_alert_limits *lim, struct ward_alert_out **out,
+                        ward_error_t *err)
+{
+  struct ward_alert_out *o = calloc(1, sizeof(*o));
+  if (o == NULL)
+    return ward_error(err, ENOMEM, "alerts");
+  pthread_mutex_init(&o->lock, NULL);
+  o->burst = lim && lim->burst ? lim->burst : 50;
+  o->rate = lim && lim->per_second > 0 ? lim->per_second : 10;
+  o->fd = -1;
+  if (spec == NULL || strcmp(spec, "-") == 0 || strcmp(spec, "stdout") == 0) {
+    o->fd = STDOUT_FILENO;
+  } else if (strcmp(spec, "stderr") == 0) {
+    o->fd = STDERR_FILENO;
+  } else if (strcmp(spec, "syslog") == 0 || strcmp(spec, "syslog:authpriv") == 0 || strcmp(spec, "syslog:daemon") == 0) {
+    o->kind = OUT_SYSLOG;
+    o->facility = strcmp(spec, "syslog:daemon") == 0 ? LOG_DAEMON : LOG_AUTHPRIV;
+    openlog("ward", LOG_PID | LOG_NDELAY, o->facility);
+  } else {
+    o->fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    if (o->fd < 0) {
+      int e = errno;
+      free(o);
+      return ward_error(err, e, "--alerts %s", spec);
+    }
+    o->own_fd = true;
+  }
+  *out = o;
+  return 0;
+}
+
+void ward_alert_out_free(struct ward_alert_out *o)
+{
+  if (o == NULL)
+    return;
+  if (o->own_fd)
+    close(o->fd);
+  pthread_mutex_destroy(&o->lock);
+  free(o);
+}
+
+static char *rfc3339_now(char *buf, size_t cap)
+{
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, cap - n, ".%09ldZ", ts.tv_nsec);
+  return buf;
+}
+
+char *ward_alert_format(const struct ward_alert *a, uint64_t suppressed)
+{
+  char now[64];
+  _cleanup_json_ json_t *j = json_object();
+  if (j == NULL)
+    return NULL;
+  json_object_set_new(j, "time", json_string(rfc3339_now(now, sizeof(now))));
+  json_object_set_new(j, "container", json_string(a->container ? a->container : ""));
+  json_object_set_new(j, "app", json_string(a->app ? a->app : a->container ? a->container : ""));
+  json_object_set_new(j, "pid", a->ev ? json_integer(a->ev->pid) : json_null());
+  json_object_set_new(j, "exe", a->exe && a->exe[0] ? json_string(a->exe) : json_null());
+  json_object_set_new(j, "event", a->ev ? ward_event_to_json(a->ev) : json_null());
+  json_object_set_new(j, "rule", json_string(a->rule ? a->rule : "unknown"));
+  json_object_set_new(j, "severity", json_string(ward_severity_name(a->severity)));
+  /* jansson refuses invalid UTF-8; details quote workload-controlled paths */
+  json_t *detail = json_string(a->detail ? a->detail : "");
+  if (detail == NULL)
+    detail = json_string("(detail not valid UTF-8)");
+  json_object_set_new(j, "detail", detail);
+  json_object_set_new(j, "action", json_string(a->action ? a->action : "none"));
+  json_object_set_new(j, "denied", json_boolean(a->denied));
+  if (suppressed)
+    json_object_set_new(j, "suppressed", json_integer((json_int_t) suppressed));
+  return json_dumps(j, JSON_COMPACT);
+}
+
+static struct bucket *bucket_for(struct ward_alert_out *o, const char *rule, uint64_t now)
+{
+  uint64_t h = 1469598103934665603ull;
+  for (const char *c = rule; *c; c++)
+    h = (h ^ (uint8_t) *c) * 1099511628211ull;
+  for (unsigned i = 0; i < 8; i++) {
+    struct bucket *b = &o->rules[(h + i) % RULE_SLOTS];
+    if (b->name[0] == 0 && strlen(rule) < sizeof(b->name)) {
+      snprintf(b->name, sizeof(b->name), "%s", rule);
+      b->tokens = o->burst;
+      b->last_ns = now;
+      return b;
+    }
+    if (strcmp(b->name, rule) == 0)
+      return b;
+  }
+  if (o->overflow.last_ns == 0) {
+    o->overflow.tokens = o->burst;
+    o->overflow.last_ns = now;
+  }
+  return &o->overflow;
+}
+
+static int write_line(struct ward_alert_out *o, const char *line, enum ward_severity sev)
+{
+  if (o->kind == OUT_SYSLOG) {
+    static const int prio[] = {LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR, LOG_CRIT};
+    syslog(o->facility | prio[(unsigned) sev < WARD_SEV_COUNT ? sev : WARD_SEV_CRITICAL], "%s", line);
+    return 0;
+  }
+  size_t len = strlen(line);
+  /* One write for line + newline so concurrent writers (O_APPEND) never
+   * interleave within a line. */
+  _cleanup_free_ char *buf = malloc(len + 1);
+  if (buf == NULL)
+    return -1;
+  memcpy(buf, line, len);
+  buf[len] = '\n';
+  size_t done = 0;
+  while (done < len + 1) {
+    ssize_t n = write(o->fd, buf + done, len + 1 - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    done += (size_t) n;
+  }
+  return 0;
+}
+
+int ward_alert_emit(struct ward_alert_out *o, const struct ward_alert *a)
+{
+  uint64_t now = ward_now_ns();
+  pthread_mutex_lock(&o->lock);
+  if ((unsigned) a->severity < WARD_SEV_COUNT)
+    o->stats.by_severity[a->severity]++;
+  struct bucket *b = bucket_for(o, a->rule ? a->rule : "unknown", now);
+  b->tokens += (double) (now - b->last_ns) / 1e9 * o->rate;
+  if (b->tokens > o->burst)
+    b->tokens = o->burst;
+  b->last_ns = now;
+  if (b->tokens < 1.0) {
+    b->suppressed++;
+    o->stats.suppressed++;
+    pthread_mutex_unlock(&o->lock);
+    return 0;
+  }
+  b->tokens -= 1.0;
+  uint64_t held = b->suppressed;
+  b->suppressed = 0;
+  pthread_mutex_unlock(&o->lock);
+
+  _cleanup_free_ char *line = ward_alert_format(a, held);
+  int rc = line ? write_line(o, line, a->severity) : -1;
+  pthread_mutex_lock(&o->lock);
+  if (rc < 0)
+    o->stats.write_errors++;
+  else
+    o->stats.emitted++;
+  pthread_mutex_unlock(&o->lock);
+  return rc < 0 ? -1 : 1;
+}
+
+void ward_alert_get_stats(struct ward_alert_out *o, struct ward_alert_stats *out)
+{
+  pthread_mutex_lock(&o->lock);
+  *out = o->stats;
+  pthread_mutex_unlock(&o->lock);
+}

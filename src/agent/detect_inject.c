@@ -1,0 +1,241 @@
+/* Injected-code rules: signs that code which was not in the image runs in
+ * the container. They need no model and are on by default. Exec events are
+ * rare, so an exec may cost a stat through the container's root; every
+ * other event is a few comparisons. docs/detection.md lists what each rule
+ * sees and misses. */
+#include "agent/detect_internal.h"
+#include "common/cleanup.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define WX (0x2 | 0x4)   /* PROT_WRITE | PROT_EXEC */
+
+static bool has_prefix(const char *s, const char *p)
+{
+  return strncmp(s, p, strlen(p)) == 0;
+}
+
+static const char *base_name(const char *path, size_t *len)
+{
+  const char *end = path + strcspn(path, " ");
+  const char *b = end;
+  while (b > path && b[-1] != '/')
+    b--;
+  *len = (size_t) (end - b);
+  return b;
+}
+
+static bool shell_name(const char *b, size_t len)
+{
+  static const char *const shells[] = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "csh", "tcsh", "fish",
+                                       "rbash", "yash", "busybox-sh"};
+  for (size_t i = 0; i < ARRAY_SIZE(shells); i++)
+    if (strlen(shells[i]) == len && memcmp(shells[i], b, len) == 0)
+      return true;
+  return false;
+}
+
+/* path: the executed file; argv: "argv0 argv1 ..." (busybox picks the
+ * applet from argv[0], or from argv[1] when run as busybox) */
+static bool is_shell(const char *path, const char *argv)
+{
+  size_t len;
+  const char *b = base_name(path, &len);
+  if (shell_name(b, len))
+    return true;
+  if (len == 7 && memcmp(b, "busybox", 7) == 0 && argv[0]) {
+    const char *a0 = base_name(argv, &len);
+    if (shell_name(a0, len))
+      return true;
+    const char *sp = strchr(argv, ' ');
+    if (sp) {
+      const char *a1 = base_name(sp + 1, &len);
+      return shell_name(a1, len);
+    }
+  }
+  return false;
+}
+
+static bool fd_path(const char *p)
+{
+  if (has_prefix(p, "/dev/fd/") || has_prefix(p, "/proc/self/fd/") || has_prefix(p, "/proc/thread-self/fd/"))
+    return true;
+  if (!has_prefix(p, "/proc/"))
+    return false;
+  p += 6;
+  if (*p < '0' || *p > '9')
+    return false;
+  while (*p >= '0' && *p <= '9')
+    p++;
+  return has_prefix(p, "/fd/") || has_prefix(p, "/task/");
+}
+
+static bool preload_path(const char *p)
+{
+  return strcmp(p, "/etc/ld.so.preload") == 0 || has_prefix(p, WARD_PROBE_DIR "/");
+}
+
+static int open_in_root(int root_fd, const char *path, int flags)
+{
+  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC),
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+}
+
+static bool after(const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+/* ppid of a container process through the container's own /proc; 0 when
+ * unknown (exited already, no /proc in the container) */
+static uint32_t parent_of(int root_fd, uint32_t pid)
+{
+  char path[48];
+  snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+  _cleanup_close_ int fd = open_in_root(root_fd, path, O_RDONLY);
+  if (fd < 0)
+    return 0;
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return 0;
+  buf[n] = 0;
+  char *rp = strrchr(buf, ')');
+  unsigned ppid = 0;
+  if (rp == NULL || sscanf(rp + 1, " %*c %u", &ppid) != 1)
+    return 0;
+  return ppid;
+}
+
+static void check_exec(struct ward_detector *d, const struct ward_event *ev, struct proc *p, ward_detect_fn fn,
+                       void *opaque, const char *path, const char *argv)
+{
+  if (has_prefix(path, "/memfd:"))
+    detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_MEMFD, WARD_SEV_CRITICAL, 1, "exec of memfd %s", path);
+  else if (fd_path(path))
+    detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_MEMFD, WARD_SEV_CRITICAL, 1,
+                "exec through the file descriptor path %s%s", path,
+                (p->flags & PROC_MEMFD) ? " by a process that created a memfd" : "");
+  else if (strlen(path) > 10 && strcmp(path + strlen(path) - 10, " (deleted)") == 0)
+    detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_DELETED, WARD_SEV_HIGH, 1, "exec of a deleted file %s", path);
+  else if (path[0] == '/' && d->cfg.root_fd >= 0 && d->cfg.started.tv_sec > 0 && d->enabled[WARD_RULE_EXEC_MODIFIED]) {
+    _cleanup_close_ int fd = open_in_root(d->cfg.root_fd, path, O_PATH);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (after(&st.st_mtim, &d->cfg.started) || after(&st.st_ctim, &d->cfg.started)))
+      detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_MODIFIED, WARD_SEV_HIGH, 1,
+                  "exec of %s, %s after the container started", path,
+                  after(&st.st_mtim, &d->cfg.started) ? "written" : "changed (mode, owner or link)");
+  }
+  if (argv && strstr(argv, "LD_PRELOAD="))
+    detect_emit(d, ev, fn, opaque, WARD_RULE_PRELOAD_CHANGE, WARD_SEV_HIGH, 1, "exec with LD_PRELOAD in its arguments: %.180s",
+                argv);
+  if (!d->enabled[WARD_RULE_SERVER_SHELL] || !is_shell(path, argv ? argv : ""))
+    return;
+  uint32_t server = (p->flags & PROC_SERVER) ? p->pid : 0;
+  if (!server && !(p->flags & PROC_SHELL_ALERTED) && d->cfg.root_fd >= 0) {
+    /* a child we did not see forked (raw clone, events dropped): ask /proc */
+    uint32_t ppid = parent_of(d->cfg.root_fd, p->pid);
+    struct proc *pp = ppid ? detect_proc(d, ppid, false) : NULL;
+    if (pp && (pp->flags & PROC_SERVER) && !(pp->flags & PROC_SHELL_ALERTED))
+      server = ppid;
+  }
+  if (server && !(p->flags & PROC_SHELL_ALERTED)) {
+    p->flags |= PROC_SHELL_ALERTED;
+    detect_emit(d, ev, fn, opaque, WARD_RULE_SERVER_SHELL, WARD_SEV_CRITICAL, 1,
+                "shell %s started by server process %u: %.160s", path, server, argv ? argv : "");
+  }
+}
+
+static void fork_child(struct ward_detector *d, struct proc *parent, uint32_t child)
+{
+  uint32_t inherit = parent->flags & (PROC_SERVER | PROC_SHELL_ALERTED);
+  struct proc *c = detect_proc(d, child, true);
+  if (c->serial != d->next_serial) {
+    /* a stale entry for a reused pid: start afresh */
+    uint32_t keep = c->pid;
+    float *wbuf = c->seq.wbuf;
+    memset(c, 0, sizeof(*c));
+    c->pid = keep;
+    c->serial = ++d->next_serial;
+    c->last = d->clock;
+    ward_seq_ctx_init(&c->seq, wbuf);
+  }
+  c->flags = inherit;
+}
+
+void detect_inject(struct ward_detector *d, const struct ward_event *ev, struct proc *p, ward_detect_fn fn,
+                   void *opaque)
+{
+  switch (ev->type) {
+  case WARD_EV_LISTEN:
+    if (ev->ret == 0)
+      p->flags |= PROC_SERVER;
+    break;
+  case WARD_EV_ACCEPT:
+    if (ev->ret >= 0)
+      p->flags |= PROC_SERVER;
+    break;
+  case WARD_EV_FORK:
+    if (ev->ret > 0 && ev->ret != ev->pid)
+      fork_child(d, p, (uint32_t) ev->ret);
+    break;
+  case WARD_EV_CLONE:
+    if (ev->ret > 0 && !(ev->flags & CLONE_THREAD) && ev->ret != ev->pid)
+      fork_child(d, p, (uint32_t) ev->ret);
+    break;
+  case WARD_EV_MEMFD:
+    if (ev->ret >= 0)
+      p->flags |= PROC_MEMFD;
+    break;
+  case WARD_EV_EXEC:
+    if (ev->ret == 0)   /* the attempt; a failure is recorded again with -errno */
+      check_exec(d, ev, p, fn, opaque, ev->path, ev->path2);
+    break;
+  case WARD_EV_SPAWN:
+    check_exec(d, ev, p, fn, opaque, ev->path, ev->path2);
+    break;
+  case WARD_EV_SYSTEM:
+    /* system() runs /bin/sh -c COMMAND */
+    check_exec(d, ev, p, fn, opaque, "/bin/sh", ev->path);
+    break;
+  case WARD_EV_MMAP_WX:
+  case WARD_EV_MPROTECT_WX:
+    if ((ev->flags & WX) == WX)
+      detect_emit(d, ev, fn, opaque, WARD_RULE_WX_MAPPING, WARD_SEV_HIGH, 1, "%s asking for a writable and executable mapping (prot 0x%x)%s",
+                  ev->type == WARD_EV_MMAP_WX ? "mmap" : "mprotect", ev->flags, ev->ret < 0 ? ", failed" : "");
+    break;
+  case WARD_EV_OPEN:
+    if (preload_path(ev->path) &&
+        ((ev->flags & O_ACCMODE) != O_RDONLY || (ev->flags & (O_CREAT | O_TRUNC))))
+      detect_emit(d, ev, fn, opaque, WARD_RULE_PRELOAD_CHANGE, WARD_SEV_CRITICAL, 1, "open of %s for writing%s", ev->path,
+                  ev->ret < 0 ? " (failed)" : "");
+    break;
+  case WARD_EV_RENAME: case WARD_EV_UNLINK: case WARD_EV_LINK: case WARD_EV_SYMLINK:
+  case WARD_EV_CHMOD: case WARD_EV_CHOWN: case WARD_EV_TRUNCATE:
+    if (preload_path(ev->path) || preload_path(ev->path2))
+      detect_emit(d, ev, fn, opaque, WARD_RULE_PRELOAD_CHANGE, WARD_SEV_CRITICAL, 1, "%s of %s%s%s%s",
+                  ward_event_type_name(ev->type), ev->path, ev->path2[0] ? " -> " : "", ev->path2,
+                  ev->ret < 0 ? " (failed)" : "");
+    break;
+  case WARD_EV_PTRACE: {
+    long req = (long) ev->flags;
+    if (req != PTRACE_TRACEME && ev->arg > 0 && (uint64_t) ev->arg != ev->pid)
+      detect_emit(d, ev, fn, opaque, WARD_RULE_PTRACE, WARD_SEV_HIGH, 1, "ptrace request %ld on process %lld%s", req,
+                  (long long) ev->arg, ev->ret < 0 ? " (failed)" : "");
+    break;
+  }
+  default:
+    break;
+  }
+}

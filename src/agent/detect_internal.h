@@ -1,0 +1,55 @@
+/* Inside the detector: shared by detect.c (state, models, dispatch) and
+ * detect_inject.c (the injected-code rules). */
+#ifndef WARD_DETECT_INTERNAL_H
+#define WARD_DETECT_INTERNAL_H
+
+#include "agent/detect.h"
+#include "agent/model.h"
+
+#define PROC_CAP 1024u       /* processes tracked per container (power of two) */
+#define PROC_PROBE 16u       /* slots searched before the oldest is evicted */
+#define LEARN_IDS_MAX (1u << 20)   /* calls kept in learn mode to calibrate the threshold */
+
+enum {
+  PROC_SERVER = 1,           /* listened or accepted, or descends from one that did */
+  PROC_MEMFD = 2,            /* created a memfd */
+  PROC_SHELL_ALERTED = 4,    /* inject.server_shell fired for this lineage */
+  PROC_SEQ_ABOVE = 8,        /* model.sequence score above the threshold */
+};
+
+struct proc {
+  uint32_t pid;              /* 0: empty */
+  uint32_t serial;           /* distinguishes successive processes with one pid */
+  uint64_t last;             /* detector clock at the last event, for eviction */
+  uint32_t flags;
+  struct ward_seq_ctx seq;
+};
+
+struct learn_rec { uint32_t serial; uint16_t id; };
+
+struct ward_detector {
+  struct ward_detect_config cfg;
+  bool enabled[WARD_RULE_COUNT];
+  struct ward_seq_model *seq;          /* never NULL */
+  struct ward_rate_model rate;
+  uint16_t call_ids[128][16];          /* token id per probe call and argument class (0: not cached) */
+  uint16_t type_ids[WARD_EV_TYPE_COUNT][16];
+  uint16_t sys_ids[1024];
+  struct proc *procs;                  /* PROC_CAP */
+  float *wbufs;                        /* PROC_CAP * window */
+  uint32_t next_serial;
+  uint64_t clock;
+  struct learn_rec *learned;           /* learn mode */
+  size_t n_learned, cap_learned;
+  struct ward_detector_stats stats;
+};
+
+struct proc *detect_proc(struct ward_detector *d, uint32_t pid, bool create);
+void detect_emit(struct ward_detector *d, const struct ward_event *ev, ward_detect_fn fn, void *opaque,
+                 enum ward_detect_rule rule, enum ward_severity sev, double score, const char *fmt, ...)
+  __attribute__((format(printf, 8, 9)));
+/* The injected-code rules for one event. */
+void detect_inject(struct ward_detector *d, const struct ward_event *ev, struct proc *p, ward_detect_fn fn,
+                   void *opaque);
+
+#endif

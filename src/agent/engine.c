@@ -1,0 +1,568 @@
+/* The engine's container set, its polling loop and its metrics (engine.h).
+ * What happens to each event is engine_pipeline.c. */
+#include "agent/engine_internal.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "probe/prepare.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define DRAIN_BATCH 4096
+
+int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, ward_error_t *err)
+{
+  _cleanup_free_ struct ward_engine *e = calloc(1, sizeof(*e));
+  if (e == NULL)
+    return ward_error(err, ENOMEM, "engine");
+  if (o)
+    e->o = *o;
+  if (e->o.flight_capacity == 0)
+    e->o.flight_capacity = 4096;
+  if (e->o.spin_rounds == 0)
+    e->o.spin_rounds = 64;
+  if (e->o.idle_min_us == 0)
+    e->o.idle_min_us = 50;
+  if (e->o.idle_max_us < e->o.idle_min_us)
+    e->o.idle_max_us = e->o.idle_min_us > 500 ? e->o.idle_min_us : 500;
+  e->sleep_us = e->o.idle_min_us;
+  e->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (e->epfd < 0)
+    return ward_error_sys(err, "epoll_create1");
+  e->alerts = e->o.alerts;
+  if (e->alerts == NULL) {
+    if (ward_alert_out_open(NULL, NULL, &e->alerts, err) < 0) {
+      close(e->epfd);
+      return -1;
+    }
+    e->own_alerts = true;
+  }
+  pthread_mutex_init(&e->lock, NULL);
+  e->ep_stop.kind = EP_STOP;
+  e->ep_wake.kind = EP_WAKE;
+  e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &e->ep_wake};
+  if (e->wake_fd < 0 || epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wake_fd, &wev) < 0) {
+    ward_error_sys(err, "engine wake fd");
+    if (e->wake_fd >= 0)
+      close(e->wake_fd);
+    if (e->own_alerts)
+      ward_alert_out_free(e->alerts);
+    close(e->epfd);
+    return -1;
+  }
+  *out = steal_pointer(&e);
+  return 0;
+}
+
+static void stats_add(struct ward_engine_stats *to, const struct ward_engine_stats *s)
+{
+  uint64_t *a = (uint64_t *) to;
+  const uint64_t *b = (const uint64_t *) s;
+  for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+    a[i] += b[i];
+}
+
+static void ring_stats(struct ctr *c)
+{
+  if (c->ring == NULL)
+    return;
+  struct ward_ring_stats rs;
+  ward_ring_get_stats(c->ring, &rs);
+  c->st.ring_drops = rs.drops;
+  c->st.ring_bad = rs.bad;
+  c->st.ring_lost = rs.lost;
+}
+
+static size_t drain_ring(struct ctr *c, size_t max)
+{
+  if (c->ring == NULL)
+    return 0;
+  size_t n = ward_ring_drain(c->ring, pipeline_sink, c, max);
+  if (n)
+    ring_stats(c);
+  return n;
+}
+
+static size_t drain_ring(struct ctr *c, size_t max);
+
+static void handle_listener(struct ctr *c)
+{
+  if (c->sv == NULL)
+    return;
+  /* A probe writes its record before the call it reports reaches the
+   * kernel: taking the ring first keeps the probe's event ahead of the
+   * supervisor's for the same call, whatever the wake-up order (the
+   * sequence model depends on a stable order). */
+  drain_ring(c, 1u << 16);
+  /* bounded: one busy container cannot starve the others */
+  for (int i = 0; i < 64; i++) {
+    _cleanup_error_ ward_error_t err = NULL;
+    int r = ward_supervisor_handle_one(c->sv, &err);
+    if (r == WARD_SUPERVISOR_HANDLED)
+      continue;
+    if (r == WARD_SUPERVISOR_HANGUP || r < 0) {
+      const struct ward_supervisor_stats *s = ward_supervisor_stats(c->sv);
+      c->st.sv_notifications = s->notifications;
+      c->st.sv_denied = s->denied;
+      epoll_ctl(c->e->epfd, EPOLL_CTL_DEL, ward_supervisor_fd(c->sv), NULL);
+      ward_supervisor_free(c->sv);
+      c->sv = NULL;
+    }
+    break;
+  }
+  if (c->sv) {
+    const struct ward_supervisor_stats *s = ward_supervisor_stats(c->sv);
+    c->st.sv_notifications = s->notifications;
+    c->st.sv_denied = s->denied;
+  }
+}
+
+/* Everything the container can still deliver: the ring to the end (its
+ * processes are gone, so the backlog is finite) and pending notifications. */
+static void final_drain(struct ctr *c)
+{
+  handle_listener(c);
+  for (int i = 0; i < 1024 && drain_ring(c, DRAIN_BATCH) > 0; i++)
+    ;
+  ring_stats(c);
+}
+
+static void ctr_free(struct ctr *c)
+{
+  if (c == NULL)
+    return;
+  pipeline_close(c);
+  if (c->sv) {
+    epoll_ctl(c->e->epfd, EPOLL_CTL_DEL, ward_supervisor_fd(c->sv), NULL);
+    ward_supervisor_free(c->sv);
+  }
+  if (c->pidfd >= 0) {
+    epoll_ctl(c->e->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+    close(c->pidfd);
+  }
+  if (c->ring)
+    ward_ring_close(c->ring);
+  if (c->lock_fd >= 0)
+    close(c->lock_fd);
+  if (c->ctl)
+    munmap((void *) c->ctl, WARD_CTL_SIZE);
+  if (c->own_alerts)
+    ward_alert_out_free(c->alerts);
+  ward_policy_free(c->policy);
+  free(c->id);
+  free(c->app);
+  free(c->state_dir);
+  free(c);
+}
+
+static void ctr_finish(struct ctr *c)
+{
+  final_drain(c);
+  stats_add(&c->e->totals, &c->st);
+}
+
+static int open_ring(struct ctr *c, int ring_fd, ward_error_t *err)
+{
+  /* The lock tells `ward events`/`ward top` that the engine consumes this
+   * ring, so they read the flight recorder instead. The runtime may have
+   * taken it already, before the container was visible (have_ring_lock). */
+  if (c->lock_fd < 0) {
+    _cleanup_free_ char *lock = NULL;
+    if (asprintf(&lock, "%s/probe/" WARD_PROBE_RING ".lock", c->state_dir) < 0)
+      return ward_error(err, ENOMEM, "engine");
+    if (ward_ring_lock_consumer(lock, &c->lock_fd, err) < 0)
+      return ward_error_prefix(err, "container \"%s\"", c->id);
+  }
+  if (ward_ring_open_fd(ring_fd, WARD_RING_ALLOW_UNSEALED, 0, &c->ring, err) < 0)
+    return ward_error_prefix(err, "container \"%s\": ring", c->id);
+  return 0;
+}
+
+static void map_control(struct ctr *c)
+{
+  _cleanup_free_ char *path = ward_probe_control_path(c->state_dir);
+  _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+  if (fd < 0)
+    return;
+  void *m = mmap(NULL, WARD_CTL_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+  if (m != MAP_FAILED)
+    c->ctl = m;
+}
+
+static int ctr_setup(struct ward_engine *e, struct ctr *c, const struct ward_engine_container *in, int *ring_fd,
+                     int *listener_fd, ward_error_t *err)
+{
+  if (in->id == NULL || in->state_dir == NULL)
+    return ward_error(err, EINVAL, "engine: a container needs an id and a state directory");
+  c->id = strdup(in->id);
+  c->state_dir = strdup(in->state_dir);
+  const char *app = in->app ? in->app : c->policy && c->policy->app ? c->policy->app : in->id;
+  c->app = strdup(app);
+  if (!c->id || !c->state_dir || !c->app)
+    return ward_error(err, ENOMEM, "engine");
+  if (c->policy == NULL && (c->policy = ward_policy_new()) == NULL)
+    return ward_error(err, ENOMEM, "engine");
+  c->alerts = e->alerts;
+  if (c->policy->alerts) {
+    struct ward_alert_limits lim = {.burst = c->policy->alert_burst, .per_second = c->policy->alert_per_second};
+    if (ward_alert_out_open(c->policy->alerts, &lim, &c->alerts, err) < 0)
+      return -1;
+    c->own_alerts = true;
+  }
+  c->started = in->started;
+  if (c->started.tv_sec == 0)
+    clock_gettime(CLOCK_REALTIME, &c->started);
+  map_control(c);
+  if (*ring_fd >= 0 && open_ring(c, *ring_fd, err) < 0)
+    return -1;
+  if (pipeline_open(c, err) < 0)
+    return -1;
+  if (*listener_fd >= 0) {
+    struct ward_supervisor_options so = {.decide = pipeline_decide, .sink = pipeline_sink, .opaque = c};
+    int fd = steal_fd(listener_fd);
+    if (ward_supervisor_new(fd, &so, &c->sv, err) < 0)
+      return -1;
+    c->ep_listener = (struct ep_ref) {EP_LISTENER, c};
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->ep_listener};
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, ward_supervisor_fd(c->sv), &ev) < 0)
+      return ward_error_sys(err, "epoll listener");
+  }
+  if (c->pidfd >= 0) {
+    c->ep_pidfd = (struct ep_ref) {EP_PIDFD, c};
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->ep_pidfd};
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, c->pidfd, &ev) < 0)
+      return ward_error_sys(err, "epoll pidfd");
+  }
+  return 0;
+}
+
+static bool has_locked(struct ward_engine *e, const char *id);
+
+int ward_engine_add(struct ward_engine *e, const struct ward_engine_container *in, ward_error_t *err)
+{
+  int ring_fd = in->ring_fd, listener_fd = in->listener_fd;
+  struct ctr *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    ward_policy_free(in->policy);
+    if (ring_fd >= 0) close(ring_fd);
+    if (listener_fd >= 0) close(listener_fd);
+    if (in->pidfd >= 0) close(in->pidfd);
+    return ward_error(err, ENOMEM, "engine");
+  }
+  c->e = e;
+  c->lock_fd = in->have_ring_lock ? in->ring_lock_fd : -1;
+  c->pidfd = in->pidfd;
+  c->pid = in->pid;
+  c->policy = in->policy;
+  pthread_mutex_lock(&e->lock);
+  int rc = has_locked(e, in->id ? in->id : "") ? ward_error(err, EEXIST, "engine: container \"%s\" is already registered", in->id)
+                                                     : ctr_setup(e, c, in, &ring_fd, &listener_fd, err);
+  if (rc == 0) {
+    c->next = e->list;
+    e->list = c;
+    e->totals.containers++;
+  }
+  pthread_mutex_unlock(&e->lock);
+  if (rc == 0) {
+    uint64_t one = 1;
+    if (write(e->wake_fd, &one, sizeof(one)) < 0)
+      (void) 0;  /* already pending */
+  }
+  /* the ring memfd is mapped by now; the mapping keeps it */
+  if (ring_fd >= 0)
+    close(ring_fd);
+  if (listener_fd >= 0)
+    close(listener_fd);
+  if (rc < 0)
+    ctr_free(c);
+  return rc;
+}
+
+static bool has_locked(struct ward_engine *e, const char *id)
+{
+  for (struct ctr *c = e->list; c; c = c->next)
+    if (strcmp(c->id, id) == 0)
+      return true;
+  return false;
+}
+
+bool ward_engine_has(struct ward_engine *e, const char *id)
+{
+  pthread_mutex_lock(&e->lock);
+  bool r = has_locked(e, id);
+  pthread_mutex_unlock(&e->lock);
+  return r;
+}
+
+static void unlink_ctr(struct ward_engine *e, struct ctr *c)
+{
+  for (struct ctr **pp = &e->list; *pp; pp = &(*pp)->next)
+    if (*pp == c) {
+      *pp = c->next;
+      return;
+    }
+}
+
+int ward_engine_remove(struct ward_engine *e, const char *id)
+{
+  pthread_mutex_lock(&e->lock);
+  struct ctr *c = e->list;
+  while (c && strcmp(c->id, id) != 0)
+    c = c->next;
+  if (c) {
+    unlink_ctr(e, c);
+    ctr_finish(c);
+  }
+  pthread_mutex_unlock(&e->lock);
+  ctr_free(c);
+  return c ? 0 : -1;
+}
+
+int ward_engine_fd(struct ward_engine *e) { return e->epfd; }
+
+static void container_exited(struct ward_engine *e, struct ctr *c)
+{
+  unlink_ctr(e, c);
+  ctr_finish(c);
+  char *id = strdup(c->id);
+  ctr_free(c);
+  if (e->o.on_exit && id)
+    e->o.on_exit(e->o.opaque, id);
+  free(id);
+}
+
+static size_t drain_all(struct ward_engine *e)
+{
+  size_t n = 0;
+  for (struct ctr *c = e->list; c; c = c->next)
+    n += drain_ring(c, DRAIN_BATCH);
+  return n;
+}
+
+static bool any_ring(struct ward_engine *e)
+{
+  for (struct ctr *c = e->list; c; c = c->next)
+    if (c->ring)
+      return true;
+  return false;
+}
+
+/* Waits up to wait_ns (-1: forever) and handles what epoll reports; returns
+ * true when stop_fd fired. */
+static bool wait_events(struct ward_engine *e, int64_t wait_ns, int *handled)
+{
+  struct epoll_event evs[32];
+  struct timespec ts = {.tv_sec = wait_ns / 1000000000, .tv_nsec = wait_ns % 1000000000};
+  int n = epoll_pwait2(e->epfd, evs, 32, wait_ns < 0 ? NULL : &ts, NULL);
+  if (n < 0 && errno == ENOSYS)
+    n = epoll_wait(e->epfd, evs, 32, wait_ns < 0 ? -1 : (int) ((wait_ns + 999999) / 1000000));
+  bool stop = false;
+  pthread_mutex_lock(&e->lock);
+  /* exits last: a container's notifications and ring come first */
+  for (int i = 0; i < n; i++) {
+    struct ep_ref *r = evs[i].data.ptr;
+    if (r->kind == EP_STOP) {
+      stop = true;
+    } else if (r->kind == EP_WAKE) {
+      uint64_t v;
+      if (read(e->wake_fd, &v, sizeof(v)) > 0)
+        (*handled)++;
+    }
+    else if (r->kind == EP_LISTENER)
+      handle_listener(r->c), (*handled)++;
+  }
+  for (int i = 0; i < n; i++) {
+    struct ep_ref *r = evs[i].data.ptr;
+    if (r->kind == EP_PIDFD && !r->c->exited) {
+      r->c->exited = true;
+      (*handled)++;
+    }
+  }
+  for (struct ctr *c = e->list, *next; c; c = next) {
+    next = c->next;
+    if (c->exited)
+      container_exited(e, c);
+  }
+  pthread_mutex_unlock(&e->lock);
+  return stop;
+}
+
+int ward_engine_poll(struct ward_engine *e, int timeout_ms, ward_error_t *err)
+{
+  (void) err;
+  pthread_mutex_lock(&e->lock);
+  size_t n = drain_all(e);
+  pthread_mutex_unlock(&e->lock);
+  int handled = 0;
+  wait_events(e, n ? 0 : timeout_ms < 0 ? -1 : (int64_t) timeout_ms * 1000000, &handled);
+  e->totals.polls++;
+  return (int) n + handled;
+}
+
+static void finish_all(struct ward_engine *e)
+{
+  pthread_mutex_lock(&e->lock);
+  while (e->list) {
+    struct ctr *c = e->list;
+    e->list = c->next;
+    ctr_finish(c);
+    ctr_free(c);
+  }
+  pthread_mutex_unlock(&e->lock);
+}
+
+int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
+{
+  /* the idle sleeps are 50 us .. 1 ms: the default 50 us timer slack
+   * would double the shortest */
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+  if (stop_fd >= 0) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &e->ep_stop};
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, stop_fd, &ev) < 0)
+      return ward_error_sys(err, "epoll stop fd");
+  }
+  for (;;) {
+    pthread_mutex_lock(&e->lock);
+    size_t n = drain_all(e);
+    bool rings = any_ring(e);
+    bool empty = e->list == NULL;
+    pthread_mutex_unlock(&e->lock);
+    if (empty && stop_fd < 0)
+      break;
+    int64_t wait_ns;
+    if (n > 0) {
+      e->idle_rounds = 0;
+      e->sleep_us = e->o.idle_min_us;
+      wait_ns = 0;
+    } else if (!rings) {
+      wait_ns = -1;   /* nothing to poll: sleep until epoll says */
+    } else if (e->idle_rounds < e->o.spin_rounds) {
+      e->idle_rounds++;
+      wait_ns = 0;
+    } else {
+      wait_ns = (int64_t) e->sleep_us * 1000;
+      if (e->sleep_us < e->o.idle_max_us)
+        e->sleep_us = e->sleep_us * 2 > e->o.idle_max_us ? e->o.idle_max_us : e->sleep_us * 2;
+      e->totals.sleeps++;
+    }
+    e->totals.polls++;
+    int handled = 0;
+    if (wait_events(e, wait_ns, &handled))
+      break;
+    if (handled) {
+      e->idle_rounds = 0;
+      e->sleep_us = e->o.idle_min_us;
+    }
+  }
+  if (stop_fd >= 0)
+    epoll_ctl(e->epfd, EPOLL_CTL_DEL, stop_fd, NULL);
+  finish_all(e);
+  if (e->finalize_errors)
+    return ward_error(err, 0, "engine: %llu container(s) could not be finalised (see the warnings above)",
+                      (unsigned long long) e->finalize_errors);
+  return 0;
+}
+
+void ward_engine_free(struct ward_engine *e)
+{
+  if (e == NULL)
+    return;
+  finish_all(e);
+  close(e->wake_fd);
+  close(e->epfd);
+  if (e->own_alerts)
+    ward_alert_out_free(e->alerts);
+  pthread_mutex_destroy(&e->lock);
+  free(e);
+}
+
+void ward_engine_get_stats(struct ward_engine *e, struct ward_engine_stats *out)
+{
+  pthread_mutex_lock(&e->lock);
+  *out = e->totals;
+  out->containers = 0;
+  for (struct ctr *c = e->list; c; c = c->next) {
+    stats_add(out, &c->st);
+    out->containers++;
+  }
+  pthread_mutex_unlock(&e->lock);
+}
+
+int ward_engine_container_stats(struct ward_engine *e, const char *id, struct ward_engine_stats *out)
+{
+  int rc = -1;
+  pthread_mutex_lock(&e->lock);
+  for (struct ctr *c = e->list; c; c = c->next)
+    if (strcmp(c->id, id) == 0) {
+      *out = c->st;
+      rc = 0;
+    }
+  pthread_mutex_unlock(&e->lock);
+  return rc;
+}
+
+#define METRICS(X) \
+  X(events, "ward_events_total", "events consumed from rings and the supervisor") \
+  X(alerts, "ward_alerts_total", "alerts raised") \
+  X(denied, "ward_denied_total", "calls refused by probes or the supervisor") \
+  X(actions, "ward_actions_total", "remedial actions taken") \
+  X(action_errors, "ward_action_errors_total", "remedial actions that failed") \
+  X(ring_drops, "ward_ring_drops_total", "events dropped by producers (ring full)") \
+  X(ring_bad, "ward_ring_bad_total", "malformed ring records skipped") \
+  X(ring_lost, "ward_ring_lost_total", "ring slots claimed but never published") \
+  X(sv_notifications, "ward_supervisor_notifications_total", "seccomp notifications handled") \
+  X(sv_denied, "ward_supervisor_denied_total", "seccomp notifications denied")
+
+static void label_escape(FILE *out, const char *s)
+{
+  for (; *s; s++) {
+    if (*s == '\\' || *s == '"')
+      fputc('\\', out), fputc(*s, out);
+    else if (*s == '\n')
+      fputs("\\n", out);
+    else
+      fputc(*s, out);
+  }
+}
+
+void ward_engine_metrics(struct ward_engine *e, FILE *out)
+{
+  pthread_mutex_lock(&e->lock);
+  size_t n = 0;
+  for (struct ctr *c = e->list; c; c = c->next)
+    n++;
+  fprintf(out, "# HELP ward_containers containers the engine serves\n# TYPE ward_containers gauge\nward_containers %zu\n", n);
+  fprintf(out, "# HELP ward_engine_polls_total polling rounds\n# TYPE ward_engine_polls_total counter\n"
+               "ward_engine_polls_total %llu\n", (unsigned long long) e->totals.polls);
+#define X(field, name, help)                                                                         \
+  fprintf(out, "# HELP " name " " help "\n# TYPE " name " counter\n");                               \
+  for (struct ctr *c = e->list; c; c = c->next) {                                                    \
+    fputs(name "{container=\"", out), label_escape(out, c->id), fputs("\",app=\"", out);             \
+    label_escape(out, c->app), fprintf(out, "\"} %llu\n", (unsigned long long) c->st.field);         \
+  }                                                                                                  \
+  fprintf(out, name "{container=\"\",app=\"\"} %llu\n", (unsigned long long) e->totals.field);
+  METRICS(X)
+#undef X
+  pthread_mutex_unlock(&e->lock);
+  struct ward_alert_stats as;
+  ward_alert_get_stats(e->alerts, &as);
+  fprintf(out, "# HELP ward_alert_lines_total alert lines written\n# TYPE ward_alert_lines_total counter\n"
+               "ward_alert_lines_total %llu\n", (unsigned long long) as.emitted);
+  fprintf(out, "# HELP ward_alert_suppressed_total alert lines held back by the rate limit\n"
+               "# TYPE ward_alert_suppressed_total counter\nward_alert_suppressed_total %llu\n",
+          (unsigned long long) as.suppressed);
+  fprintf(out, "# HELP ward_alerts_by_severity_total alerts raised by severity\n"
+               "# TYPE ward_alerts_by_severity_total counter\n");
+  for (int s = 0; s < WARD_SEV_COUNT; s++)
+    fprintf(out, "ward_alerts_by_severity_total{severity=\"%s\"} %llu\n", ward_severity_name((enum ward_severity) s),
+            (unsigned long long) as.by_severity[s]);
+}

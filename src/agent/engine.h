@@ -1,0 +1,104 @@
+/* The event engine: the one pipeline between a container's producers and
+ * alerts/actions. `ward run` and `ward sandbox` run it in-process for their
+ * one container; `ward agent` (agentd) runs it for many. Same code.
+ *
+ * Per container the engine owns
+ *   - the ring (it is the ring's one consumer; it takes the consumer lock
+ *     state_dir/probe/ring.lock so `ward events`/`ward top` know to read the
+ *     flight recorder instead),
+ *   - the supervisor listener (seccomp user notifications; answered from the
+ *     engine's thread, decide callback driven by the policy and the control
+ *     page mode),
+ *   - a pidfd of the init (its exit ends the container: last drain, template
+ *     saved in learn mode),
+ * and feeds every event to the flight recorder, the policy (template check or
+ * learn, detector) and the metrics. Alerts go to the policy's or the engine's
+ * alert output; actions through the actions part.
+ *
+ * Threading: one thread drives an engine (ward_engine_poll/run); add/remove
+ * and metrics may be called from others (a mutex guards the container set).
+ *
+ * Ring polling: producers never make system calls, so rings are polled. After
+ * an event the engine spins (re-polls at once) for opts.spin_rounds empty
+ * rounds, then sleeps idle_min_us, doubling up to idle_max_us while idle;
+ * listeners, pidfds and stop_fd wake it at once through epoll. */
+#ifndef WARD_ENGINE_H
+#define WARD_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "agent/alert.h"
+#include "agent/policy.h"
+#include "common/error.h"
+#include "probe/event.h"
+
+struct ward_engine;
+
+struct ward_engine_opts {
+  struct ward_alert_out *alerts;   /* borrowed; NULL: the engine opens stdout */
+  const char *state_root;          /* --root: where actions find containers */
+  size_t flight_capacity;          /* events kept per container (0: 4096) */
+  uint32_t spin_rounds;            /* empty rounds before sleeping (0: 64) */
+  uint32_t idle_min_us, idle_max_us; /* sleep range when idle (0: 50, 500) */
+  /* Called from the engine's thread when a container's init has exited and
+   * its ring has been drained (the container is then removed). */
+  void (*on_exit)(void *opaque, const char *id);
+  /* Called for every event after the pipeline (tests, `ward trace`). */
+  ward_event_sink_fn tap;
+  void *opaque;
+};
+
+struct ward_engine_container {
+  const char *id;
+  const char *app;                 /* NULL: policy->app, else id */
+  const char *state_dir;           /* the container's state directory */
+  int ring_fd;                     /* -1: none (probes off) */
+  bool have_ring_lock;             /* ring_lock_fd holds state_dir/probe/ring.lock (taken over); */
+  int ring_lock_fd;                /* false: the engine takes the lock itself */
+  int listener_fd;                 /* -1: no supervisor */
+  int pidfd;                       /* the init; -1: never exits by itself */
+  pid_t pid;                       /* the init's host pid (detector root, snapshots) */
+  struct timespec started;         /* CLOCK_REALTIME start; 0: now */
+  struct ward_policy *policy;      /* taken over; NULL: mode off */
+};
+
+struct ward_engine_stats {
+  uint64_t containers, events, alerts, denied, actions, action_errors;
+  uint64_t ring_drops, ring_bad, ring_lost;
+  uint64_t sv_notifications, sv_denied;
+  uint64_t polls, sleeps;
+};
+
+int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, ward_error_t *err);
+/* Drains and finalises every container left (learn: saves templates). */
+void ward_engine_free(struct ward_engine *e);
+/* Takes over the fds and the policy, also on failure. Loads the template
+ * (monitor/protect), takes the ring consumer lock. */
+int ward_engine_add(struct ward_engine *e, const struct ward_engine_container *c, ward_error_t *err);
+/* Drains the container's ring, finalises it (learn: saves the template) and
+ * forgets it; -1 if unknown. */
+int ward_engine_remove(struct ward_engine *e, const char *id);
+bool ward_engine_has(struct ward_engine *e, const char *id);
+/* An epoll fd that is readable when a listener or pidfd needs attention;
+ * rings are polled (see above). */
+int ward_engine_fd(struct ward_engine *e);
+/* One round: listeners, exits, rings. Waits up to timeout_ms (0: not at
+ * all, -1: until something happens) for epoll events only when no ring had
+ * anything. Returns the number of events handled, < 0 on error. */
+int ward_engine_poll(struct ward_engine *e, int timeout_ms, ward_error_t *err);
+/* Loops until stop_fd (-1: none) is readable or, with stop_fd -1, no
+ * container is left; then drains and finalises every container. */
+int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err);
+/* Prometheus text exposition of the engine's and every container's
+ * counters. */
+void ward_engine_metrics(struct ward_engine *e, FILE *out);
+void ward_engine_get_stats(struct ward_engine *e, struct ward_engine_stats *out);
+/* Writes the container's counters (events, alerts, denied, drops) as JSON
+ * into *out; -1 if unknown. */
+int ward_engine_container_stats(struct ward_engine *e, const char *id, struct ward_engine_stats *out);
+
+#endif

@@ -1,0 +1,78 @@
+/* Shared between engine.c (container set, polling, metrics) and
+ * engine_pipeline.c (what happens to one event, the supervisor's verdicts). */
+#ifndef WARD_ENGINE_INTERNAL_H
+#define WARD_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "agent/engine.h"
+#include "probe/control_format.h"
+#include "probe/ring.h"
+#include "supervisor/supervisor.h"
+
+enum ep_kind { EP_LISTENER = 1, EP_PIDFD, EP_STOP, EP_WAKE };
+
+struct ep_ref {
+  enum ep_kind kind;
+  struct ctr *c;
+};
+
+#define EXE_SLOTS 256   /* pid -> last exec'd path, for the alert's "exe" */
+
+struct exe_slot {
+  uint32_t pid;
+  char path[256];
+};
+
+struct ctr {
+  struct ward_engine *e;
+  char *id, *app, *state_dir;
+  struct ward_policy *policy;
+  struct ward_alert_out *alerts;       /* the policy's own output, or the engine's */
+  bool own_alerts;
+  struct ward_ring *ring;
+  int lock_fd;
+  struct ward_supervisor *sv;
+  int pidfd;
+  pid_t pid;
+  struct timespec started;
+  const volatile struct ward_control *ctl; /* read-only map of the control page */
+  struct ep_ref ep_listener, ep_pidfd;
+  bool exited;
+  bool sv_missing;                      /* decide saw an exec of a missing file; its sink call comes next */
+  uint32_t sv_missing_tid;
+  uint32_t actions_taken;               /* bit per enum ward_policy_action in effect */
+  uint64_t last_snapshot_ns;
+  struct ward_engine_stats st;
+  struct exe_slot exe[EXE_SLOTS];
+  struct pipeline *pl;                  /* engine_pipeline.c's per-container state */
+  struct ctr *next;
+};
+
+struct ward_engine {
+  struct ward_engine_opts o;
+  struct ward_alert_out *alerts;
+  bool own_alerts;
+  int epfd;
+  pthread_mutex_t lock;
+  struct ctr *list;
+  struct ward_engine_stats totals;      /* of removed containers */
+  uint32_t idle_rounds, sleep_us;
+  struct ep_ref ep_stop;
+  uint64_t finalize_errors;             /* templates that could not be saved */
+  /* ward_engine_add from another thread (the agent) wakes a loop that
+   * sleeps in epoll with no ring to poll */
+  int wake_fd;
+  struct ep_ref ep_wake;
+};
+
+/* engine_pipeline.c */
+int pipeline_open(struct ctr *c, ward_error_t *err);
+void pipeline_event(struct ctr *c, const struct ward_event *ev);
+void pipeline_close(struct ctr *c);   /* learn: saves the template */
+void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, struct ward_supervisor_verdict *v);
+void pipeline_sink(void *opaque, const struct ward_event *ev);
+void pipeline_alert(struct ctr *c, const struct ward_event *ev, const char *rule, enum ward_severity sev,
+                    const char *detail, bool denied);
+
+#endif

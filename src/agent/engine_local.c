@@ -1,0 +1,244 @@
+/* The in-process engine of `ward run` and `ward sandbox` (engine_local.h). */
+#include "agent/engine_local.h"
+#include "agent/engine.h"
+#include "agent/template.h"
+#include "landlock/landlock.h"
+#include "probe/event.h"
+#include "probe/prepare.h"
+#include "seccomp/seccomp.h"
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static bool learned_files(const struct ward_template *t)
+{
+  _cleanup_json_ json_t *j = ward_template_to_json(t);
+  json_t *files = json_object_get(j, "files");
+  const char *k;
+  json_t *v;
+  json_object_foreach(files, k, v)
+    if (json_array_size(v) > 0)
+      return true;
+  return false;
+}
+
+/* Protect: the template's seccomp allow-list and Landlock ruleset, stacked
+ * on the container's own before it starts. The probe tables and the
+ * supervisor's rules are the engine's (engine_pipeline.c). */
+static int compile_layers(const struct ward_policy *p, const struct ward_config *cfg, struct ward_create_opts *o,
+                          ward_error_t *err)
+{
+  _cleanup_template_ struct ward_template *t = NULL;
+  if (ward_template_load(p->template_path, &t, err) < 0)
+    return -1;
+  _cleanup_close_ int root = o->host_root_bind ? -1 : open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (!o->host_root_bind && root < 0)
+    return ward_error_sys(err, "root.path: %s", cfg->root_path);
+  struct ward_template_rules r = {0};
+  if (ward_template_compile_at(t, o->host_root_bind ? AT_FDCWD : root, &r, err) < 0)
+    return ward_error_prefix(err, "%s", p->template_path);
+  struct ward_seccomp *sc = NULL;
+  int rc = 0;
+  if (r.seccomp && (rc = ward_seccomp_parse_oci(r.seccomp, "template.seccomp", &sc, err)) == 0) {
+    rc = ward_seccomp_compile(sc, NULL, &o->extra_seccomp, err);
+    ward_seccomp_free(sc);
+  }
+  /* The template compiler drops paths missing from the root it sees, and
+   * the probe directory only exists inside the container (ward mounts it):
+   * the preloaded library must stay readable under the new layer. */
+  const char *probe_ann = ward_config_annotation(cfg, "run.ward.probe");
+  bool probes = !o->no_probe && !(probe_ann && strcmp(probe_ann, "off") == 0) &&
+                !(o->probe_groups && strcmp(o->probe_groups, "off") == 0) &&
+                (o->host_root_bind || ward_probe_variant_for_rootfs(cfg->root_path) != WARD_PROBE_NONE);
+  /* (the template compiler names it too when the root has a dynamic
+   * loader; a duplicate rule is harmless) */
+  if (rc == 0 && r.landlock && probes)
+    rc = ward_landlock_add_path(r.landlock, WARD_PROBE_DIR, "rw", err);
+  /* a sandbox's root is the host's, which has a loader: the compiled layer
+   * names the probe directory, which --no-probe leaves out */
+  if (rc == 0 && r.landlock && !probes && o->host_root_bind)
+    rc = ward_error(err, 0, "--mode protect in a sandbox needs the probe (drop --no-probe or run.ward.probe=off)");
+  if (rc == 0 && !learned_files(t)) {
+    /* learning saw no file access at all (no probe: a static image), so
+     * a file ruleset would deny everything the workload does */
+    ward_warn("%s: no file access was learned (no probe?): the template's Landlock layer is left out",
+              p->template_path);
+  } else if (rc == 0) {
+    o->extra_landlock = r.landlock;
+    r.landlock = NULL;
+  }
+  ward_template_rules_free(&r);
+  return rc < 0 ? ward_error_prefix(err, "%s: seccomp layer", p->template_path) : 0;
+}
+
+int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err)
+{
+  struct ward_engine_cli *cli = opaque;
+  struct ward_policy *p = NULL;
+  json_t *ann = cfg->raw ? json_object_get(cfg->raw, "annotations") : NULL;
+  if (ward_policy_from_annotations(ann, &p, err) < 0)
+    return ward_policy_free(p), -1;
+  if (cli->policy_file) {
+    ward_policy_free(p);
+    p = NULL;
+    if (ward_policy_load(cli->policy_file, &p, err) < 0)
+      return ward_error_prefix(err, "--policy");
+  }
+  if ((cli->mode || cli->template_path || cli->no_supervisor) && p == NULL && (p = ward_policy_new()) == NULL)
+    return ward_error(err, ENOMEM, "policy");
+  if (cli->mode) {
+    int m = ward_mode_parse(cli->mode);
+    if (m < 0) {
+      ward_policy_free(p);
+      return ward_error(err, 0, "--mode: \"%s\" is not off, learn, monitor or protect", cli->mode);
+    }
+    p->mode = (enum ward_mode) m;
+  }
+  if (cli->template_path) {
+    free(p->template_path);
+    if ((p->template_path = strdup(cli->template_path)) == NULL)
+      return ward_policy_free(p), ward_error(err, ENOMEM, "policy");
+  }
+  if (cli->no_supervisor)
+    p->supervisor = false;
+  if (cli->alerts && p) {
+    free(p->alerts);  /* the command line's --alerts wins over the file's */
+    p->alerts = NULL;
+  }
+  if (p && ward_policy_validate(p, err) < 0)
+    return ward_policy_free(p), -1;
+  o->supervisor = (p ? p->supervisor : true) && (!cli->detached || cli->agent);
+  if (p && p->mode == WARD_MODE_PROTECT && compile_layers(p, cfg, o, err) < 0)
+    return ward_policy_free(p), -1;
+  ward_policy_free(cli->policy);
+  cli->policy = p;
+  return 0;
+}
+
+void ward_engine_cli_release(struct ward_engine_cli *cli)
+{
+  ward_policy_free(cli->policy);
+  cli->policy = NULL;
+}
+
+struct ward_engine_local {
+  struct ward_engine *e;
+  char *id;
+  bool summary;
+  struct ward_alert_out *alerts;
+  pthread_t thread;
+  int stop_fd;
+  int rc;
+  ward_error_t err;
+};
+
+static void *engine_thread(void *arg)
+{
+  struct ward_engine_local *l = arg;
+  l->rc = ward_engine_run(l->e, l->stop_fd, &l->err);
+  return NULL;
+}
+
+static void local_free(struct ward_engine_local *l)
+{
+  free(l->id);
+  ward_engine_free(l->e);
+  ward_alert_out_free(l->alerts);
+  if (l->stop_fd >= 0)
+    close(l->stop_fd);
+  ward_error_free(&l->err);
+  free(l);
+}
+
+int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
+                            struct ward_engine_local **out, ward_error_t *err)
+{
+  struct ward_engine_local *l = calloc(1, sizeof(*l));
+  if (l == NULL)
+    return ward_error(err, ENOMEM, "engine");
+  l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (l->stop_fd < 0) {
+    free(l);
+    return ward_error_sys(err, "eventfd");
+  }
+  const struct ward_policy *p = cli->policy;
+  const char *spec = cli->alerts ? cli->alerts : "stderr";
+  struct ward_alert_limits lim = {.burst = p ? p->alert_burst : 0, .per_second = p ? p->alert_per_second : 0};
+  struct ward_engine_opts eo = {.state_root = root};
+  if (ward_alert_out_open(spec, &lim, &l->alerts, err) < 0 || (eo.alerts = l->alerts, ward_engine_new(&eo, &l->e, err)) < 0) {
+    local_free(l);
+    return -1;
+  }
+  l->summary = p && p->mode != WARD_MODE_OFF;
+  l->id = strdup(ct->state->id);
+  int pidfd = fcntl(ct->launch.pidfd, F_DUPFD_CLOEXEC, 3);
+  int lock_fd = steal_fd(&ct->ring_lock_fd);  /* (initializers are unordered) */
+  struct ward_engine_container c = {
+    .id = ct->state->id, .state_dir = ct->state->dir, .ring_fd = steal_fd(&ct->probe.ring_fd),
+    .have_ring_lock = lock_fd >= 0, .ring_lock_fd = lock_fd,
+    .listener_fd = steal_fd(&ct->launch.listener_fd), .pidfd = pidfd, .pid = ct->launch.pid,
+    .policy = steal_pointer(&cli->policy),
+  };
+  if (ward_engine_add(l->e, &c, err) < 0) {
+    local_free(l);
+    return -1;
+  }
+  /* Signals belong to the waiting thread, which forwards them to the
+   * container; the engine thread takes none. */
+  sigset_t all, old;
+  sigfillset(&all);
+  /* but faults stay deliverable: the ring reader survives a truncated ring
+   * by catching SIGBUS, and a blocked fault signal would kill us instead */
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGSEGV);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  int rc = pthread_create(&l->thread, NULL, engine_thread, l);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    local_free(l);
+    return ward_error(err, rc, "engine thread");
+  }
+  *out = l;
+  return 0;
+}
+
+int ward_engine_local_finish(struct ward_engine_local *l)
+{
+  if (l == NULL)
+    return 0;
+  uint64_t one = 1;
+  if (write(l->stop_fd, &one, sizeof(one)) < 0)
+    ward_warn("engine: stop: %s", strerror(errno));
+  pthread_join(l->thread, NULL);
+  int rc = l->rc;
+  if (l->summary) {
+    /* one line for people and tests: what the engine saw of this run */
+    struct ward_engine_stats st;
+    struct ward_alert_stats as;
+    struct rusage ru;
+    ward_engine_get_stats(l->e, &st);
+    ward_alert_get_stats(l->alerts, &as);
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "ward: engine: %s: events=%llu alerts=%llu suppressed=%llu denied=%llu drops=%llu bad=%llu lost=%llu "
+            "supervised=%llu maxrss_kb=%ld\n", l->id ? l->id : "?", (unsigned long long) st.events,
+            (unsigned long long) st.alerts, (unsigned long long) as.suppressed, (unsigned long long) st.denied,
+            (unsigned long long) st.ring_drops, (unsigned long long) st.ring_bad, (unsigned long long) st.ring_lost,
+            (unsigned long long) st.sv_notifications, ru.ru_maxrss);
+  }
+  if (rc < 0)
+    ward_error_report(&l->err);
+  local_free(l);
+  return rc;
+}

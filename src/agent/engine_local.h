@@ -1,0 +1,49 @@
+/* The engine inside `ward run` and `ward sandbox`: one container, served
+ * from a thread of the waiting parent. The same engine as `ward agent`.
+ *
+ *   struct ward_engine_cli cli = {.mode = "protect", .template_path = T};
+ *   create_opts.configure = ward_engine_cli_configure; .opaque = &cli;
+ *   create_opts.supervisor = true;
+ *   ward_container_create(&create_opts, &ct, &err);
+ *   ward_engine_local_start(ct, &cli, root, &local, &err);
+ *   status = ward_container_wait(ct);
+ *   ward_engine_local_finish(local);   // drains the ring, saves templates
+ */
+#ifndef WARD_ENGINE_LOCAL_H
+#define WARD_ENGINE_LOCAL_H
+
+#include <stdbool.h>
+
+#include "agent/policy.h"
+#include "common/error.h"
+#include "runtime/lifecycle.h"
+
+/* The policy options shared by run and sandbox. */
+struct ward_engine_cli {
+  const char *mode;            /* --mode */
+  const char *template_path;   /* --template */
+  const char *policy_file;     /* --policy */
+  const char *alerts;          /* --alerts (default: stderr, the container owns stdout) */
+  bool no_supervisor;          /* --no-supervisor */
+  bool detached;               /* ward create, run -d: this process will not serve it */
+  bool agent;                  /* ... but a running ward agent will */
+  struct ward_policy *policy;  /* resolved by ward_engine_cli_configure */
+};
+
+/* A ward_create_opts.configure callback: resolves the policy from the
+ * annotations, --policy, --mode/--template (later wins), validates it,
+ * decides on the supervisor and, in protect mode, compiles the template
+ * into the extra seccomp and Landlock layers. opaque: struct ward_engine_cli. */
+int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err);
+void ward_engine_cli_release(struct ward_engine_cli *cli);
+
+struct ward_engine_local;
+/* Takes the container's ring fd, listener and a dup of its pidfd, and the
+ * resolved policy (cli->policy becomes NULL). */
+int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
+                            struct ward_engine_local **out, ward_error_t *err);
+/* Stops the thread after the container exited: last drain, learn mode saves
+ * the template. Returns 0, or -1 after reporting an error on stderr. */
+int ward_engine_local_finish(struct ward_engine_local *l);
+
+#endif

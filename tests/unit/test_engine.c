@@ -1,0 +1,326 @@
+/* Engine: policy files (file:line errors), annotations, alert lines and
+ * their rate limit, and the engine consuming a real ring written through the
+ * real producer code, with flight recorder, metrics and exit handling. */
+#include "agent/engine.h"
+#include "agent/flight.h"
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "probe/ring.h"
+#include "probe/ring_write.h"
+#include "tap.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmpdir[] = "/tmp/ward-test-engine-XXXXXX";
+
+static char *tmp_path(const char *name)
+{
+  char *p = NULL;
+  if (asprintf(&p, "%s/%s", tmpdir, name) < 0)
+    abort();
+  return p;
+}
+
+static int write_text(const char *path, const char *text)
+{
+  ward_error_t err = NULL;
+  int rc = ward_write_file_atomic(path, text, strlen(text), 0600, &err);
+  ward_error_free(&err);
+  return rc;
+}
+
+static void test_policy_files(void)
+{
+  _cleanup_free_ char *y = tmp_path("p.yaml");
+  write_text(y, "app: web\nmode: monitor\ntemplate: t.yaml\ndetect: false\n"
+                "thresholds:\n  sequence: 0.75\n  exec_per_second: 20\n"
+                "actions:\n  critical: kill\n  high: snapshot\n"
+                "alerts:\n  output: syslog\n  burst: 5\n  per_second: 2.5\n");
+  struct ward_policy *p = NULL;
+  ward_error_t err = NULL;
+  ok(ward_policy_load(y, &p, &err) == 0, "a YAML policy loads");
+  if (p) {
+    is_str(p->app, "web", "app");
+    is_int(p->mode, WARD_MODE_MONITOR, "mode");
+    _cleanup_free_ char *t = tmp_path("t.yaml");
+    is_str(p->template_path, t, "a relative template is resolved next to the policy file");
+    ok(!p->detect && p->supervisor, "detect off, supervisor on by default");
+    ok(p->thresholds.sequence == 0.75 && p->thresholds.exec_per_s == 20, "thresholds");
+    ok(p->on_severity[WARD_SEV_CRITICAL] == WARD_PACT_KILL && p->on_severity[WARD_SEV_HIGH] == WARD_PACT_SNAPSHOT &&
+       p->on_severity[WARD_SEV_LOW] == WARD_PACT_NONE, "severity -> action map");
+    ok(p->alert_burst == 5 && p->alert_per_second == 2.5, "alert limits");
+    is_str(p->alerts, "syslog", "alert output");
+  }
+  ward_policy_free(p);
+  p = NULL;
+
+  const char *json = "{\n  \"mode\": \"protect\",\n  \"template\": \"/x.json\",\n  \"actions\": {\"high\": \"quarantine\"}\n}\n";
+  ok(ward_policy_parse("p.json", json, strlen(json), &p, &err) == 0, "a JSON policy parses");
+  ok(p && p->mode == WARD_MODE_PROTECT && p->on_severity[WARD_SEV_HIGH] == WARD_PACT_QUARANTINE, "JSON fields");
+  ward_policy_free(p);
+  p = NULL;
+
+  struct { const char *text, *want; } bad[] = {
+    {"mode: learn\nbogus: 1\n", "bad.yaml:2: bogus: unknown key"},
+    {"mode: learn\n\nmode: watch\n", "bad.yaml:3: mode: \"watch\" is not off"},
+    {"actions:\n  high: explode\n", "bad.yaml:2: actions: \"explode\" is not an action"},
+    {"actions:\n  urgent: kill\n", "bad.yaml:2: actions: \"urgent\" is not a severity"},
+    {"thresholds:\n  exec_per_second: -3\n", "bad.yaml:2: thresholds.exec_per_second"},
+    {"mode: [learn\n", "bad.yaml:"},
+    {"{\"mode\": \"learn\",\n \"detect\": \"maybe\"}\n", "bad.yaml:2: detect"},
+    {"- a\n- b\n", "bad.yaml:1: policy: expected a mapping"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+    ward_error_free(&err);
+    int rc = ward_policy_parse("bad.yaml", bad[i].text, strlen(bad[i].text), &p, &err);
+    ok(rc < 0, "bad policy %zu is refused", i);
+    contains(err ? err->msg : NULL, bad[i].want, "  with file:line");
+  }
+  ward_error_free(&err);
+  ok(ward_policy_load("/nonexistent/p.yaml", &p, &err) < 0, "a missing file is an error");
+  ward_error_free(&err);
+}
+
+static void test_annotations(void)
+{
+  ward_error_t err = NULL;
+  struct ward_policy *p = NULL;
+  ok(ward_policy_from_annotations(NULL, &p, &err) == 0 && p == NULL, "no annotations, no policy");
+  _cleanup_json_ json_t *a = json_pack("{s:s, s:s, s:s}", "run.ward.mode", "learn", "run.ward.template", "/t.yaml",
+                                       "run.ward.supervisor", "off");
+  ok(ward_policy_from_annotations(a, &p, &err) == 0 && p, "annotations make a policy");
+  ok(p && p->mode == WARD_MODE_LEARN && !p->supervisor && strcmp(p->template_path, "/t.yaml") == 0, "mode, template, supervisor");
+  ward_policy_free(p);
+  p = NULL;
+  json_object_set_new(a, "run.ward.mode", json_string("guard"));
+  ok(ward_policy_from_annotations(a, &p, &err) < 0, "a bad mode annotation is refused");
+  contains(err ? err->msg : NULL, "annotations.run.ward.mode", "  naming the annotation");
+  ward_policy_free(p);
+  ward_error_free(&err);
+  p = ward_policy_new_mode(WARD_MODE_MONITOR, NULL);
+  ok(ward_policy_validate(p, &err) < 0, "monitor without a template is refused");
+  ward_policy_free(p);
+  ward_error_free(&err);
+}
+
+static char *slurp(const char *path)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  ward_error_t err = NULL;
+  if (ward_read_file(path, 1 << 24, &buf, &len, &err) < 0)
+    ward_error_free(&err);
+  return buf;
+}
+
+static size_t count_lines(const char *s)
+{
+  size_t n = 0;
+  for (; s && *s; s++)
+    n += *s == '\n';
+  return n;
+}
+
+static void test_alerts(void)
+{
+  _cleanup_free_ char *path = tmp_path("alerts.log");
+  struct ward_alert_limits lim = {.burst = 3, .per_second = 0.001};
+  struct ward_alert_out *o = NULL;
+  ward_error_t err = NULL;
+  ok(ward_alert_out_open(path, &lim, &o, &err) == 0, "alert file opens");
+  struct ward_event ev = {.type = WARD_EV_EXEC, .source = WARD_SRC_PROBE, .pid = 42, .seq = 9};
+  strcpy(ev.path, "/tmp/evil");
+  struct ward_alert a = {.container = "c1", .app = "web", .ev = &ev, .exe = "/bin/sh", .rule = "template.exec",
+                         .severity = WARD_SEV_HIGH, .detail = "exec of /tmp/evil", .action = "none", .denied = true};
+  int written = 0;
+  for (int i = 0; i < 10; i++)
+    written += ward_alert_emit(o, &a) == 1;
+  is_int(written, 3, "the burst passes, the rest of the flood is held back");
+  a.rule = "inject.exec_memfd";
+  is_int(ward_alert_emit(o, &a), 1, "another rule has its own budget");
+  struct ward_alert_stats st;
+  ward_alert_get_stats(o, &st);
+  ok(st.emitted == 4 && st.suppressed == 7 && st.by_severity[WARD_SEV_HIGH] == 11, "counted: 4 written, 7 suppressed");
+  ward_alert_out_free(o);
+
+  _cleanup_free_ char *text = slurp(path);
+  is_int(count_lines(text), 4, "four lines in the file");
+  _cleanup_json_ json_t *j = text ? json_loadb(text, strcspn(text, "\n"), 0, NULL) : NULL;
+  ok(j != NULL, "a line is JSON");
+  const char *keys[] = {"time", "container", "app", "pid", "exe", "event", "rule", "severity", "detail", "action", "denied"};
+  bool all = j != NULL;
+  for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+    all = all && json_object_get(j, keys[i]) != NULL;
+  ok(all, "every field is there");
+  ok(j && json_integer_value(json_object_get(j, "pid")) == 42 && json_is_true(json_object_get(j, "denied")) &&
+     strcmp(json_string_value(json_object_get(json_object_get(j, "event"), "path")), "/tmp/evil") == 0,
+     "pid, denied and the event");
+
+  /* the held-back count reaches the next line of the rule */
+  lim.per_second = 1e6;
+  ok(ward_alert_out_open(path, &lim, &o, &err) == 0, "reopen with a fast refill");
+  a.rule = "template.exec";
+  for (int i = 0; i < 5; i++)
+    ward_alert_emit(o, &a);
+  ward_alert_out_free(o);
+  ward_error_free(&err);
+}
+
+struct tapped {
+  size_t n, exits;
+  uint64_t last_seq;
+};
+
+static void tap_fn(void *opaque, const struct ward_event *ev)
+{
+  struct tapped *t = opaque;
+  t->n++;
+  t->last_seq = ev->seq;
+}
+
+static void on_exit_fn(void *opaque, const char *id)
+{
+  struct tapped *t = opaque;
+  if (strcmp(id, "c2") == 0)
+    t->exits++;
+}
+
+static int make_ring(const char *dir, struct ward_ring **prod_ring, struct ward_ring_prod *prod)
+{
+  ward_error_t err = NULL;
+  _cleanup_free_ char *probe = NULL, *ring = NULL;
+  if (asprintf(&probe, "%s/probe", dir) < 0 || asprintf(&ring, "%s/probe/ring", dir) < 0)
+    abort();
+  ward_mkdir_p(probe, 0700, &err);
+  if (ward_ring_create_file(ring, 1 << 20, 0, &err) < 0 ||
+      ward_ring_open(ring, WARD_RING_ALLOW_UNSEALED, prod_ring, &err) < 0) {
+    tap_diag("%s", err->msg);
+    ward_error_free(&err);
+    return -1;
+  }
+  ward_ring_producer(*prod_ring, prod);
+  return open(ring, O_RDWR | O_CLOEXEC);
+}
+
+static void write_events(const struct ward_ring_prod *prod, int n)
+{
+  for (int i = 0; i < n; i++) {
+    const char *path = "/etc/hostname";
+    struct ward_rec_in in = {.type = WARD_EV_OPEN, .pid = 5, .tid = 5, .ts_ns = ward_now_ns(), .ret = 3,
+                             .s1 = {.part = {path}, .len = {strlen(path)}}};
+    ward_ring_write(prod, &in);
+  }
+}
+
+static void test_engine_ring(void)
+{
+  _cleanup_free_ char *dir = tmp_path("c1");
+  ward_error_t err = NULL;
+  ward_mkdir_p(dir, 0700, &err);
+  struct ward_ring *pr = NULL;
+  struct ward_ring_prod prod;
+  int ring_fd = make_ring(dir, &pr, &prod);
+  ok(ring_fd >= 0, "ring made");
+
+  struct tapped t = {0};
+  _cleanup_free_ char *alerts = tmp_path("engine-alerts.log");
+  struct ward_alert_out *ao = NULL;
+  ward_alert_out_open(alerts, NULL, &ao, &err);
+  struct ward_engine_opts eo = {.alerts = ao, .tap = tap_fn, .on_exit = on_exit_fn, .opaque = &t};
+  struct ward_engine *e = NULL;
+  ok(ward_engine_new(&eo, &e, &err) == 0, "engine");
+  struct ward_engine_container c = {.id = "c1", .state_dir = dir, .ring_fd = ring_fd, .listener_fd = -1, .pidfd = -1};
+  ok(ward_engine_add(e, &c, &err) == 0, "container added");
+  ok(ward_engine_add(e, &(struct ward_engine_container) {.id = "c1", .state_dir = dir, .ring_fd = -1, .listener_fd = -1,
+                                                        .pidfd = -1}, &err) < 0, "the same id twice is refused");
+  ward_error_free(&err);
+
+  /* a second consumer is kept out by the lock */
+  _cleanup_free_ char *lock = NULL;
+  int lock_fd = -1;
+  if (asprintf(&lock, "%s/probe/ring.lock", dir) < 0)
+    abort();
+  ok(ward_ring_lock_consumer(lock, &lock_fd, &err) < 0, "the engine holds the ring's consumer lock");
+  ward_error_free(&err);
+
+  write_events(&prod, 1000);
+  for (int i = 0; i < 10 && t.n < 1000; i++)
+    ward_engine_poll(e, 0, &err);
+  is_int(t.n, 1000, "every event written reached the pipeline");
+  struct ward_engine_stats st;
+  ok(ward_engine_container_stats(e, "c1", &st) == 0 && st.events == 1000, "counted per container");
+
+  char *m = NULL;
+  size_t mlen = 0;
+  FILE *mf = open_memstream(&m, &mlen);
+  ward_engine_metrics(e, mf);
+  fclose(mf);
+  contains(m, "ward_events_total{container=\"c1\",app=\"c1\"} 1000", "Prometheus metrics");
+  contains(m, "# TYPE ward_ring_drops_total counter", "  with TYPE lines");
+  free(m);
+
+  /* a container whose init exits: the engine notices via the pidfd */
+  _cleanup_free_ char *dir2 = tmp_path("c2");
+  ward_mkdir_p(dir2, 0700, &err);
+  struct ward_ring *pr2 = NULL;
+  struct ward_ring_prod prod2;
+  int ring2 = make_ring(dir2, &pr2, &prod2);
+  pid_t child = fork();
+  if (child == 0) {
+    usleep(100000);
+    _exit(0);
+  }
+  int pidfd = (int) syscall(SYS_pidfd_open, child, 0);
+  ok(ward_engine_add(e, &(struct ward_engine_container) {.id = "c2", .state_dir = dir2, .ring_fd = ring2, .listener_fd = -1,
+                                                        .pidfd = pidfd, .pid = child}, &err) == 0, "second container");
+  write_events(&prod2, 10);
+  ok(ward_engine_remove(e, "c1") == 0, "c1 removed");
+  ok(ward_engine_remove(e, "c1") < 0, "  and unknown afterwards");
+  t.n = 0;
+  ok(ward_engine_run(e, -1, &err) == 0, "run returns once the last container exited");
+  is_int(t.exits, 1, "on_exit was called for c2");
+  is_int(t.n, 10, "its events were drained before");
+  waitpid(child, NULL, 0);
+
+  struct { size_t n; } fc = {0};
+  struct ward_flight_read_stats fs;
+  _cleanup_free_ char *fpath = NULL;
+  if (asprintf(&fpath, "%s/flight", dir) < 0)
+    abort();
+  int ffd = open(fpath, O_RDONLY | O_CLOEXEC);
+  ok(ffd >= 0 && ward_flight_read_fd(ffd, "flight", 0, tap_fn, &(struct tapped) {0}, &fs, &err) == 0 && fs.total == 1000,
+     "the flight recorder holds what the engine consumed");
+  (void) fc;
+  if (ffd >= 0)
+    close(ffd);
+  ok(ward_ring_lock_consumer(lock, &lock_fd, &err) == 0, "the lock is released after removal");
+  close(lock_fd);
+  ward_engine_free(e);
+  ward_alert_out_free(ao);
+  ward_ring_close(pr);
+  ward_ring_close(pr2);
+  ward_error_free(&err);
+}
+
+int main(void)
+{
+  signal(SIGPIPE, SIG_IGN);
+  if (mkdtemp(tmpdir) == NULL)
+    return 1;
+  test_policy_files();
+  test_annotations();
+  test_alerts();
+  test_engine_ring();
+  ward_error_t err = NULL;
+  ward_remove_tree(tmpdir, &err);
+  ward_error_free(&err);
+  return tap_done();
+}
