@@ -122,7 +122,7 @@ teardown() {
   for i in $(seq 50); do [ -e "$WARD_ROOT/c5/state.json" ] && break; sleep 0.05; done
   exe=$(readlink /proc/$bg/exe)
   [[ "$exe" == *"memfd:ward"* ]]
-  ! sh -c "echo x >> /proc/$bg/exe" 2>/dev/null
+  ! sh -c "echo x >> /proc/$bg/exe" 2>/dev/null || false
   kill $bg; wait $bg || true
 }
 
@@ -137,7 +137,7 @@ teardown() {
   [[ "$output" == *mounted-inside* ]]
   [ ! -e "$hostdir/sub" ]
   [ "$(cat "$hostdir/marker")" = keep ]
-  ! grep -q " $hostdir/sub " /proc/self/mountinfo
+  ! grep -q " $hostdir/sub " /proc/self/mountinfo || false
   rm -rf "$hostdir"
 }
 
