@@ -167,6 +167,10 @@ bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event
   e->pending = pending;
   if (pending || e->exe == NULL)
     return false;
+  /* pid 1's first image is the entry point the runtime started (the
+   * supervisor reports that exec too): it has no parent to judge */
+  if (ev->pid == 1 && tr->prev == NULL)
+    return false;
   *parent = tr->prev ? tr->prev : "?";
   *child = e->exe;
   return true;
