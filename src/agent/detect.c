@@ -40,6 +40,9 @@ int ward_detector_new(const struct ward_detect_config *cfg, struct ward_detector
     d->enabled[i] = true;
   json_t *m = cfg->model;
   json_t *seq = m ? json_object_get(m, "sequence") : NULL;
+  /* a bare sequence model, as `ward model train` writes it */
+  if (m && !seq && json_is_string(json_object_get(m, "kind")))
+    seq = m;
   json_t *rate = m ? json_object_get(m, "rate") : NULL;
   if (m && !json_is_object(m)) {
     free(d);
@@ -127,6 +130,10 @@ void detect_emit(struct ward_detector *d, const struct ward_event *ev, ward_dete
   va_start(ap, fmt);
   vsnprintf(det.detail, sizeof(det.detail), fmt, ap);
   va_end(ap);
+  /* details quote workload strings; alerts are UTF-8 JSON lines */
+  for (char *c = det.detail; *c; c++)
+    if ((unsigned char) *c < 0x20 || (unsigned char) *c >= 0x7f)
+      *c = '?';
   d->stats.detections++;
   if (fn)
     fn(opaque, ev, &det);
@@ -137,20 +144,25 @@ void detect_emit(struct ward_detector *d, const struct ward_event *ev, ward_dete
 static uint16_t event_id(struct ward_detector *d, const struct ward_event *ev)
 {
   uint16_t *slot = NULL;
-  if (ev->type == WARD_EV_SYSCALL) {
+  bool uncacheable;
+  unsigned c = ward_event_token_class(ev, &uncacheable);
+  if (uncacheable)
+    slot = NULL;
+  else if (ev->type == WARD_EV_SYSCALL) {
     if (ev->syscall_nr >= 0 && ev->syscall_nr < (int) ARRAY_SIZE(d->sys_ids))
       slot = &d->sys_ids[ev->syscall_nr];
   } else if (ev->call && ev->call < ARRAY_SIZE(d->call_ids)) {
-    slot = &d->call_ids[ev->call];
+    slot = &d->call_ids[ev->call][c];
   } else if ((unsigned) ev->type < WARD_EV_TYPE_COUNT) {
-    slot = &d->type_ids[ev->type];
+    slot = &d->type_ids[ev->type][c];
   }
   if (slot && *slot)
     return *slot;
-  const char *tok = ward_event_token(ev);
-  if (tok == NULL)
+  char tok[WARD_EVENT_TOKEN_MAX + 1];
+  size_t n = ward_event_token(ev, tok);
+  if (n == 0)
     return 0;
-  uint16_t id = ward_seq_model_token(d->seq, tok, strlen(tok), d->cfg.learn);
+  uint16_t id = ward_seq_model_token(d->seq, tok, n, d->cfg.learn);
   /* in learn mode a full vocabulary gives UNK; do not cache so a later
    * model could still name it */
   if (slot && (id != WARD_SEQ_ID_UNK || !d->cfg.learn))

@@ -1,6 +1,7 @@
 /* Event JSON lines back into events. The input is as hostile as any file a
  * user points us at: every field is type- and range-checked. */
 #include "agent/detect_event_json.h"
+#include "agent/detect.h"
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "probe/calls.h"
@@ -140,4 +141,11 @@ int ward_event_read_jsonl(FILE *f, const char *name, ward_event_sink_fn sink, vo
   if (ferror(f))
     return ward_error(err, EIO, "%s", name);
   return 0;
+}
+
+json_t *ward_detection_to_json(const struct ward_event *ev, const struct ward_detection *d)
+{
+  return json_pack("{s:s, s:s, s:f, s:s, s:I, s:I, s:s}", "rule", d->rule, "severity",
+                   ward_severity_name(d->severity), "score", d->score, "detail", d->detail, "seq",
+                   (json_int_t) ev->seq, "pid", (json_int_t) ev->pid, "type", ward_event_type_name(ev->type));
 }

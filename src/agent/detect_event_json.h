@@ -17,4 +17,9 @@ int ward_event_from_json(json_t *j, const char *what, struct ward_event *ev, war
  * the first bad line with "name:LINE: ...". Lines longer than 64 KiB fail. */
 int ward_event_read_jsonl(FILE *f, const char *name, ward_event_sink_fn sink, void *opaque, ward_error_t *err);
 
+/* A detection as one JSON object (the alert fields the detector knows):
+ * rule, severity, score, detail, and the event's seq, pid, type. */
+struct ward_detection;
+json_t *ward_detection_to_json(const struct ward_event *ev, const struct ward_detection *d);
+
 #endif

@@ -32,8 +32,8 @@ struct ward_detector {
   bool enabled[WARD_RULE_COUNT];
   struct ward_seq_model *seq;          /* never NULL */
   struct ward_rate_model rate;
-  uint16_t call_ids[512];              /* token id per probe call (0: not cached) */
-  uint16_t type_ids[WARD_EV_TYPE_COUNT];
+  uint16_t call_ids[128][16];          /* token id per probe call and argument class (0: not cached) */
+  uint16_t type_ids[WARD_EV_TYPE_COUNT][16];
   uint16_t sys_ids[1024];
   struct proc *procs;                  /* PROC_CAP */
   float *wbufs;                        /* PROC_CAP * window */

@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define DRAIN_BATCH 4096
@@ -31,7 +32,7 @@ int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, 
   if (e->o.idle_min_us == 0)
     e->o.idle_min_us = 50;
   if (e->o.idle_max_us < e->o.idle_min_us)
-    e->o.idle_max_us = e->o.idle_min_us > 1000 ? e->o.idle_min_us : 1000;
+    e->o.idle_max_us = e->o.idle_min_us > 500 ? e->o.idle_min_us : 500;
   e->sleep_us = e->o.idle_min_us;
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (e->epfd < 0)
@@ -171,13 +172,16 @@ static void ctr_finish(struct ctr *c)
 
 static int open_ring(struct ctr *c, int ring_fd, ward_error_t *err)
 {
-  _cleanup_free_ char *lock = NULL;
-  if (asprintf(&lock, "%s/probe/" WARD_PROBE_RING ".lock", c->state_dir) < 0)
-    return ward_error(err, ENOMEM, "engine");
   /* The lock tells `ward events`/`ward top` that the engine consumes this
-   * ring, so they read the flight recorder instead. */
-  if (ward_ring_lock_consumer(lock, &c->lock_fd, err) < 0)
-    return ward_error_prefix(err, "container \"%s\"", c->id);
+   * ring, so they read the flight recorder instead. The runtime may have
+   * taken it already, before the container was visible (have_ring_lock). */
+  if (c->lock_fd < 0) {
+    _cleanup_free_ char *lock = NULL;
+    if (asprintf(&lock, "%s/probe/" WARD_PROBE_RING ".lock", c->state_dir) < 0)
+      return ward_error(err, ENOMEM, "engine");
+    if (ward_ring_lock_consumer(lock, &c->lock_fd, err) < 0)
+      return ward_error_prefix(err, "container \"%s\"", c->id);
+  }
   if (ward_ring_open_fd(ring_fd, WARD_RING_ALLOW_UNSEALED, 0, &c->ring, err) < 0)
     return ward_error_prefix(err, "container \"%s\": ring", c->id);
   return 0;
@@ -255,7 +259,7 @@ int ward_engine_add(struct ward_engine *e, const struct ward_engine_container *i
     return ward_error(err, ENOMEM, "engine");
   }
   c->e = e;
-  c->lock_fd = -1;
+  c->lock_fd = in->have_ring_lock ? in->ring_lock_fd : -1;
   c->pidfd = in->pidfd;
   c->pid = in->pid;
   c->policy = in->policy;
@@ -418,6 +422,9 @@ static void finish_all(struct ward_engine *e)
 
 int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
 {
+  /* the idle sleeps are 50 us .. 1 ms: the default 50 us timer slack
+   * would double the shortest */
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
   if (stop_fd >= 0) {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &e->ep_stop};
     if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, stop_fd, &ev) < 0)

@@ -43,7 +43,7 @@ struct ward_engine_opts {
   const char *state_root;          /* --root: where actions find containers */
   size_t flight_capacity;          /* events kept per container (0: 4096) */
   uint32_t spin_rounds;            /* empty rounds before sleeping (0: 64) */
-  uint32_t idle_min_us, idle_max_us; /* sleep range when idle (0: 50, 1000) */
+  uint32_t idle_min_us, idle_max_us; /* sleep range when idle (0: 50, 500) */
   /* Called from the engine's thread when a container's init has exited and
    * its ring has been drained (the container is then removed). */
   void (*on_exit)(void *opaque, const char *id);
@@ -57,6 +57,8 @@ struct ward_engine_container {
   const char *app;                 /* NULL: policy->app, else id */
   const char *state_dir;           /* the container's state directory */
   int ring_fd;                     /* -1: none (probes off) */
+  bool have_ring_lock;             /* ring_lock_fd holds state_dir/probe/ring.lock (taken over); */
+  int ring_lock_fd;                /* false: the engine takes the lock itself */
   int listener_fd;                 /* -1: no supervisor */
   int pidfd;                       /* the init; -1: never exits by itself */
   pid_t pid;                       /* the init's host pid (detector root, snapshots) */

@@ -41,8 +41,9 @@ struct ctr {
   bool exited;
   bool sv_missing;                      /* decide saw an exec of a missing file; its sink call comes next */
   uint32_t sv_missing_tid;
+  uint32_t actions_taken;               /* bit per enum ward_policy_action in effect */
+  uint64_t last_snapshot_ns;
   struct ward_engine_stats st;
-  uint64_t last_alert_key, last_alert_ns;  /* probe + supervisor report one exec twice */
   struct exe_slot exe[EXE_SLOTS];
   struct pipeline *pl;                  /* engine_pipeline.c's per-container state */
   struct ctr *next;

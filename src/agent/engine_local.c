@@ -4,8 +4,10 @@
 #include "agent/template.h"
 #include "landlock/landlock.h"
 #include "probe/event.h"
+#include "probe/prepare.h"
 #include "seccomp/seccomp.h"
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -17,7 +19,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+static bool learned_files(const struct ward_template *t)
+{
+  _cleanup_json_ json_t *j = ward_template_to_json(t);
+  json_t *files = json_object_get(j, "files");
+  const char *k;
+  json_t *v;
+  json_object_foreach(files, k, v)
+    if (json_array_size(v) > 0)
+      return true;
+  return false;
+}
 
 /* Protect: the template's seccomp allow-list and Landlock ruleset, stacked
  * on the container's own before it starts. The probe tables and the
@@ -45,10 +60,22 @@ static int compile_layers(const struct ward_policy *p, const struct ward_config 
    * the preloaded library must stay readable under the new layer. */
   const char *probe_ann = ward_config_annotation(cfg, "run.ward.probe");
   bool probes = !o->no_probe && !(probe_ann && strcmp(probe_ann, "off") == 0) &&
-                !(o->probe_groups && strcmp(o->probe_groups, "off") == 0);
+                !(o->probe_groups && strcmp(o->probe_groups, "off") == 0) &&
+                (o->host_root_bind || ward_probe_variant_for_rootfs(cfg->root_path) != WARD_PROBE_NONE);
+  /* (the template compiler names it too when the root has a dynamic
+   * loader; a duplicate rule is harmless) */
   if (rc == 0 && r.landlock && probes)
     rc = ward_landlock_add_path(r.landlock, WARD_PROBE_DIR, "rw", err);
-  if (rc == 0) {
+  /* a sandbox's root is the host's, which has a loader: the compiled layer
+   * names the probe directory, which --no-probe leaves out */
+  if (rc == 0 && r.landlock && !probes && o->host_root_bind)
+    rc = ward_error(err, 0, "--mode protect in a sandbox needs the probe (drop --no-probe or run.ward.probe=off)");
+  if (rc == 0 && !learned_files(t)) {
+    /* learning saw no file access at all (no probe: a static image), so
+     * a file ruleset would deny everything the workload does */
+    ward_warn("%s: no file access was learned (no probe?): the template's Landlock layer is left out",
+              p->template_path);
+  } else if (rc == 0) {
     o->extra_landlock = r.landlock;
     r.landlock = NULL;
   }
@@ -88,7 +115,7 @@ int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward
     p->supervisor = false;
   if (p && ward_policy_validate(p, err) < 0)
     return ward_policy_free(p), -1;
-  o->supervisor = p ? p->supervisor : true;
+  o->supervisor = (p ? p->supervisor : true) && (!cli->detached || cli->agent);
   if (p && p->mode == WARD_MODE_PROTECT && compile_layers(p, cfg, o, err) < 0)
     return ward_policy_free(p), -1;
   ward_policy_free(cli->policy);
@@ -104,6 +131,8 @@ void ward_engine_cli_release(struct ward_engine_cli *cli)
 
 struct ward_engine_local {
   struct ward_engine *e;
+  char *id;
+  bool summary;
   struct ward_alert_out *alerts;
   pthread_t thread;
   int stop_fd;
@@ -120,6 +149,7 @@ static void *engine_thread(void *arg)
 
 static void local_free(struct ward_engine_local *l)
 {
+  free(l->id);
   ward_engine_free(l->e);
   ward_alert_out_free(l->alerts);
   if (l->stop_fd >= 0)
@@ -147,9 +177,13 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
     local_free(l);
     return -1;
   }
+  l->summary = p && p->mode != WARD_MODE_OFF;
+  l->id = strdup(ct->state->id);
   int pidfd = fcntl(ct->launch.pidfd, F_DUPFD_CLOEXEC, 3);
+  int lock_fd = steal_fd(&ct->ring_lock_fd);  /* (initializers are unordered) */
   struct ward_engine_container c = {
     .id = ct->state->id, .state_dir = ct->state->dir, .ring_fd = steal_fd(&ct->probe.ring_fd),
+    .have_ring_lock = lock_fd >= 0, .ring_lock_fd = lock_fd,
     .listener_fd = steal_fd(&ct->launch.listener_fd), .pidfd = pidfd, .pid = ct->launch.pid,
     .policy = steal_pointer(&cli->policy),
   };
@@ -185,6 +219,20 @@ int ward_engine_local_finish(struct ward_engine_local *l)
     ward_warn("engine: stop: %s", strerror(errno));
   pthread_join(l->thread, NULL);
   int rc = l->rc;
+  if (l->summary) {
+    /* one line for people and tests: what the engine saw of this run */
+    struct ward_engine_stats st;
+    struct ward_alert_stats as;
+    struct rusage ru;
+    ward_engine_get_stats(l->e, &st);
+    ward_alert_get_stats(l->alerts, &as);
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "ward: engine: %s: events=%llu alerts=%llu suppressed=%llu denied=%llu drops=%llu bad=%llu lost=%llu "
+            "supervised=%llu maxrss_kb=%ld\n", l->id ? l->id : "?", (unsigned long long) st.events,
+            (unsigned long long) st.alerts, (unsigned long long) as.suppressed, (unsigned long long) st.denied,
+            (unsigned long long) st.ring_drops, (unsigned long long) st.ring_bad, (unsigned long long) st.ring_lost,
+            (unsigned long long) st.sv_notifications, ru.ru_maxrss);
+  }
   if (rc < 0)
     ward_error_report(&l->err);
   local_free(l);

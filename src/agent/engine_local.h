@@ -25,6 +25,8 @@ struct ward_engine_cli {
   const char *policy_file;     /* --policy */
   const char *alerts;          /* --alerts (default: stderr, the container owns stdout) */
   bool no_supervisor;          /* --no-supervisor */
+  bool detached;               /* ward create, run -d: this process will not serve it */
+  bool agent;                  /* ... but a running ward agent will */
   struct ward_policy *policy;  /* resolved by ward_engine_cli_configure */
 };
 

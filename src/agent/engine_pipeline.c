@@ -9,6 +9,7 @@
  * The template, detector, flight recorder and actions come from the
  * template, detect and actions parts; see the INTEGRATION notes. */
 #include "agent/engine_internal.h"
+#include "agent/action.h"
 #include "agent/detect.h"
 #include "agent/flight.h"
 #include "agent/template.h"
@@ -16,6 +17,7 @@
 #include "probe/control.h"
 #include "probe/prepare.h"
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/util.h"
 
 #include <arpa/inet.h>
@@ -102,6 +104,38 @@ static int open_protect(struct ctr *c, ward_error_t *err)
   return 0;
 }
 
+/* The policy's thresholds override the learned ones: a copy of the
+ * template's model with the thresholds replaced (the detector's model
+ * format, src/agent/model_*.c). */
+static json_t *model_with_thresholds(json_t *model, const struct ward_policy_thresholds *t)
+{
+  json_t *m = model ? json_deep_copy(model) : json_object();
+  if (m == NULL)
+    return NULL;
+  json_t *seq = json_object_get(m, "sequence");
+  if (t->sequence > 0 && json_is_object(seq))
+    json_object_set_new(seq, "threshold", json_real(t->sequence));
+  const struct { const char *name; uint32_t v; } rates[] = {
+    {"exec", t->exec_per_s}, {"connect", t->connect_per_s}, {"file_create", t->file_create_per_s},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(rates); i++) {
+    if (rates[i].v == 0)
+      continue;
+    json_t *rate = json_object_get(m, "rate");
+    if (!json_is_object(rate)) {
+      rate = json_pack("{s:s}", "kind", "ward-rate");
+      json_object_set_new(m, "rate", rate);
+    }
+    json_t *k = json_object_get(rate, rates[i].name);
+    if (!json_is_object(k)) {
+      k = json_pack("{s:i}", "max", 0);
+      json_object_set_new(rate, rates[i].name, k);
+    }
+    json_object_set_new(k, "threshold", json_integer(rates[i].v));
+  }
+  return m;
+}
+
 int pipeline_open(struct ctr *c, ward_error_t *err)
 {
   c->pl = calloc(1, sizeof(*c->pl));
@@ -125,8 +159,13 @@ int pipeline_open(struct ctr *c, ward_error_t *err)
     struct ward_detect_config dc = {.root_fd = pl->root_fd, .started = c->started,
                                     .model = pl->tpl ? ward_template_model(pl->tpl) : NULL,
                                     .learn = p->mode == WARD_MODE_LEARN};
+    const struct ward_policy_thresholds *t = &p->thresholds;
+    bool override = t->sequence > 0 || t->exec_per_s || t->connect_per_s || t->file_create_per_s;
+    _cleanup_json_ json_t *tuned = NULL;
     if (p->mode == WARD_MODE_LEARN)
       dc.model = NULL;
+    else if (override && (tuned = model_with_thresholds(dc.model, t)) != NULL)
+      dc.model = tuned;
     if (ward_detector_new(&dc, &pl->det, err) < 0)
       return ward_error_prefix(err, "%s: model", p->template_path ? p->template_path : "detector");
   }
@@ -220,52 +259,58 @@ static void note_exe(struct ctr *c, const struct ward_event *ev)
   s->path[n] = 0;
 }
 
-static uint64_t alert_key(const struct ward_event *ev, const char *rule)
-{
-  uint64_t h = 1469598103934665603ull;
-  for (const char *p = rule; *p; p++)
-    h = (h ^ (uint8_t) *p) * 1099511628211ull;
-  if (ev) {
-    h = (h ^ ev->pid) * 1099511628211ull;
-    h = (h ^ ev->type) * 1099511628211ull;
-    for (const char *p = ev->path; *p; p++)
-      h = (h ^ (uint8_t) *p) * 1099511628211ull;
-    h = (h ^ ev->port) * 1099511628211ull;
-  }
-  return h;
-}
+static const int action_kind[WARD_PACT_COUNT] = {
+  [WARD_PACT_NONE] = -1, [WARD_PACT_KILL] = WARD_ACTION_KILL, [WARD_PACT_QUARANTINE] = WARD_ACTION_QUARANTINE,
+  [WARD_PACT_RESTRICT] = WARD_ACTION_RESTRICT, [WARD_PACT_HONEYPOT] = WARD_ACTION_HONEYPOT,
+  [WARD_PACT_SNAPSHOT] = WARD_ACTION_SNAPSHOT,
+};
 
-static void run_action(struct ctr *c, enum ward_policy_action a)
+/* Runs on the engine's thread: kill, quarantine, restrict and honeypot are
+ * a few writes (cgroup, control page); a snapshot is bounded by its own
+ * limits. Each containing action is taken once per container (a flood of
+ * alerts must not re-quarantine a quarantined container); snapshots at most
+ * every 10 s. Returns the action's name as reported in the alert. */
+static const char *run_action(struct ctr *c, enum ward_policy_action a, const char *rule, enum ward_severity sev)
 {
-  if (a == WARD_PACT_NONE)
-    return;
-  /* INTEGRATION (actions part): ward_action_run(c->e->o.state_root, c->id,
-   * kind, &opts, &err) with kind from a; counted in st.actions or
-   * st.action_errors. Until the actions part is merged, no action runs and
-   * the alert says "unavailable". */
-  c->st.action_errors++;
+  if (a == WARD_PACT_NONE || (unsigned) a >= WARD_PACT_COUNT)
+    return "none";
+  uint64_t now = ward_now_ns();
+  if (a == WARD_PACT_SNAPSHOT ? now - c->last_snapshot_ns < 10000000000ull && c->last_snapshot_ns
+                              : (c->actions_taken & (1u << a)) != 0)
+    return ward_policy_action_name(a);  /* already in effect */
+  if (c->e->o.state_root == NULL) {
+    c->st.action_errors++;
+    return "unavailable";
+  }
+  char reason[128];
+  snprintf(reason, sizeof(reason), "rule %s (%s)", rule, ward_severity_name(sev));
+  struct ward_action_opts o = {.freeze = c->policy->quarantine_freeze, .allow_loopback = true, .reason = reason};
+  _cleanup_error_ ward_error_t err = NULL;
+  if (ward_action_run(c->e->o.state_root, c->id, (enum ward_action_kind) action_kind[a], &o, &err) < 0) {
+    ward_warn("container \"%s\": action %s: %s", c->id, ward_policy_action_name(a), err->msg);
+    c->st.action_errors++;
+    return "failed";
+  }
+  c->st.actions++;
+  if (a == WARD_PACT_SNAPSHOT)
+    c->last_snapshot_ns = now;
+  else
+    c->actions_taken |= 1u << a;
+  return ward_policy_action_name(a);
 }
 
 void pipeline_alert(struct ctr *c, const struct ward_event *ev, const char *rule, enum ward_severity sev,
                     const char *detail, bool denied)
 {
-  /* A dynamically linked program's exec or connect is seen twice: by the
-   * probe in the caller and by the supervisor. One alert is enough. */
-  uint64_t key = alert_key(ev, rule), now = ward_now_ns();
-  if (key == c->last_alert_key && now - c->last_alert_ns < 100000000ull)
-    return;
-  c->last_alert_key = key;
-  c->last_alert_ns = now;
   c->st.alerts++;
   enum ward_policy_action act = c->policy->on_severity[(unsigned) sev < WARD_SEV_COUNT ? sev : WARD_SEV_CRITICAL];
-  char action[64];
-  snprintf(action, sizeof(action), "%s", ward_policy_action_name(act));
+  /* the action first: the alert line says what was done */
+  const char *action = run_action(c, act, rule, sev);
   struct ward_alert a = {
     .container = c->id, .app = c->app, .ev = ev, .exe = ev ? exe_of(c, ev->pid) : NULL, .rule = rule,
     .severity = sev, .detail = detail, .action = action, .denied = denied || (ev && ev->denied),
   };
   ward_alert_emit(c->alerts, &a);
-  run_action(c, act);
 }
 
 /* The executed file, for the template's content hash (learn only). */
@@ -418,7 +463,10 @@ void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, stru
   }
   c->sv_missing = ev->type == WARD_EV_EXEC && c->pl && !exists_in_root(c, ev->path);
   c->sv_missing_tid = ev->tid;
-  if (!(mode & (WARD_CTL_MODE_PROTECT | WARD_CTL_MODE_RESTRICT)) || c->pl == NULL || !c->pl->have_rules)
+  /* protect comes from the policy (and the control page, where there is
+   * one: static images have none) */
+  bool protect = c->policy->mode == WARD_MODE_PROTECT || (mode & (WARD_CTL_MODE_PROTECT | WARD_CTL_MODE_RESTRICT));
+  if (!protect || c->pl == NULL || !c->pl->have_rules)
     return;
   const struct ward_template_rules *r = &c->pl->rules;
   if (ev->type == WARD_EV_EXEC && ev->path[0] && !c->sv_missing && !exec_allowed(r, ev->path)) {

@@ -114,9 +114,32 @@ int ward_trace_read_dir(struct ward_seq_model *m, bool add, const char *dir, str
 
 /* The token an event contributes to a trace: the system call name (from
  * the supervisor's number, or the interposed libc function mapped to the
- * system call it makes: open64/fopen -> openat, execvp -> execve, ...), or
- * NULL for events that are not calls (perf timings). Static strings. */
-const char *ward_event_token(const struct ward_event *ev);
+ * system call it makes: open64/fopen -> openat, execvp -> execve, ...),
+ * refined by a coarse argument class (docs/detection.md): opens ".r", ".w"
+ * or ".c" (create); network calls the family (".inet", ".inet6", ".unix")
+ * and ".lo" for loopback; an exec attempt the program's base name
+ * ("execve.curl"); a failed call ".err". Writes at most
+ * WARD_EVENT_TOKEN_MAX bytes and a NUL into buf; returns the length, 0 for
+ * events that are not calls (perf timings). */
+#define WARD_EVENT_TOKEN_MAX 48
+size_t ward_event_token(const struct ward_event *ev, char *buf);
+/* The argument class of an event (0..15) and whether its token depends on
+ * more than the call and that class (exec attempts: the program name), so
+ * that consumers can cache token ids per (call, class). */
+unsigned ward_event_token_class(const struct ward_event *ev, bool *uncacheable);
+
+/* Recording traces from events (`ward trace`): one trace per process
+ * (a pid reused after a fork starts a new trace) or one per run, kept in
+ * memory (at most WARD_TRACE_FILE_MAX bytes each; the rest is counted as
+ * cut) and written as DIR/PREFIX-PID (or DIR/PREFIX) at the end; existing
+ * files are never overwritten (a -2, -3... suffix is added). */
+struct ward_trace_rec;
+int ward_trace_rec_new(const char *dir, const char *prefix, bool per_run, struct ward_trace_rec **out,
+                       ward_error_t *err);
+void ward_trace_rec_event(struct ward_trace_rec *r, const struct ward_event *ev);
+/* Writes every trace; *n_traces and *n_cut (tokens dropped) when non-NULL. */
+int ward_trace_rec_finish(struct ward_trace_rec *r, size_t *n_traces, uint64_t *n_cut, ward_error_t *err);
+void ward_trace_rec_free(struct ward_trace_rec *r);
 
 /* Rate model. */
 enum ward_rate_kind { WARD_RATE_EXEC, WARD_RATE_CONNECT, WARD_RATE_FILE_CREATE, WARD_RATE_COUNT };

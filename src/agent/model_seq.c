@@ -377,6 +377,14 @@ static void shadow_free(struct ward_seq_model *s)
   }
 }
 
+/* Pseudo-random but reproducible folds: traces listed by name come in
+ * runs (run1-pid1, run1-pid2, ...), so alternating would put every trace
+ * of one program into the same fold. */
+static int fold_of(size_t i)
+{
+  return (int) (mix64(i + 0x5bd1e995u) & 1);
+}
+
 int ward_seq_model_calibrate(struct ward_seq_model *m, const struct ward_trace_set *set, ward_error_t *err)
 {
   if (set->n == 0)
@@ -392,10 +400,10 @@ int ward_seq_model_calibrate(struct ward_seq_model *m, const struct ward_trace_s
       if (s == NULL)
         return ward_error(err, ENOMEM, "calibration");
       for (size_t i = 0; i < set->n; i++)
-        if ((int) (i & 1) != fold)
+        if (fold_of(i) != fold)
           ward_seq_model_learn(s, set->ids[i], set->len[i]);
       for (size_t i = 0; i < set->n; i++)
-        if ((int) (i & 1) == fold)
+        if (fold_of(i) == fold)
           scores[i] = ward_seq_model_score(s, set->ids[i], set->len[i]);
       shadow_free(s);
     }

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <seccomp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,17 +180,82 @@ static const char *call_token(unsigned call)
   }
 }
 
-const char *ward_event_token(const struct ward_event *ev)
+static bool loopback(const struct ward_event *ev)
+{
+  static const uint8_t v6lo[16] = {[15] = 1};
+  if (ev->family == AF_INET)
+    return ev->addr[0] == 127;
+  return ev->family == AF_INET6 && memcmp(ev->addr, v6lo, 16) == 0;
+}
+
+static unsigned family_class(unsigned family)
+{
+  return family == AF_INET ? 1 : family == AF_INET6 ? 2 : family == AF_UNIX ? 3 : 0;
+}
+
+/* bits 0-1: open mode (1 r, 2 w, 3 create) or family (1 inet, 2 inet6,
+ * 3 unix); bit 2: loopback; bit 3: the call failed */
+unsigned ward_event_token_class(const struct ward_event *ev, bool *uncacheable)
+{
+  *uncacheable = false;
+  if (ev->type == WARD_EV_SYSCALL)
+    return 0;
+  unsigned c = ev->ret < 0 ? 8 : 0;
+  switch (ev->type) {
+  case WARD_EV_OPEN:
+    if (ev->flags & O_CREAT)
+      return c | 3;
+    return c | (((ev->flags & O_ACCMODE) != O_RDONLY || (ev->flags & O_TRUNC)) ? 2 : 1);
+  case WARD_EV_CONNECT: case WARD_EV_BIND: case WARD_EV_SENDTO: case WARD_EV_ACCEPT:
+    return c | family_class(ev->family) | (loopback(ev) ? 4 : 0);
+  case WARD_EV_SOCKET:
+    return c | family_class(ev->mode);
+  case WARD_EV_EXEC: case WARD_EV_SPAWN:
+    *uncacheable = ev->ret >= 0;
+    return c;
+  default:
+    return c;
+  }
+}
+
+size_t ward_event_token(const struct ward_event *ev, char *buf)
 {
   if (ev->type == WARD_EV_CALL_TIME || ev->type <= WARD_EV_INVALID || ev->type >= WARD_EV_TYPE_COUNT)
-    return NULL;
+    return 0;
+  const char *base;
   if (ev->type == WARD_EV_SYSCALL) {
     pthread_once(&syscall_once, load_syscall_names);
-    if (ev->syscall_nr >= 0 && ev->syscall_nr < SYSCALL_NAMES && syscall_names[ev->syscall_nr])
-      return syscall_names[ev->syscall_nr];
-    return "syscall_unknown";
+    base = ev->syscall_nr >= 0 && ev->syscall_nr < SYSCALL_NAMES && syscall_names[ev->syscall_nr]
+             ? syscall_names[ev->syscall_nr] : "syscall_unknown";
+    return (size_t) snprintf(buf, WARD_EVENT_TOKEN_MAX + 1, "%s", base);
   }
-  const char *t = ev->call ? call_token(ev->call) : NULL;
+  base = ev->call ? call_token(ev->call) : NULL;
   /* events without a call number (older probes, runtime events): the type */
-  return t ? t : ward_event_type_name(ev->type);
+  if (base == NULL)
+    base = ward_event_type_name(ev->type);
+  bool name;
+  unsigned c = ward_event_token_class(ev, &name);
+  size_t n = (size_t) snprintf(buf, WARD_EVENT_TOKEN_MAX + 1, "%s", base);
+  static const char *const modes[] = {"", ".r", ".w", ".c"};
+  static const char *const fams[] = {"", ".inet", ".inet6", ".unix"};
+  const char *suffix = "";
+  if (ev->type == WARD_EV_OPEN)
+    suffix = modes[c & 3];
+  else if (ev->type == WARD_EV_CONNECT || ev->type == WARD_EV_BIND || ev->type == WARD_EV_SENDTO ||
+           ev->type == WARD_EV_ACCEPT || ev->type == WARD_EV_SOCKET)
+    suffix = fams[c & 3];
+  n += (size_t) snprintf(buf + n, WARD_EVENT_TOKEN_MAX + 1 - n, "%s%s%s", suffix, (c & 4) ? ".lo" : "",
+                         (c & 8) ? ".err" : "");
+  if (name && n < WARD_EVENT_TOKEN_MAX - 1) {
+    /* the program's base name, reduced to token bytes, at most 24 */
+    const char *p = ev->path, *slash = strrchr(p, '/');
+    p = slash ? slash + 1 : p;
+    buf[n++] = '.';
+    for (size_t k = 0; p[k] && k < 24 && n < WARD_EVENT_TOKEN_MAX; k++) {
+      unsigned char ch = (unsigned char) p[k];
+      buf[n++] = token_byte(ch) ? (char) ch : '_';
+    }
+    buf[n] = 0;
+  }
+  return n;
 }

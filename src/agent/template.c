@@ -256,6 +256,8 @@ unsigned tpl_event_fmodes(const struct ward_event *ev)
 struct tr_ent {
   uint32_t pid, ppid;
   char *exe;
+  bool known;     /* exe is this pid's image (or its parent's, after fork) */
+  bool pending;   /* exec'd, waiting for the fork record naming the parent */
 };
 struct ward_template_tracker {
   struct tr_ent ents[TR_SLOTS];
@@ -308,58 +310,93 @@ static struct tr_ent *tr_get(struct ward_template_tracker *tr, uint32_t pid, boo
   return NULL;
 }
 
+int ward_template_tracker_set_exe(struct ward_template_tracker *tr, uint32_t pid, const char *exe)
+{
+  struct tr_ent *e = tr_get(tr, pid, true);
+  if (e == NULL)
+    return -1;
+  char *copy = strdup(exe);
+  if (copy == NULL)
+    return -1;
+  free(e->exe);
+  e->exe = copy;
+  e->known = true;
+  e->pending = false;
+  return 0;
+}
+
 const char *tpl_tracker_exe(struct ward_template_tracker *tr, uint32_t pid)
 {
   struct tr_ent *e = tr ? tr_get(tr, pid, false) : NULL;
   return e ? e->exe : NULL;
 }
 
-void tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event *ev, const char **parent)
+/* Records of a fork and of its child's exec can reach the consumer in
+ * either order (they come from two processes), so an exec by an unknown
+ * pid waits for the fork that names its parent. */
+bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event *ev, const char **parent,
+                       const char **child)
 {
-  if (parent)
-    *parent = "?";
+  static __thread char prev[WARD_EVENT_STR_MAX];
   if (tr == NULL)
-    return;
+    return false;
   if ((ev->type == WARD_EV_FORK || ev->type == WARD_EV_CLONE) && ev->ret >= 0) {
-    if (ev->ret > 0) {
-      /* the parent's record: ret is the child; it starts as a copy */
-      struct tr_ent *p = tr_get(tr, ev->pid, false);
-      struct tr_ent *c = tr_get(tr, (uint32_t) ev->ret, true);
-      if (c) {
-        free(c->exe);
-        c->ppid = ev->pid;
-        c->exe = p && p->exe ? strdup(p->exe) : NULL;
-      }
-    } else if (ev->call == WARD_CALL_vfork) {
-      tr->vfork_parent = ev->pid;
+    if (ev->ret == 0) {
+      if (ev->call == WARD_CALL_vfork)
+        tr->vfork_parent = ev->pid;
+      return false;
     }
-    return;
+    struct tr_ent *p = tr_get(tr, ev->pid, false);
+    struct tr_ent *c = tr_get(tr, (uint32_t) ev->ret, true);
+    if (c == NULL)
+      return false;
+    c->ppid = ev->pid;
+    if (c->pending && c->exe) {
+      /* the child exec'd before we saw this fork */
+      c->pending = false;
+      snprintf(prev, sizeof(prev), "%s", p && p->exe ? p->exe : "?");
+      *parent = prev;
+      *child = c->exe;
+      return true;
+    }
+    free(c->exe);
+    c->exe = p && p->exe ? strdup(p->exe) : NULL;
+    c->known = true;
+    return false;
   }
-  if (ev->type != WARD_EV_EXEC || ev->ret < 0)
-    return;
+  if ((ev->type != WARD_EV_EXEC) || ev->ret < 0)
+    return false;
   struct tr_ent *e = tr_get(tr, ev->pid, false);
-  if (e == NULL && tr->vfork_parent) {
+  bool pending = false;
+  if ((e == NULL || !e->known) && tr->vfork_parent && tr->vfork_parent != ev->pid) {
     /* a vfork child's first sign of life is its exec */
     struct tr_ent *p = tr_get(tr, tr->vfork_parent, false);
-    e = tr_get(tr, ev->pid, true);
+    e = e ? e : tr_get(tr, ev->pid, true);
     if (e) {
       e->ppid = tr->vfork_parent;
+      free(e->exe);
       e->exe = p && p->exe ? strdup(p->exe) : NULL;
+      e->known = true;
     }
     tr->vfork_parent = 0;
-  } else if (e == NULL) {
-    e = tr_get(tr, ev->pid, true);
+  } else if (e == NULL || !e->known) {
+    e = e ? e : tr_get(tr, ev->pid, true);
+    /* pid 1 is the entry point: nobody in the container forked it */
+    pending = ev->pid != 1;
+    if (e)
+      e->known = true;
   }
   if (e == NULL)
-    return;
-  /* the spawner: the image this pid ran before (a fork copy or an exec
-   * chain); unknown for the entry point, which no probe sees */
-  static __thread char prev[WARD_EVENT_STR_MAX];
+    return false;
   snprintf(prev, sizeof(prev), "%s", e->exe ? e->exe : "?");
-  if (parent)
-    *parent = prev;
   free(e->exe);
   e->exe = strdup(ev->path);
+  e->pending = pending;
+  if (pending || e->exe == NULL)
+    return false;
+  *parent = prev;
+  *child = e->exe;
+  return true;
 }
 
 /* ---- learning --------------------------------------------------------- */
@@ -394,6 +431,23 @@ static void learn_path(struct tpl_set *s, const char *path)
     tpl_set_add(s, g);
 }
 
+char *tpl_edge(const char *parent, const char *child)
+{
+  _cleanup_free_ char *pg = strcmp(parent, "?") ? ward_template_generalise(parent) : strdup("?");
+  _cleanup_free_ char *cg = ward_template_generalise(child);
+  char *edge = NULL;
+  if (pg == NULL || cg == NULL || asprintf(&edge, "%s -> %s", pg, cg) < 0)
+    return NULL;
+  return edge;
+}
+
+static void learn_edge(struct ward_template *t, const char *parent, const char *child)
+{
+  _cleanup_free_ char *edge = tpl_edge(parent, child);
+  if (edge)
+    tpl_set_add(&t->tree, edge);
+}
+
 void ward_template_learn(struct ward_template *t, const struct ward_event *ev, int exe_fd)
 {
   if (t->tracker == NULL)
@@ -406,8 +460,9 @@ void ward_template_learn_tracked(struct ward_template *t, struct ward_template_t
 {
   if (ev->denied)
     return;
-  const char *parent = NULL;
-  tpl_tracker_event(tr, ev, &parent);
+  const char *parent = NULL, *child = NULL;
+  if (tpl_tracker_event(tr, ev, &parent, &child))
+    learn_edge(t, parent, child);
   add_complete(t, ev);
   const char *call = tpl_call_name(ev);
   if (call)
@@ -432,13 +487,8 @@ void ward_template_learn_tracked(struct ward_template *t, struct ward_template_t
     }
     if (ev->type == WARD_EV_SPAWN) {
       const char *p = tpl_tracker_exe(tr, ev->pid);
-      parent = p ? p : "?";
+      learn_edge(t, p ? p : "?", ev->path);
     }
-    _cleanup_free_ char *pg = strcmp(parent, "?") ? ward_template_generalise(parent) : strdup("?");
-    _cleanup_free_ char *cg = ward_template_generalise(ev->path);
-    _cleanup_free_ char *edge = NULL;
-    if (pg && cg && asprintf(&edge, "%s -> %s", pg, cg) >= 0)
-      tpl_set_add(&t->tree, edge);
     return;
   }
   case WARD_EV_RENAME:

@@ -58,6 +58,9 @@ struct ward_template_tracker *ward_template_tracker_new(void);
 void ward_template_tracker_free(struct ward_template_tracker *tr);
 void ward_template_learn_tracked(struct ward_template *t, struct ward_template_tracker *tr,
                                  const struct ward_event *ev, int exe_fd);
+/* Tells the tracker what pid already runs (the entry point as pid 1), so
+ * the edges from it name it instead of "?". */
+int ward_template_tracker_set_exe(struct ward_template_tracker *tr, uint32_t pid, const char *exe);
 /* Adds an executable by hand (the container's entry point, which no probe
  * sees being exec'd); sha256 may be NULL. */
 int ward_template_add_exec(struct ward_template *t, const char *path, const char *sha256);

@@ -71,7 +71,9 @@ static int check_files(const struct ward_template *t, const struct ward_event *e
 {
   if (path[0] != '/' || (ev->rec_flags & (WARD_EVENT_F_REL1 | WARD_EVENT_F_TRUNC1)))
     return 0;
-  for (int m = TPL_FMODE_COUNT - 1; m >= 0; m--) {
+  static const enum tpl_fmode order[] = {TPL_WRITE, TPL_CREATE, TPL_REMOVE, TPL_ATTR, TPL_READ};
+  for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+    enum tpl_fmode m = order[k];
     if (!(modes & (1u << m)) || tpl_set_match(&t->files[m], path))
       continue;
     if (m == TPL_READ) {
@@ -92,10 +94,14 @@ int ward_template_check(const struct ward_template *t, const struct ward_event *
 int ward_template_check_tracked(const struct ward_template *t, struct ward_template_tracker *tr,
                                 const struct ward_event *ev, struct ward_deviation *dev)
 {
-  const char *parent = "?";
-  tpl_tracker_event(tr, ev, &parent);
+  const char *parent = NULL, *child = NULL;
+  bool edge = tpl_tracker_event(tr, ev, &parent, &child);
   if (ev->denied)
     return 0;
+  /* an exec's own rule comes first; a tree edge completed by a late fork
+   * record is judged on that record */
+  if (edge && ev->type != WARD_EV_EXEC && tpl_set_match(&t->exec, child) && !edge_known(t, parent, child))
+    return deviate(dev, "template.tree", WARD_SEV_MEDIUM, "%s started %s", parent, child);
   const char *call = tpl_call_name(ev);
   char ep[WARD_EVENT_STR_MAX + 64];
 
@@ -109,8 +115,9 @@ int ward_template_check_tracked(const struct ward_template *t, struct ward_templ
     if (ev->type == WARD_EV_SPAWN) {
       const char *p = tpl_tracker_exe(tr, ev->pid);
       parent = p ? p : "?";
+      edge = tr != NULL;
     }
-    if (tr && !edge_known(t, parent, ev->path))
+    if (edge && !edge_known(t, parent, ev->path))
       return deviate(dev, "template.tree", WARD_SEV_MEDIUM, "%s started %s", parent, ev->path);
     return 0;
   case WARD_EV_CONNECT:

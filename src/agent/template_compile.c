@@ -200,7 +200,7 @@ static const char *const base_ro[] = {
   "/etc/gai.conf", "/etc/localtime", "/etc/services", "/etc/protocols", "/usr/share/zoneinfo",
   "/usr/lib/locale", "/proc", NULL,
 };
-static const char *const base_rw[] = {WARD_PROBE_DIR, "/dev/null", NULL};
+static const char *const base_rw[] = {"/dev/null", NULL};
 
 static bool port_of(const char *ep, long *port)
 {
@@ -222,15 +222,22 @@ static int compile_landlock(const struct ward_template *t, int root_fd, struct w
 {
   struct ll_rules l = {0};
   int rc = 0;
+  bool dynamic = false;  /* a loader: the runtime binds the probe (engine part) */
   for (const char *const *p = loader_exec; *p && rc == 0; p++)
     if (exists_in(root_fd, *p))
-      rc = ll_add(&l, *p, "exec");
+      rc = ll_add(&l, *p, "exec"), dynamic = true;
   for (const char *const *p = base_ro; *p && rc == 0; p++)
     if (exists_in(root_fd, *p))
       rc = ll_add(&l, *p, "ro");
   for (const char *const *p = base_rw; *p && rc == 0; p++)
     if (exists_in(root_fd, *p))
       rc = ll_add(&l, *p, "rw");
+  /* the probe's library, ring and control page: bound by the runtime after
+   * this check could see them, so named without looking; but only where
+   * the runtime binds them (images with a dynamic loader): Landlock refuses
+   * a path that does not exist, and static images get no probe */
+  if (rc == 0 && dynamic)
+    rc = ll_add(&l, WARD_PROBE_DIR, "rw");
   for (size_t i = 0; i < t->exec.n && rc == 0; i++) {
     const char *e = t->exec.v[i];
     if (strcspn(e, "*#\\") == strlen(e) && exists_in(root_fd, e))
@@ -259,13 +266,17 @@ static int compile_landlock(const struct ward_template *t, int root_fd, struct w
     return ann ? -1 : ward_error(err, errno, "landlock rules");
   }
   for (size_t i = 0; i < l.n && rc == 0; i++) {
+    _cleanup_free_ char *rw = NULL, *ex = NULL;
+    if (strcmp(l.v[i].access, "ro") == 0 && asprintf(&rw, "rw\t%s", l.v[i].path) >= 0 &&
+        asprintf(&ex, "exec\t%s", l.v[i].path) >= 0 && (tpl_set_has(&l.seen, rw) || tpl_set_has(&l.seen, ex)))
+      continue;   /* rw and exec both include ro */
     rc = ward_landlock_add_path_from(ll, "template", l.v[i].path, l.v[i].access, err);
     const char *flag = strcmp(l.v[i].access, "ro") == 0 ? "--ro" : strcmp(l.v[i].access, "exec") == 0 ? "--exec"
                                                                                                        : "--rw";
     if (rc == 0 && (ward_strv_append(&r->landlock_flags, flag) < 0 ||
                     ward_strv_append(&r->landlock_flags, l.v[i].path) < 0))
       rc = ward_error(err, ENOMEM, "landlock rules");
-    fprintf(ann, "%s%s=%s", i ? ";" : "", l.v[i].path, l.v[i].access);
+    fprintf(ann, "%s%s=%s", ftell(ann) ? ";" : "", l.v[i].path, l.v[i].access);
   }
   ll_free(&l);
   fclose(ann);

@@ -71,9 +71,12 @@ const char *tpl_call_name(const struct ward_event *ev);
 unsigned tpl_event_fmodes(const struct ward_event *ev);
 /* Pid bookkeeping for the process tree. */
 const char *tpl_tracker_exe(struct ward_template_tracker *tr, uint32_t pid);
-/* Records an event; for an exec returns the parent executable ("?" when
- * unknown) in *parent (borrowed until the next call). */
-void tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event *ev, const char **parent);
+/* Records an event; true when it completes a process-tree edge: *parent
+ * ("?" when unknown) started *child (both borrowed until the next call). */
+bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event *ev, const char **parent,
+                       const char **child);
+/* "PARENT -> CHILD" with both generalised (malloc'd). */
+char *tpl_edge(const char *parent, const char *child);
 
 /* YAML <-> JSON with a map from field paths to lines. */
 struct tpl_linemap {

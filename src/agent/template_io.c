@@ -97,7 +97,7 @@ static int fail(const struct rd *r, const char *path, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  int line = tpl_linemap_find(r->map, path);
+  int line = tpl_linemap_find(r->map, strcmp(path, "(top)") == 0 ? "" : path);
   if (line > 0)
     return ward_error(r->err, 0, "%s:%d: %s: %s", r->name, line, path, msg);
   return ward_error(r->err, 0, "%s: %s: %s", r->name, path, msg);

@@ -16,8 +16,9 @@
 static bool match_at(const char *p, const char *s, unsigned *budget)
 {
   while (*p) {
-    if ((*budget)-- == 0)
+    if (*budget == 0)
       return false;
+    (*budget)--;
     if (p[0] == '*' && p[1] == '*') {
       p += 2;
       for (const char *k = s;; k++) {
@@ -110,7 +111,6 @@ static bool all_digits(const char *s, size_t n)
 }
 
 static bool is_word(char c) { return isalnum((unsigned char) c) || c == '_'; }
-static bool is_bound(char c) { return c == '.' || c == '-' || c == '+' || c == '~' || c == ',' || c == '@'; }
 
 /* A run that looks generated: mixed letters and digits, or mixed case. Long
  * hex runs (hashes) count anywhere; shorter ones only in temp places. */
@@ -142,40 +142,36 @@ static bool temp_prefix(const char *c, size_t n, size_t *skip)
   return false;
 }
 
-/* One path component: a generated tail becomes '*', digit runs standing
- * between separators become '#'. */
+/* One path component, word run by word run ([A-Za-z0-9_]+ between other
+ * characters): a run of digits becomes '#', a run that looks generated
+ * becomes '*', anything else is kept literally. A temp-file prefix
+ * ("tmp" in "tmpab3xk9q2") is split off the first run first. */
 static void component(struct buf *b, const char *c, size_t n, bool in_temp)
 {
   size_t skip = 0;
   bool temp = temp_prefix(c, n, &skip) || in_temp;
-  /* the trailing word run, after the last separator or the tmp prefix */
-  size_t start = n;
-  while (start > skip && is_word(c[start - 1]))
-    start--;
-  size_t tail_end = n;
-  if (start < tail_end && !all_digits(c + start, tail_end - start) &&
-      looks_random(c + start, tail_end - start, temp)) {
-    component(b, c, start, false);
-    put(b, "*", 1);
-    return;
-  }
   size_t i = 0;
   while (i < n) {
-    if (isdigit((unsigned char) c[i]) && (i == 0 || is_bound(c[i - 1]))) {
-      size_t j = i;
-      while (j < n && isdigit((unsigned char) c[j]))
-        j++;
-      if (j == n || is_bound(c[j])) {
-        put(b, "#", 1);
-        i = j;
-        continue;
-      }
-      put_lit(b, c + i, j - i);
-      i = j;
+    if (!is_word(c[i])) {
+      put_lit(b, c + i, 1);
+      i++;
       continue;
     }
-    put_lit(b, c + i, 1);
-    i++;
+    size_t j = i;
+    while (j < n && is_word(c[j]))
+      j++;
+    size_t start = i;
+    if (i == 0 && skip && skip < j && is_word(c[skip - 1])) {
+      put_lit(b, c, skip);
+      start = skip;
+    }
+    if (all_digits(c + start, j - start))
+      put(b, "#", 1);
+    else if (looks_random(c + start, j - start, temp))
+      put(b, "*", 1);
+    else
+      put_lit(b, c + start, j - start);
+    i = j;
   }
 }
 

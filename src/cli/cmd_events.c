@@ -172,6 +172,10 @@ static void print_text(const struct ward_event *ev)
     printf(" %s", ward_errno_name((int) -ev->ret));
   if (ev->call_ns)
     printf(" (%u ns)", ev->call_ns);
+  if (ev->denied)
+    printf(" [denied]");
+  if (ev->rec_flags & WARD_EVENT_F_REDIRECTED)
+    printf(" [redirected to %s]", ev->path2);
   printf("\n");
 }
 

@@ -17,8 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* shared with cmd_events.c and cmd_top.c */
+/* shared with cmd_events.c, cmd_top.c and cmd_probe_enforce.c */
 char *probe_state_dir(const struct ward_global *g, const char *id);
+int cmd_probe_enforce(struct ward_global *g, int argc, char **argv);
 
 /* The state directory of a container known to ward (NULL after reporting
  * an unknown id). */
@@ -61,12 +62,16 @@ int cmd_probe(struct ward_global *g, int argc, char **argv)
   int64_t mask = (1 << WARD_GROUP_COUNT) - 1;
   const char *control = NULL;
   bool all = false;
+  if (argc >= 2 && (!strcmp(argv[1], "mode") || !strcmp(argv[1], "deny") || !strcmp(argv[1], "sink")
+                    || !strcmp(argv[1], "show")))
+    return cmd_probe_enforce(g, argc - 1, argv + 1);
   if (argc < 2 || (strcmp(argv[1], "on") != 0 && strcmp(argv[1], "off") != 0)) {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-      printf("usage: ward probe on|off [--group G,...] ID|--all\n");
+      printf("usage: ward probe on|off [--group G,...] ID|--all\n"
+             "       ward probe mode|deny|sink|show ID ... (ward probe mode --help)\n");
       return 0;
     }
-    return cli_usage_error(argv[0], "expected 'on' or 'off'");
+    return cli_usage_error(argv[0], "expected on, off, mode, deny, sink or show");
   }
   bool on = strcmp(argv[1], "on") == 0;
   const char *cmd = argv[0];

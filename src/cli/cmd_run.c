@@ -11,6 +11,23 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A `ward agent` listens where the handover would go. */
+static bool agent_listening(const char *root)
+{
+  const char *env = getenv("WARD_AGENT_SOCKET");
+  if (env && strcmp(env, "none") == 0)
+    return false;
+  char *path = env && *env ? strdup(env) : ward_agent_default_socket(root);
+  ward_error_t err = NULL;
+  int sock = -1;
+  int r = path ? ward_agent_connect(path, &sock, &err) : -1;
+  free(path);
+  ward_error_free(&err);
+  if (sock >= 0)
+    close(sock);
+  return r == 1;
+}
+
 static int run_or_create(struct ward_global *g, int argc, char **argv, bool create)
 {
   struct ward_create_opts o = {.root = cli_root(g), .bundle = ".", .mode = create ? WARD_LAUNCH_CREATE : WARD_LAUNCH_RUN,
@@ -75,14 +92,16 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
   if (detach && !create)
     o.mode = WARD_LAUNCH_CREATE;
   bool engine_opts = cli.mode || cli.template_path || cli.policy_file || cli.alerts || cli.no_supervisor;
-  if (detach && engine_opts)
-    return cli_usage_error(argv[0], "--mode/--template/--policy/--alerts need an attached run (no engine serves a detached container yet)");
   /* Attached runs serve the supervisor and the policy in-process. Detached
-   * ones (create, run -d) get neither: nothing would answer the listener. */
-  if (!detach) {
-    o.configure = ward_engine_cli_configure;
-    o.opaque = &cli;
-  }
+   * ones (create, run -d) exit: only a running `ward agent` can answer the
+   * listener, so without one they get no supervisor (and no policy). */
+  cli.detached = detach;
+  cli.agent = detach && agent_listening(o.root);
+  if (detach && engine_opts && !cli.agent)
+    return cli_usage_error(argv[0], "--mode/--template/--policy/--alerts/--no-supervisor need an attached run or a running ward agent");
+  o.configure = ward_engine_cli_configure;
+  o.opaque = &cli;
+  o.lock_ring = !detach;
 
   ward_error_t err = NULL;
   struct ward_container *ct = NULL;
@@ -94,7 +113,20 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     /* detached: a running agent serves it, through a keeper process that
      * re-registers it if the agent restarts (agent_client.h) */
     struct ward_agent_handover *unused = NULL;
-    if (ward_agent_handover_container(ct, cli.policy, cli.policy_file, o.root, true, &unused, &err) < 0) {
+    int handed = ward_agent_handover_container(ct, cli.policy, cli.policy_file, o.root, true, &unused, &err);
+    if (handed <= 0 && ct->launch.listener_fd >= 0) {
+      /* the agent went away after we looked: nobody would answer the
+       * container's first execve, so it must not stay */
+      if (handed == 0)
+        ward_error(&err, 0, "container \"%s\": the agent stopped listening; nothing would serve its supervisor", o.id);
+      ward_error_t derr = NULL;
+      if (ward_container_destroy(o.root, ct->state, false, &derr) < 0)
+        ward_error_report(&derr);
+      ward_container_free(ct);
+      ward_engine_cli_release(&cli);
+      return cli_error(&err);
+    }
+    if (handed < 0) {
       ward_warn("%s; the container is not served by the agent", err->msg);
       ward_error_free(&err);
     }
@@ -113,9 +145,14 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
   }
   /* a running `ward agent` serves the container; else this process does */
   struct ward_agent_handover *agent = NULL;
+  ward_container_unlock_ring(ct);  /* the agent's engine takes it */
   int handed = ward_agent_handover_container(ct, cli.policy, cli.policy_file, o.root, false, &agent, &err);
   if (handed < 0) {
     ward_warn("%s; serving the container in-process", err->msg);
+    ward_error_free(&err);
+  }
+  if (handed <= 0 && ward_container_lock_ring(ct, &err) < 0) {
+    /* someone else consumes the ring now: the engine below reports it */
     ward_error_free(&err);
   }
   struct ward_engine_local *engine = NULL;

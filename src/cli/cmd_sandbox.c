@@ -150,7 +150,7 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
   struct ward_create_opts co = {.root = cli_root(g), .id = o.name, .host_root_bind = "/", .mode = WARD_LAUNCH_RUN,
                                 .default_seccomp = true, .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED,
                                 .no_probe = no_probe, .probe_groups = probe_groups,
-                                .configure = ward_engine_cli_configure, .opaque = &cli};
+                                .configure = ward_engine_cli_configure, .opaque = &cli, .lock_ring = true};
   if (ward_sandbox_config(&o, &co.cfg, &err) < 0 || ward_sandbox_landlock(&o, &co.landlock, &err) < 0) {
     if (co.cfg)
       ward_config_free(co.cfg);
@@ -163,9 +163,14 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
   }
   /* a running `ward agent` serves the container; else this process does */
   struct ward_agent_handover *agent = NULL;
+  ward_container_unlock_ring(ct);  /* the agent's engine takes it */
   int handed = ward_agent_handover_container(ct, cli.policy, cli.policy_file, co.root, false, &agent, &err);
   if (handed < 0) {
     ward_warn("%s; serving the container in-process", err->msg);
+    ward_error_free(&err);
+  }
+  if (handed <= 0 && ward_container_lock_ring(ct, &err) < 0) {
+    /* someone else consumes the ring now: the engine below reports it */
     ward_error_free(&err);
   }
   struct ward_engine_local *engine = NULL;

@@ -48,7 +48,12 @@ struct ward_command {
   X(probe, "switch probe groups on or off")              \
   X(events, "stream a container's probe events")         \
   X(top, "per-call counts and latencies from the probes") \
-  X(agent, "the node agent: serve many containers; status, deregister")
+  X(action, "kill, quarantine, restrict, honeypot or resume a container") \
+  X(snapshot, "a forensic snapshot of a container; show one") \
+  X(agent, "the node agent: serve many containers; status, deregister") \
+  X(template, "learn, show, diff, merge, check and export behavioural templates") \
+  X(model, "train, score and evaluate behaviour models; replay events through the detector") \
+  X(trace, "record system-call traces (one per process) from a container")
 
 #define X(name, summary) int cmd_##name(struct ward_global *g, int argc, char **argv);
 WARD_COMMANDS(X)

@@ -21,7 +21,8 @@
   X(setresuid) X(setresgid) X(setgroups) X(capset) X(prctl) X(ptrace) \
   X(dlopen) \
   X(__open_2) X(__open64_2) X(__openat_2) X(__openat64_2) \
-  X(chdir) X(fchdir) X(munmap) X(mremap)
+  X(chdir) X(fchdir) X(munmap) X(mremap) \
+  X(sendmsg)
 
 enum ward_probe_call {
   WARD_CALL_NONE = 0,

@@ -1,5 +1,6 @@
 /* Control page: created once, then edited in place (see control.h). */
 #include "probe/control.h"
+#include "probe/decoys.h"
 #include "probe/event.h"
 #include "common/cleanup.h"
 
@@ -236,10 +237,31 @@ int ward_control_set_policy(const char *control_path, const struct ward_control_
   return 0;
 }
 
+/* The decoy files live next to the control page (state_dir/probe/decoys,
+ * already mounted into the container); written on first use, then kept so
+ * their canary tokens stay the same for the container's life. */
+static int ensure_decoys(const char *control_path, ward_error_t *err)
+{
+  const char *slash = strrchr(control_path, '/');
+  int dirlen = slash ? (int) (slash - control_path) : 1;
+  const char *dir = slash ? control_path : ".";
+  _cleanup_free_ char *decoys = NULL, *probe = NULL;
+  if (asprintf(&decoys, "%.*s/decoys", dirlen, dir) < 0 || asprintf(&probe, "%s/shadow", decoys) < 0)
+    return ward_error(err, ENOMEM, "decoys");
+  struct stat st;
+  if (stat(probe, &st) == 0)
+    return 0;
+  if (ward_probe_write_decoys(decoys, err) < 0)
+    return ward_error_prefix(err, "honeypot decoys");
+  return 0;
+}
+
 int ward_control_set_mode(const char *control_path, uint32_t mode, ward_error_t *err)
 {
   if (mode & ~WARD_CTL_MODE_KNOWN)
     return ward_error(err, EINVAL, "mode: unknown bits 0x%x", mode & ~WARD_CTL_MODE_KNOWN);
+  if ((mode & WARD_CTL_MODE_HONEYPOT) && ensure_decoys(control_path, err) < 0)
+    return -1;
   _cleanup_ctl_ struct ctl_map m = {NULL, -1};
   if (map_control(control_path, true, &m, err) < 0)
     return -1;
@@ -276,7 +298,8 @@ int ward_control_get_mode(const char *control_path, uint32_t *mode, ward_error_t
   _cleanup_ctl_ struct ctl_map m = {NULL, -1};
   if (map_control(control_path, false, &m, err) < 0)
     return -1;
-  *mode = __atomic_load_n(&m.c->mode, __ATOMIC_ACQUIRE);
+  const volatile uint32_t *p = &m.c->mode;  /* one aligned word: no seqlock needed */
+  *mode = *p;
   return 0;
 }
 

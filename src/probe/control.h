@@ -37,7 +37,9 @@ struct ward_control_policy {
 int ward_control_set_policy(const char *control_path, const struct ward_control_policy *p, ward_error_t *err);
 /* Replaces the mode (WARD_CTL_MODE_* bits; 0 = none). Entering honeypot
  * saves groups and stack settings and turns everything on (stacks depth 8
- * for every type); leaving it restores them. */
+ * for every type); leaving it restores them. Honeypot also writes the decoy
+ * files into decoys/ beside the control page if they are not there yet
+ * (state_dir/probe/decoys, mounted into the container). */
 int ward_control_set_mode(const char *control_path, uint32_t mode, ward_error_t *err);
 int ward_control_get_mode(const char *control_path, uint32_t *mode, ward_error_t *err);
 /* Where honeypot connects are redirected: AF_INET or AF_INET6, port 1..65535. */

@@ -105,7 +105,8 @@ static inline uint64_t ward_ctl_path_hash(const char *s, unsigned long n)
  * with "//", "/./" and "/../" folded and no trailing slash ("/" stays).
  * Symlinks are not resolved (that takes system calls; Landlock, which
  * works on inodes, is the layer for them). Returns the length written to
- * dst (< cap), or 0 if src is not absolute or does not fit. */
+ * dst (< cap), or 0 if src is not absolute or does not fit. dst may be
+ * src (the output never runs ahead of the input). */
 static inline unsigned long ward_ctl_path_norm(char *dst, unsigned long cap, const char *src, unsigned long n)
 {
   unsigned long o = 0, i = 0;

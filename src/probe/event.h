@@ -18,6 +18,7 @@
 #define WARD_PROBE_RING "ring"
 #define WARD_PROBE_CONTROL "control"
 #define WARD_PROBE_LIB "libward-probe.so"
+#define WARD_PROBE_DECOYS "decoys"      /* honeypot decoy files (directory) */
 
 /* Probe groups: bit N of the control page's group mask enables group N. */
 enum ward_probe_group {
@@ -90,6 +91,7 @@ struct ward_event {
 #define WARD_EVENT_F_TRUNC2 0x0004u  /* path2 was cut */
 #define WARD_EVENT_F_REL1   0x0010u  /* path is relative to a directory the probe could not name */
 #define WARD_EVENT_F_REL2   0x0020u
+#define WARD_EVENT_F_REDIRECTED 0x0040u  /* honeypot: the call went to path2 (sink address or decoy file) instead */
 
 /* Consumers take events through a sink so producers need not know whether
  * they feed `ward events`, the in-process policy engine or the agent. */

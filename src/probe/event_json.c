@@ -170,6 +170,11 @@ json_t *ward_event_to_json(const struct ward_event *ev)
   }
   if (ev->denied)
     SET(o, "denied", json_true());
+  if (ev->rec_flags & WARD_EVENT_F_REDIRECTED) {
+    /* honeypot: where the call really went (sink address or decoy file) */
+    SET(o, "redirected", json_true());
+    SET(o, "redirect", bytes_json(ev->path2, sizeof(ev->path2)));
+  }
   if (!ok) {
     json_decref(o);
     return NULL;

@@ -191,9 +191,19 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
   snprintf(buf, sizeof(buf), "%s", ring);
   const char *lib_target = out->variant == WARD_PROBE_MUSL ? WARD_PROBE_DIR "/libward-probe-musl.so"
                                                            : WARD_PROBE_DIR "/" WARD_PROBE_LIB;
+  /* honeypot decoys: the directory is mounted now, so switching a running
+   * container to honeypot needs no new mount; its files are written by
+   * ward_control_set_mode when honeypot is first entered (writing them
+   * here would cost every start-up a few milliseconds) */
+  _cleanup_free_ char *decoys = NULL;
+  if (asprintf(&decoys, "%s/" WARD_PROBE_DECOYS, out->dir) < 0)
+    return ward_error(err, ENOMEM, "probe paths");
+  if ((mkdir(decoys, 0755) < 0 && errno != EEXIST) || chmod(decoys, 0755) < 0)
+    return ward_error_sys(err, "%s", decoys);
   if (add_mount(out, buf, WARD_PROBE_DIR "/" WARD_PROBE_RING, false, true) < 0
       || add_mount(out, out->control, WARD_PROBE_DIR "/" WARD_PROBE_CONTROL, true, true) < 0
-      || add_mount(out, lib, lib_target, true, false) < 0)
+      || add_mount(out, lib, lib_target, true, false) < 0
+      || add_mount(out, decoys, WARD_PROBE_DIR "/" WARD_PROBE_DECOYS, true, true) < 0)
     return ward_error(err, ENOMEM, "probe mounts");
   if (out->variant == WARD_PROBE_GLIBC) {
     /* musl reads no ld.so.preload; glibc reads it for every dynamic exec,

@@ -49,7 +49,7 @@ struct ward_probe_mount {
   bool noexec;
 };
 
-#define WARD_PROBE_MAX_MOUNTS 4
+#define WARD_PROBE_MAX_MOUNTS 5
 
 struct ward_probe_setup {
   enum ward_probe_variant variant;

@@ -76,12 +76,13 @@ struct ward_rec_addr {
 #define WARD_REC_F_ADDR      0x0001u  /* a struct ward_rec_addr follows */
 #define WARD_REC_F_TRUNC1    0x0002u  /* string 1 was cut to fit */
 #define WARD_REC_F_TRUNC2    0x0004u
-#define WARD_REC_F_DENIED    0x0008u  /* reserved: the probe refused the call */
+#define WARD_REC_F_DENIED    0x0008u  /* the probe refused the call (never made) */
 #define WARD_REC_F_REL1      0x0010u  /* string 1 is relative to an unknown dir */
 #define WARD_REC_F_REL2      0x0020u
+#define WARD_REC_F_REDIRECT  0x0040u  /* honeypot: made with string 2 as the destination/file */
 #define WARD_REC_F_STACK_SHIFT 12     /* bits 12..15: number of stack words */
 #define WARD_REC_F_STACK_MASK 0xf000u
-#define WARD_REC_F_KNOWN     (0x003fu | WARD_REC_F_STACK_MASK)
+#define WARD_REC_F_KNOWN     (0x007fu | WARD_REC_F_STACK_MASK)
 
 _Static_assert(sizeof(struct ward_ring_hdr) == 256, "ring header layout");
 _Static_assert(sizeof(struct ward_rec) == 64, "record header layout");

@@ -29,7 +29,7 @@ void ward_launch_init(struct ward_launch *L)
   memset(L, 0, sizeof(*L));
   for (int k = 0; k < WARD_NS_COUNT; k++)
     L->ns_fds[k] = -1;
-  L->fifo_fd = L->console_fd = L->sync_fd = L->pidfd = L->listener_fd = -1;
+  L->fifo_fd = L->console_fd = L->sync_fd = L->pidfd = L->listener_fd = L->close_in_init = -1;
 }
 
 void ward_launch_release(struct ward_launch *L)

@@ -261,6 +261,7 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  /* `create` exits; we stay */
   if (ward_msg_send(L->sync_fd, 'R', NULL, 0, -1, err) < 0)
     return -1;
+  L->ready_sent = true;
   if (wait_for_start(L, err) < 0 || ward_hooks_run(&cfg->hooks, WARD_HOOK_START_CONTAINER, state_json, err) < 0)
     return -1;
 
@@ -275,11 +276,16 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
 void ward_init_main(struct ward_launch *L)
 {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* An flock belongs to the open file, which the clone shares: our copy
+   * would keep the parent's ring lock held until our execve. */
+  if (L->close_in_init >= 0)
+    close(L->close_in_init);
   ward_error_t err = NULL;
   init_run(L, &err);
   const char *msg = err && err->msg ? err->msg : "container init failed";
   _cleanup_error_ ward_error_t ignored = NULL;
-  if (ward_msg_send(L->sync_fd, 'E', msg, strlen(msg), -1, &ignored) < 0)
+  /* after 'R' the parent no longer reads the socket: say it here */
+  if (L->ready_sent || ward_msg_send(L->sync_fd, 'E', msg, strlen(msg), -1, &ignored) < 0)
     dprintf(STDERR_FILENO, "ward: %s\n", msg);
   _exit(127);
 }

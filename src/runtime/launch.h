@@ -51,6 +51,8 @@ struct ward_launch {
    * config's own: a second seccomp filter loaded after the main one and a
    * second Landlock ruleset applied after the main one. Each can only
    * narrow what the layer below allows. */
+  bool ready_sent;                 /* init: 'R' is out, the parent stopped listening */
+  int close_in_init;               /* the parent's ring consumer lock: the init drops its copy at once */
   struct ward_seccomp_prog *extra_seccomp;
   struct ward_landlock *extra_landlock;
 

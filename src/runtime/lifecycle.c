@@ -4,6 +4,7 @@
 #include "caps/caps.h"
 #include "landlock/landlock.h"
 #include "probe/event.h"
+#include "probe/ring.h"
 #include "seccomp/seccomp.h"
 #include "supervisor/supervisor.h"
 #include "common/cleanup.h"
@@ -30,6 +31,7 @@ void ward_container_free(struct ward_container *c)
   if (c == NULL)
     return;
   ward_launch_release(&c->launch);
+  ward_container_unlock_ring(c);
   for (size_t i = 0; i < c->launch.n_binds; i++)
     if (c->launch.binds[i].tree_fd >= 0)
       close(c->launch.binds[i].tree_fd);
@@ -140,16 +142,19 @@ static int check_landlock(const struct ward_container *c, const struct ward_crea
   if (ll == NULL)
     return 0;
   const struct ward_config *cfg = c->cfg;
-  _cleanup_free_ const char **dests = calloc(cfg->n_mounts + 1, sizeof(char *));
+  _cleanup_free_ const char **dests = calloc(cfg->n_mounts + 2, sizeof(char *));
   if (dests == NULL)
     return ward_error(err, ENOMEM, "landlock");
   for (size_t i = 0; i < cfg->n_mounts; i++)
     dests[i] = cfg->mounts[i].destination;
+  /* the probe's files are bound there later (prepare_probes); compiled
+   * templates name the directory */
+  dests[cfg->n_mounts] = WARD_PROBE_DIR;
   _cleanup_close_ int root = o->host_root_bind ? -1 : open(cfg->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (!o->host_root_bind && root < 0)
     return ward_error_sys(err, "root.path: %s", cfg->root_path);
   char summary[256];
-  if (ward_landlock_check_paths(ll, o->host_root_bind ? AT_FDCWD : root, dests, cfg->n_mounts, err) < 0 ||
+  if (ward_landlock_check_paths(ll, o->host_root_bind ? AT_FDCWD : root, dests, cfg->n_mounts + 1, err) < 0 ||
       ward_landlock_check(ll, summary, sizeof(summary), err) < 0)
     return ward_error_prefix(err, "landlock");
   ward_debug("%s", summary);
@@ -297,7 +302,7 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
     if (cfg->root_path == NULL || mkdir(cfg->root_path, 0755) < 0)
       return ward_error_sys(err, "create the sandbox root");
   }
-  if (prepare_probes(c, o, err) < 0)
+  if (prepare_probes(c, o, err) < 0 || (o->lock_ring && c->probe.ring_fd >= 0 && ward_container_lock_ring(c, err) < 0))
     return -1;
   if (!o->no_cgroup) {
     _cleanup_free_ char *path = NULL;
@@ -324,6 +329,7 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
   L->preserve_fds = o->preserve_fds;
   L->console_socket = o->console_socket;
   L->host_root_bind = o->host_root_bind;
+  L->close_in_init = c->ring_lock_fd;
   if (ward_launch_prepare(L, err) < 0 || ward_launch_start(L, err) < 0)
     return -1;
   free(c->state->status_hint);
@@ -335,11 +341,29 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
   return 0;
 }
 
+void ward_container_unlock_ring(struct ward_container *c)
+{
+  if (c->ring_lock_fd >= 0)
+    close(c->ring_lock_fd);
+  c->ring_lock_fd = -1;
+}
+
+int ward_container_lock_ring(struct ward_container *c, ward_error_t *err)
+{
+  if (c->ring_lock_fd >= 0 || c->probe.dir == NULL)
+    return 0;
+  _cleanup_free_ char *lock = NULL;
+  if (asprintf(&lock, "%s/" WARD_PROBE_RING ".lock", c->probe.dir) < 0)
+    return ward_error(err, ENOMEM, "ring lock");
+  return ward_ring_lock_consumer(lock, &c->ring_lock_fd, err);
+}
+
 int ward_container_create(struct ward_create_opts *o, struct ward_container **out, ward_error_t *err)
 {
   struct ward_container *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return ward_error(err, ENOMEM, "container");
+  c->ring_lock_fd = -1;
   ward_launch_init(&c->launch);
   c->probe.ring_fd = -1;
   int rc;

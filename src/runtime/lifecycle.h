@@ -37,6 +37,10 @@ struct ward_create_opts {
    * no_new_privs (see docs/supervisor.md) and annotations.run.ward.supervisor
    * is not "off"; without no_new_privs it is skipped with a debug note. */
   bool supervisor;
+  /* Take the ring's consumer lock as soon as the ring exists, before the
+   * container is visible to `ward events` (which would otherwise become its
+   * consumer): the caller's engine consumes it. */
+  bool lock_ring;
   /* Called once the config is loaded, before anything is created: the
    * caller reads annotations (policies) and may set supervisor and the
    * extra layers below. */
@@ -56,7 +60,12 @@ struct ward_container {
   struct ward_state *state;
   struct ward_launch launch;
   char *seccomp_cache;
+  int ring_lock_fd;            /* holds state_dir/probe/ring.lock (lock_ring), else -1 */
 };
+/* Releases the ring lock (before handing the ring to an agent) and takes it
+ * again (when no agent took it). */
+void ward_container_unlock_ring(struct ward_container *c);
+int ward_container_lock_ring(struct ward_container *c, ward_error_t *err);
 int ward_container_create(struct ward_create_opts *opts, struct ward_container **out, ward_error_t *err);
 void ward_container_free(struct ward_container *c);
 /* Removes everything a container left: processes, cgroup, state. */

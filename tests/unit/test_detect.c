@@ -34,12 +34,12 @@ static void test_sequence(void)
   struct ward_trace_set set = {0};
   const char *normal[] = {"open read read close", "open read close", "open read read read close",
                           "open read close open read close"};
-  /* each trace twice: both calibration folds see every behaviour once */
-  for (size_t i = 0; i < 2 * ARRAY_SIZE(normal); i++) {
+  /* each trace four times: both calibration folds see every behaviour */
+  for (size_t i = 0; i < 4 * ARRAY_SIZE(normal); i++) {
     uint16_t *ids = NULL;
-    size_t n = parse(m, true, normal[i / 2], &ids);
+    size_t n = parse(m, true, normal[i / 4], &ids);
     ward_seq_model_learn(m, ids, n);
-    ward_trace_set_add(&set, normal[i / 2], ids, n);
+    ward_trace_set_add(&set, normal[i / 4], ids, n);
   }
   ok(ward_seq_model_calibrate(m, &set, &err) == 0, "calibrate");
   double thr = ward_seq_model_threshold(m);

@@ -36,6 +36,8 @@
 /* dirfd meaning "this string is not a path to resolve" (symlink targets,
  * library names, memfd names). */
 #define PROBE_VERBATIM (-0x7fff)
+/* dirfd for execvp-style names: resolved only when they contain a slash */
+#define PROBE_SEARCH (-0x7ffe)
 
 extern HIDDEN const struct ward_control *volatile probe_ctl;
 extern HIDDEN void *probe_real_tbl[WARD_CALL_COUNT];
@@ -62,6 +64,16 @@ static inline uint32_t probe_want(unsigned group)
          & ((1u << group) | (1u << WARD_GROUP_PERF));
 }
 
+/* The same for calls that can be denied or redirected: the host sets
+ * WARD_CTL_GROUP_ENFORCE in the same word whenever a mode is on, so the
+ * fast path stays one load and one branch. */
+#define PROBE_ENF WARD_CTL_GROUP_ENFORCE
+static inline uint32_t probe_want_enf(unsigned group)
+{
+  return __atomic_load_n(&probe_ctl->groups, __ATOMIC_RELAXED)
+         & ((1u << group) | (1u << WARD_GROUP_PERF) | PROBE_ENF);
+}
+
 static inline uint64_t probe_now(void)
 {
   struct timespec ts;
@@ -85,6 +97,37 @@ struct probe_ev {
 HIDDEN void probe_finish(struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0, int64_t ret);
 /* Writes a record now (exec-like calls that may not return). */
 HIDDEN void probe_emit_now(struct probe_ev *e, unsigned group, uint32_t want, int64_t ret);
+
+/* Records a call the probe refused (never made): the record carries the
+ * denied flag and ret = -err, whether or not the group is on; errno = err. */
+HIDDEN void probe_deny(struct probe_ev *e, unsigned group, uint32_t want, int err);
+/* Records a call whose destination the probe replaced (honeypot): string 2
+ * names the replacement, the record carries the redirected flag. */
+#define PROBE_REDIR_MAX 160
+
+/* ---- enforcement (probe_enforce.c; docs/probes.md "Enforcement") ---- */
+#define PROBE_REDIRECT (-1)
+enum probe_op { PROBE_OP_READ, PROBE_OP_WRITE };
+/* open flags -> whether the open writes */
+static inline int probe_open_op(uint32_t flags)
+{
+  return ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC))) ? PROBE_OP_WRITE : PROBE_OP_READ;
+}
+/* A path call: 0 allow, an errno to deny, or PROBE_REDIRECT with the decoy
+ * path written to red (honeypot reads; red may be NULL for other calls). */
+HIDDEN int probe_enf_path(int op, int dirfd, const char *path, char *red, size_t rcap);
+/* exec of (dirfd, path) or of fd (>= 0): 0 or an errno. dirfd may be
+ * PROBE_SEARCH (a $PATH lookup, done here the way execvp does). */
+HIDDEN int probe_enf_exec(int dirfd, const char *path, int fd);
+/* connect/sendto/sendmsg destination: 0, an errno, or PROBE_REDIRECT with
+ * the sink in *red / *redlen and its text in rtext. */
+HIDDEN int probe_enf_connect(const struct sockaddr *sa, socklen_t len, struct sockaddr_storage *red,
+                             socklen_t *redlen, char *rtext, size_t tcap);
+
+/* The directory the probe's files are in (WARD_PROBE_DIR or $WARD_PROBE_DIR). */
+extern HIDDEN char probe_dir[256];
+/* The cached cwd (seqlock copy); 0 when unknown. */
+HIDDEN size_t probe_cwd(char *dst, size_t cap);
 
 /* Reads memory that may be unmapped without faulting (process_vm_readv on
  * ourselves); returns bytes read. Exec paths and stack walking use it. */

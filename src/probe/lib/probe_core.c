@@ -19,7 +19,8 @@
 /* All-zero stand-in: with no control file every group reads as off. */
 static const struct ward_control zero_ctl __attribute__((aligned(4096)));
 HIDDEN const struct ward_control *volatile probe_ctl = &zero_ctl;
-static struct ward_ring_prod ring;          /* ring.slots == NULL: not mapped */
+static struct ward_ring_prod ring;
+HIDDEN char probe_dir[256] = WARD_PROBE_DIR;          /* ring.slots == NULL: not mapped */
 static uintptr_t ring_lo, ring_hi, ctl_lo, ctl_hi;
 
 HIDDEN __thread int probe_busy __attribute__((tls_model("initial-exec")));
@@ -208,7 +209,7 @@ static void cwd_refresh(void)
   __atomic_store_n(&cwd_seq, s + 2, __ATOMIC_RELEASE);
 }
 
-static size_t cwd_copy(char *dst, size_t cap)
+HIDDEN size_t probe_cwd(char *dst, size_t cap)
 {
   for (int tries = 0; tries < 4; tries++) {
     uint32_t s = __atomic_load_n(&cwd_seq, __ATOMIC_ACQUIRE);
@@ -309,7 +310,7 @@ static void put_path(struct ward_rec_str *s, uint16_t *flags, uint16_t relflag,
   if (dirfd == PROBE_VERBATIM || p[0] == '/')
     return;
   if (dirfd == AT_FDCWD) {
-    size_t c = cwd_copy(buf, cap);
+    size_t c = probe_cwd(buf, cap);
     if (c) {
       s->part[0] = buf;
       s->len[0] = c;
@@ -447,6 +448,14 @@ HIDDEN void probe_finish(struct probe_ev *e, unsigned group, uint32_t want, uint
   errno = saved;
 }
 
+HIDDEN void probe_deny(struct probe_ev *e, unsigned group, uint32_t want, int err)
+{
+  uint64_t t = probe_now();
+  e->in.flags |= WARD_REC_F_DENIED;
+  write_event(e, group, want | (1u << group), t, t, -(int64_t) err);
+  errno = err;
+}
+
 HIDDEN void probe_emit_now(struct probe_ev *e, unsigned group, uint32_t want, int64_t ret)
 {
   int saved = errno;
@@ -470,6 +479,8 @@ __attribute__((constructor)) static void probe_init(void)
   const char *dir = getenv("WARD_PROBE_DIR");
   if (dir == NULL || dir[0] != '/')
     dir = WARD_PROBE_DIR;
+  if (strlen(dir) < sizeof(probe_dir))
+    memcpy(probe_dir, dir, strlen(dir) + 1);
   map_ring(dir);
   map_control(dir);
   cwd_refresh();

@@ -18,8 +18,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* dirfd for execvp-style names: resolved only when they contain a slash */
-#define PROBE_SEARCH (-0x7ffe)
 
 #define ARGV_MAX 64        /* execl* argument count we convert on the stack */
 #define ARGV_SUMMARY 1024  /* bytes of "argv[0] argv[1] ..." recorded */
@@ -57,9 +55,9 @@ static void fd_path(char *dst, size_t cap, int fd)
 }
 
 static void exec_record(unsigned call, int dirfd, const char *path, int fd, char *const argv[], int flags,
-                        uint32_t want, int64_t ret, char *pbuf, char *abuf)
+                        uint32_t want, int64_t ret, char *pbuf, char *abuf, int denied)
 {
-  if (ret == 0) {
+  if (ret == 0 || denied) {
     /* first record: read the strings once, keep them for a failure record */
     pbuf[0] = 0;
     if (path && !(fd >= 0 && path[0] == 0))
@@ -75,7 +73,7 @@ static void exec_record(unsigned call, int dirfd, const char *path, int fd, char
                        .exec_like = 1, .dirfd1 = dirfd, .dirfd2 = PROBE_VERBATIM, .fp = __builtin_frame_address(0)};
   if (fd >= 0 && (path == NULL || path[0] == 0))
     e.dirfd1 = PROBE_VERBATIM;
-  else if (dirfd >= 0 && ret != 0) {
+  else if (dirfd >= 0 && ret != 0 && !denied) {
     e.dirfd1 = PROBE_VERBATIM;  /* joined by the first record */
   } else if (dirfd >= 0 && pbuf[0] != '/') {
     /* relative to a directory fd: name the directory (exec is slow anyway) */
@@ -91,16 +89,30 @@ static void exec_record(unsigned call, int dirfd, const char *path, int fd, char
   }
   e.p1 = pbuf;
   e.p2 = abuf;
-  probe_emit_now(&e, WARD_GROUP_EXEC, want, ret);
+  if (denied)
+    probe_deny(&e, WARD_GROUP_EXEC, want, (int) -ret);
+  else
+    probe_emit_now(&e, WARD_GROUP_EXEC, want, ret);
 }
 
+/* In a mode, probe_enf_exec decides first; a denied exec gives one record
+ * (denied, ret -errno) and no call. */
 #define EXEC_WRAP(call, dirfd, path, fd, argv, flags, invoke) do { \
-    uint32_t want = probe_want(WARD_GROUP_EXEC); \
+    uint32_t want = probe_want_enf(WARD_GROUP_EXEC); \
     if (LIKELY(!want)) return invoke; \
     char pbuf[PATH_MAX], abuf[ARGV_SUMMARY]; \
-    exec_record(call, dirfd, path, fd, argv, flags, want, 0, pbuf, abuf); \
+    if (UNLIKELY(want & PROBE_ENF)) { \
+      int v_ = probe_enf_exec(dirfd, path, fd); \
+      if (v_) { \
+        exec_record(call, dirfd, path, fd, argv, flags, want, -(int64_t) v_, pbuf, abuf, 1); \
+        return -1; \
+      } \
+      want &= ~PROBE_ENF; \
+      if (!want) return invoke; \
+    } \
+    exec_record(call, dirfd, path, fd, argv, flags, want, 0, pbuf, abuf, 0); \
     int r = invoke; \
-    exec_record(call, dirfd, path, fd, argv, flags, want, -(int64_t) errno, pbuf, abuf); \
+    exec_record(call, dirfd, path, fd, argv, flags, want, -(int64_t) errno, pbuf, abuf, 0); \
     return r; } while (0)
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
@@ -198,9 +210,26 @@ static int spawn_common(unsigned call, int (*fn)(pid_t *, const char *, const po
                         pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
                         const posix_spawnattr_t *attr, char *const argv[], char *const envp[], int search)
 {
-  uint32_t want = probe_want(WARD_GROUP_EXEC);
+  uint32_t want = probe_want_enf(WARD_GROUP_EXEC);
   if (LIKELY(!want))
     return fn(pid, path, fa, attr, argv, envp);
+  if (UNLIKELY(want & PROBE_ENF)) {
+    int v = probe_enf_exec(search ? PROBE_SEARCH : AT_FDCWD, path, -1);
+    if (v) {
+      char abuf[ARGV_SUMMARY];
+      argv_summary(abuf, sizeof(abuf), argv);
+      struct probe_ev e = {.in = {.type = WARD_EV_SPAWN, .call = (uint16_t) call}, .p1 = path,
+                           .dirfd1 = search && !strchr(path ? path : "", '/') ? PROBE_VERBATIM : AT_FDCWD,
+                           .p2 = abuf, .dirfd2 = PROBE_VERBATIM, .fp = __builtin_frame_address(0)};
+      int saved = errno;
+      probe_deny(&e, WARD_GROUP_EXEC, want, v);
+      errno = saved;
+      return v;  /* posix_spawn reports the error number itself */
+    }
+    want &= ~PROBE_ENF;
+    if (!want)
+      return fn(pid, path, fa, attr, argv, envp);
+  }
   pid_t child = 0;
   uint64_t t0 = probe_now();
   int r = fn(&child, path, fa, attr, argv, envp);
@@ -236,11 +265,22 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 EXPORT int system(const char *command)
 {
   GET_REAL(fn, system, -1);
-  uint32_t want = probe_want(WARD_GROUP_EXEC);
+  uint32_t want = probe_want_enf(WARD_GROUP_EXEC);
   if (LIKELY(!want) || command == NULL)
     return fn(command);
   struct probe_ev e = {.in = {.type = WARD_EV_SYSTEM, .call = WARD_CALL_system},
                        .p1 = command, .dirfd1 = PROBE_VERBATIM, .fp = __builtin_frame_address(0)};
+  if (UNLIKELY(want & PROBE_ENF)) {
+    /* system() runs /bin/sh: that is the exec to judge */
+    int v = probe_enf_exec(AT_FDCWD, "/bin/sh", -1);
+    if (v) {
+      probe_deny(&e, WARD_GROUP_EXEC, want, v);
+      return -1;
+    }
+    want &= ~PROBE_ENF;
+    if (!want)
+      return fn(command);
+  }
   probe_emit_now(&e, WARD_GROUP_EXEC, want, 0);
   return fn(command);
 }

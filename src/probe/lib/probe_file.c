@@ -15,21 +15,58 @@
 #define NEEDS_MODE(f) (((f) & O_CREAT) || ((f) & O_TMPFILE) == O_TMPFILE)
 
 static inline __attribute__((always_inline)) int open_common(unsigned call, int dirfd, const char *path, int flags, mode_t mode, int r,
-                              uint32_t want, uint64_t t0)
+                              uint32_t want, uint64_t t0, const char *red)
 {
   struct probe_ev e = {.in = {.type = WARD_EV_OPEN, .call = (uint16_t) call, .a_flags = (uint32_t) flags,
                               .a_mode = NEEDS_MODE(flags) ? (uint32_t) mode : 0},
                        .p1 = path, .dirfd1 = dirfd, .fp = __builtin_frame_address(0)};
+  if (red && red[0]) {
+    e.in.flags = WARD_REC_F_REDIRECT;
+    e.p2 = red;
+    e.dirfd2 = PROBE_VERBATIM;
+  }
   probe_finish(&e, WARD_GROUP_FILE, want, t0, r);
   return r;
 }
 
+static __attribute__((noinline)) int open_denied(unsigned call, int dirfd, const char *path, int flags, mode_t mode,
+                                                 uint32_t want, int err)
+{
+  struct probe_ev e = {.in = {.type = WARD_EV_OPEN, .call = (uint16_t) call, .a_flags = (uint32_t) flags,
+                              .a_mode = NEEDS_MODE(flags) ? (uint32_t) mode : 0},
+                       .p1 = path, .dirfd1 = dirfd, .fp = __builtin_frame_address(0)};
+  probe_deny(&e, WARD_GROUP_FILE, want, err);
+  return -1;
+}
+
+/* In a mode (PROBE_ENF): ask probe_enforce.c first. A denial records and
+ * returns without the call; a honeypot decoy replaces `path` (the wrapper's
+ * own parameter, which the call expression names) and is recorded beside
+ * the original. */
+#define ENF_OPEN(call, dirfd, path, flags, mode, red, plain_call) \
+  if (UNLIKELY(want & PROBE_ENF)) { \
+    int v_ = probe_enf_path(probe_open_op((uint32_t) (flags)), dirfd, path, red, sizeof(red)); \
+    if (v_ > 0) \
+      return open_denied(call, dirfd, path, flags, mode, want, v_); \
+    want &= ~PROBE_ENF; \
+    if (v_ == PROBE_REDIRECT) { \
+      want |= 1u << WARD_GROUP_FILE; \
+      path = red; \
+    } else if (!want) { \
+      return plain_call; \
+    } \
+  }
+
 #define OPEN_BODY(call, fn, dirfd, path, flags, mode, ...) do { \
-    uint32_t want = probe_want(WARD_GROUP_FILE); \
+    uint32_t want = probe_want_enf(WARD_GROUP_FILE); \
     if (LIKELY(!want)) return fn(__VA_ARGS__); \
+    const char *orig_ = path; \
+    char red_[PROBE_REDIR_MAX]; \
+    red_[0] = 0; \
+    ENF_OPEN(call, dirfd, path, flags, mode, red_, fn(__VA_ARGS__)) \
     uint64_t t0 = probe_now(); \
     int r = fn(__VA_ARGS__); \
-    return open_common(call, dirfd, path, flags, mode, r, want, t0); } while (0)
+    return open_common(call, dirfd, orig_, flags, mode, r, want, t0, red_); } while (0)
 
 #define GET_MODE(flags, last) \
   mode_t mode = 0; \
@@ -130,22 +167,51 @@ static uint32_t fmode_flags(const char *m)
   return f;
 }
 
-static inline __attribute__((always_inline)) FILE *fopen_finish(unsigned call, const char *path, const char *mode, FILE *f, uint32_t want, uint64_t t0)
+static inline __attribute__((always_inline)) FILE *fopen_finish(unsigned call, const char *path, const char *mode, FILE *f, uint32_t want, uint64_t t0,
+                                                                const char *red)
 {
   int64_t ret = f ? (int64_t) fileno(f) : -1;
   struct probe_ev e = {.in = {.type = WARD_EV_OPEN, .call = (uint16_t) call, .a_flags = f || errno != EFAULT ? fmode_flags(mode) : 0,
                               .a_mode = 0666},
                        .p1 = path, .dirfd1 = AT_FDCWD, .fp = __builtin_frame_address(0)};
+  if (red && red[0]) {
+    e.in.flags = WARD_REC_F_REDIRECT;
+    e.p2 = red;
+    e.dirfd2 = PROBE_VERBATIM;
+  }
   probe_finish(&e, WARD_GROUP_FILE, want, t0, ret);
   return f;
 }
 
+static __attribute__((noinline)) FILE *fopen_denied(unsigned call, const char *path, const char *mode, uint32_t want, int err)
+{
+  struct probe_ev e = {.in = {.type = WARD_EV_OPEN, .call = (uint16_t) call, .a_flags = fmode_flags(mode), .a_mode = 0666},
+                       .p1 = path, .dirfd1 = AT_FDCWD, .fp = __builtin_frame_address(0)};
+  probe_deny(&e, WARD_GROUP_FILE, want, err);
+  return NULL;
+}
+
 #define FOPEN_BODY(call, fn, path, mode, ...) do { \
-    uint32_t want = probe_want(WARD_GROUP_FILE); \
+    uint32_t want = probe_want_enf(WARD_GROUP_FILE); \
     if (LIKELY(!want)) return fn(__VA_ARGS__); \
+    const char *orig_ = path; \
+    char red_[PROBE_REDIR_MAX]; \
+    red_[0] = 0; \
+    if (UNLIKELY(want & PROBE_ENF)) { \
+      int v_ = path ? probe_enf_path(probe_open_op(fmode_flags(mode)), AT_FDCWD, path, red_, sizeof(red_)) : 0; \
+      if (v_ > 0) \
+        return fopen_denied(call, path, mode, want, v_); \
+      want &= ~PROBE_ENF; \
+      if (v_ == PROBE_REDIRECT) { \
+        want |= 1u << WARD_GROUP_FILE; \
+        path = red_; \
+      } else if (!want) { \
+        return fn(__VA_ARGS__); \
+      } \
+    } \
     uint64_t t0 = probe_now(); \
     FILE *f = fn(__VA_ARGS__); \
-    return fopen_finish(call, path, mode, f, want, t0); } while (0)
+    return fopen_finish(call, orig_, mode, f, want, t0, red_); } while (0)
 
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
@@ -176,13 +242,26 @@ EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 /* The path-taking calls below share one shape: p1/p2 with their dirfds and
  * three numbers. */
 #define PATH_CALL(type_, cl, p1_, d1, p2_, d2, fl, md, ar, invoke) do { \
-    uint32_t want = probe_want(WARD_GROUP_FILE); \
+    uint32_t want = probe_want_enf(WARD_GROUP_FILE); \
     if (LIKELY(!want)) return invoke; \
-    uint64_t t0 = probe_now(); \
-    int r = invoke; \
     struct probe_ev e = {.in = {.type = type_, .call = cl, .a_flags = (uint32_t) (fl), \
                                 .a_mode = (uint32_t) (md), .arg = (int64_t) (ar)}, \
                          .p1 = p1_, .dirfd1 = d1, .p2 = p2_, .dirfd2 = d2, .fp = __builtin_frame_address(0)}; \
+    if (UNLIKELY(want & PROBE_ENF)) { \
+      /* every call here changes the file system: both paths must pass */ \
+      int v_ = probe_enf_path(PROBE_OP_WRITE, d1, p1_, NULL, 0); \
+      if (v_ <= 0) \
+        v_ = probe_enf_path(PROBE_OP_WRITE, d2, p2_, NULL, 0); \
+      if (v_ > 0) { \
+        probe_deny(&e, WARD_GROUP_FILE, want, v_); \
+        return -1; \
+      } \
+      want &= ~PROBE_ENF; \
+      if (!want) \
+        return invoke; \
+    } \
+    uint64_t t0 = probe_now(); \
+    int r = invoke; \
     probe_finish(&e, WARD_GROUP_FILE, want, t0, r); \
     return r; } while (0)
 

@@ -1,0 +1,270 @@
+#!/usr/bin/env bats
+# The engine (issue 5): a real workload learns a template in ward sandbox,
+# replays under it in protect mode with no denial and no alert, and each
+# deviating action (new binary, write outside the learned directories,
+# connect to a new loopback port) is denied and alerted in protect, alerted
+# and not denied in monitor. Static binaries are covered by the supervisor;
+# a flood of events neither blocks the workload nor grows memory; bad
+# templates and policies are refused with file:line and leave nothing.
+
+load ../lib/common
+
+setup() {
+  common_setup
+  TPL="$TEST_TMP/web.yaml"
+  # the learned workload: files, two programs, a loopback connection
+  WL='set -e; mkdir -p /tmp/w; echo a > /tmp/w/f; cat /etc/hostname >/dev/null; ls /tmp/w >/dev/null
+      busybox nc -l -p 18081 >/dev/null & sleep 0.3
+      perl -MIO::Socket::INET -e "IO::Socket::INET->new(PeerAddr => q(127.0.0.1:18081)) or die qq(connect: \$!\n)"
+      wait; echo workload-ok'
+}
+teardown() { common_teardown; }
+
+sandbox() { "$WARD" --root "$WARD_ROOT" sandbox "$@"; }
+
+learn() {
+  sandbox --name eng-learn --mode learn --template "$TPL" --alerts "$TEST_TMP/learn.alerts" -- sh -c "$WL"
+}
+
+# connect to PORT on loopback, print the errno name on failure
+connect_to() {
+  echo "perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => q(127.0.0.1:$1)) or do { print \"connect-failed: \", (\$!{EACCES} ? q(EACCES) : \$!{EPERM} ? q(EPERM) : \$!{ECONNREFUSED} ? q(ECONNREFUSED) : \$!), qq(\n) }'"
+}
+
+# number of alert lines in FILE matching the jq FILTER
+count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "$1"; }
+
+@test "learn, then replay under protect: no denial, no alert" {
+  run learn
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *workload-ok* ]]
+  grep -q '/usr/bin/cat' "$TPL"
+  grep -q '18081' "$TPL"
+  # learning again merges into the same file
+  run sandbox --name eng-learn2 --mode learn --template "$TPL" -- sh -c "$WL"
+  [ "$status" -eq 0 ]
+  grep -q '^app: eng-learn$' "$TPL"
+
+  run sandbox --name eng-replay --mode protect --template "$TPL" --alerts "$TEST_TMP/replay.alerts" -- sh -c "$WL"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *workload-ok* ]]
+  [[ "$output" == *"denied=0 "* ]]
+  [ ! -s "$TEST_TMP/replay.alerts" ] || { cat "$TEST_TMP/replay.alerts"; false; }
+  # the protect layers were really in place: one more filter than without
+  # default profile, supervisor and the template's allow-list (a builtin-only
+  # reader: grep would be a new binary, and denied)
+  SF='while read -r k v; do [ "$k" = Seccomp_filters: ] && echo "filters=$v"; done < /proc/self/status'
+  run sandbox --name eng-layers --mode protect --template "$TPL" -- sh -c "$SF"
+  [[ "$output" == *"filters=3"* ]]
+  run sandbox --name eng-layers2 --mode monitor --template "$TPL" -- sh -c "$SF"
+  [[ "$output" == *"filters=2"* ]]
+  assert_clean eng-replay
+}
+
+@test "protect: a new binary, a write outside the learned dirs, a new port are denied and alerted" {
+  learn
+  A="$TEST_TMP/p.alerts"
+  run sandbox --name eng-p1 --mode protect --template "$TPL" --alerts "$A" -- sh -c 'id; echo "id-status=$?"'
+  echo "$output"; cat "$A"
+  [[ "$output" == *"Permission denied"* ]]
+  [[ "$output" != *uid=* ]]
+  [ "$(count "$A" '.rule == "template.exec" and .denied == true and .event.path == "/usr/bin/id"')" -ge 1 ]
+  [ "$(count "$A" '.container == "eng-p1" and .severity == "high" and (.time | test("Z$"))')" -ge 1 ]
+
+  rm -f "$A"
+  run sandbox --name eng-p2 --mode protect --template "$TPL" --alerts "$A" -- sh -c 'echo x > /run/other || echo write-failed'
+  echo "$output"; cat "$A"
+  [[ "$output" == *write-failed* ]]
+  [ "$(count "$A" '.rule == "template.file.write" and .denied == true and .event.path == "/run/other"')" -ge 1 ]
+
+  rm -f "$A"
+  run sandbox --name eng-p3 --mode protect --template "$TPL" --alerts "$A" -- sh -c "$(connect_to 18082)"
+  echo "$output"; cat "$A"
+  [[ "$output" == *"connect-failed: EACCES"* || "$output" == *"connect-failed: EPERM"* ]]
+  [ "$(count "$A" '.rule == "template.connect" and .denied == true and .event.port == 18082')" -ge 1 ]
+}
+
+@test "monitor: the same deviations are alerted, not denied" {
+  learn
+  A="$TEST_TMP/m.alerts"
+  run sandbox --name eng-m1 --mode monitor --template "$TPL" --alerts "$A" -- sh -c "id; echo x > /run/other && echo wrote; $(connect_to 18082)"
+  echo "$output"; cat "$A"
+  [[ "$output" == *uid=* ]]
+  [[ "$output" == *wrote* ]]
+  [[ "$output" == *"connect-failed: ECONNREFUSED"* ]]
+  [ "$(count "$A" '.rule == "template.exec" and .denied == false and .event.path == "/usr/bin/id"')" -ge 1 ]
+  [ "$(count "$A" '.rule == "template.file.write" and .denied == false and .event.path == "/run/other"')" -ge 1 ]
+  [ "$(count "$A" '.rule == "template.connect" and .denied == false and .event.port == 18082')" -ge 1 ]
+  # positive control: the learned workload alone raises nothing in monitor either
+  rm -f "$A"
+  run sandbox --name eng-m2 --mode monitor --template "$TPL" --alerts "$A" -- sh -c "$WL"
+  [[ "$output" == *workload-ok* ]]
+  [ ! -s "$A" ] || { cat "$A"; false; }
+}
+
+@test "a static binary exec'ing something new is caught by the supervisor" {
+  file -L /bin/busybox | grep -q 'statically linked'
+  BB="$TEST_TMP/bb.yaml"
+  run sandbox --name eng-sl --mode learn --template "$BB" -- /bin/busybox sh -c '/bin/busybox echo learned'
+  [ "$status" -eq 0 ]
+  A="$TEST_TMP/bb.alerts"
+  run sandbox --name eng-sp --mode protect --template "$BB" --alerts "$A" -- /bin/busybox sh -c '/bin/busybox echo learned; /usr/bin/id; echo after=$?'
+  echo "$output"; cat "$A"
+  [[ "$output" == *learned* ]]
+  [[ "$output" != *uid=* ]]
+  # busybox is not probed: the alert can only come from the supervisor
+  [ "$(count "$A" '.rule == "template.exec" and .denied == true and .event.source == "supervisor" and .event.path == "/usr/bin/id"')" -ge 1 ]
+  # positive control: without the supervisor nothing reports the static exec
+  rm -f "$A"
+  run sandbox --name eng-sn --mode monitor --no-supervisor --template "$BB" --alerts "$A" -- /bin/busybox sh -c '/usr/bin/id >/dev/null; echo done'
+  [[ "$output" == *done* ]]
+  [ "$(count "$A" '.event.source == "supervisor"')" -eq 0 ]
+}
+
+@test "an event flood: the workload is never blocked, drops are counted, memory stays bounded" {
+  echo '{"version":1,"app":"flood"}' > "$TEST_TMP/flood.json"
+  A="$TEST_TMP/flood.alerts"
+  "$WARD" --root "$WARD_ROOT" sandbox --name eng-flood --mode monitor --template "$TEST_TMP/flood.json" --alerts "$A" -- sh -c '
+    i=0; while [ $i -lt 150000 ]; do : < /etc/hostname; i=$((i+1)); done; echo > /tmp/done; sleep 2; echo flood-done' \
+    > "$TEST_TMP/flood.out" 2>&1 &
+  bg=$!
+  for i in $(seq 100); do [ -e "$WARD_ROOT/eng-flood/state.json" ] && break; sleep 0.05; done
+  sleep 0.3
+  # stall the engine: the workload must go on and finish without it
+  kill -STOP $bg
+  pid=$(jq -r .pid "$WARD_ROOT/eng-flood/state.json")
+  for i in $(seq 300); do [ -e /proc/$pid/root/tmp/done ] && break; sleep 0.1; done
+  [ -e /proc/$pid/root/tmp/done ] || { kill -CONT $bg; false; }
+  kill -CONT $bg
+  wait $bg
+  cat "$TEST_TMP/flood.out"
+  grep -q flood-done "$TEST_TMP/flood.out"
+  line=$(grep 'ward: engine: eng-flood' "$TEST_TMP/flood.out")
+  drops=$(echo "$line" | sed 's/.*drops=\([0-9]*\).*/\1/')
+  rss=$(echo "$line" | sed 's/.*maxrss_kb=\([0-9]*\).*/\1/')
+  [ "$drops" -gt 0 ]
+  [ "$rss" -lt 65536 ]
+  # alerts are bounded: one rule, a burst and then the rate limit
+  [ "$(wc -l < "$A")" -lt 200 ]
+  echo "$line" | grep -q 'suppressed=[1-9]'
+}
+
+@test "malformed template or policy: file:line, non-zero exit, nothing left behind" {
+  printf 'version: 1\napp: x\nexec:\n  - path: /bin/sh\n    bogus: 1\n' > "$TEST_TMP/bad.yaml"
+  run sandbox --name eng-bad1 --mode protect --template "$TEST_TMP/bad.yaml" -- true
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"bad.yaml:5"* ]]
+  assert_clean eng-bad1
+  printf 'mode: monitor\ntemplate: t.yaml\nactions:\n  high: explode\n' > "$TEST_TMP/pol.yaml"
+  run sandbox --name eng-bad2 --policy "$TEST_TMP/pol.yaml" -- true
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"pol.yaml:4: actions: \"explode\" is not an action"* ]]
+  assert_clean eng-bad2
+  run sandbox --name eng-bad3 --mode guard --template "$TEST_TMP/x.yaml" -- true
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"--mode"* ]]
+  assert_clean eng-bad3
+  run sandbox --name eng-bad4 --mode monitor --template "$TEST_TMP/missing.yaml" -- true
+  [ "$status" -ne 0 ]
+  [[ "$output" == *missing.yaml* ]]
+  assert_clean eng-bad4
+  # learn does not write a template when learning failed to start
+  [ ! -e "$TEST_TMP/x.yaml" ]
+}
+
+@test "annotations select the policy of a bundle; run.ward.supervisor=off opts out" {
+  learn
+  make_bundle "$TEST_TMP/b" '["sh","-c","grep Seccomp_filters /proc/self/status"]' '.annotations["run.ward.supervisor"] = "off"'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b" eng-b1
+  [[ "$output" == *"Seccomp_filters:	0"* ]]
+  make_bundle "$TEST_TMP/b2" '["sh","-c","grep Seccomp_filters /proc/self/status"]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b2" eng-b2
+  [[ "$output" == *"Seccomp_filters:	1"* ]]
+  make_bundle "$TEST_TMP/b3" '["true"]' '.annotations["run.ward.mode"] = "watch"'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/b3" eng-b3
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"annotations.run.ward.mode"* ]]
+  assert_clean eng-b3
+}
+
+@test "a policy maps severity to an action: high -> kill ends the container" {
+  learn
+  printf 'app: web\nmode: protect\ntemplate: web.yaml\nactions:\n  high: kill\n' > "$TEST_TMP/kill.yaml"
+  A="$TEST_TMP/k.alerts"
+  run sandbox --name eng-k1 --policy "$TEST_TMP/kill.yaml" --alerts "$A" -- sh -c 'id; sleep 5; echo survived'
+  echo "$output"; cat "$A"
+  [ "$status" -eq 137 ]
+  [[ "$output" != *survived* ]]
+  [ "$(count "$A" '.rule == "template.exec" and .action == "kill" and .app == "web"')" -ge 1 ]
+  assert_clean eng-k1
+  # positive control: the same run without the action map survives the denial
+  run sandbox --name eng-k2 --mode protect --template "$TPL" -- sh -c 'id; echo survived'
+  [[ "$output" == *survived* ]]
+}
+
+@test "policy thresholds override the learned rate threshold" {
+  RT="$TEST_TMP/rate.yaml"
+  run sandbox --name eng-r0 --mode learn --template "$RT" -- sh -c '/bin/true'
+  [ "$status" -eq 0 ]
+  BURST='i=0; while [ $i -lt 40 ]; do /bin/true; i=$((i+1)); done; echo burst-done'
+  A="$TEST_TMP/r1.alerts"
+  run sandbox --name eng-r1 --mode monitor --template "$RT" --alerts "$A" -- sh -c "$BURST"
+  echo "$output"; cat "$A"
+  [[ "$output" == *burst-done* ]]
+  [ "$(count "$A" '.rule == "rate.exec"')" -ge 1 ]
+  printf 'mode: monitor\ntemplate: rate.yaml\nthresholds:\n  exec_per_second: 1000\n' > "$TEST_TMP/lenient.yaml"
+  A="$TEST_TMP/r2.alerts"
+  run sandbox --name eng-r2 --policy "$TEST_TMP/lenient.yaml" --alerts "$A" -- sh -c "$BURST"
+  echo "$output"; cat "$A"
+  [[ "$output" == *burst-done* ]]
+  [ "$(count "$A" '.rule == "rate.exec"')" -eq 0 ]
+}
+
+@test "the supervisor follows the control page: quarantine denies a static binary's outbound connect" {
+  # busybox is static: no probe sees its connect, only the supervisor
+  sandbox --name eng-q1 -- /bin/busybox sh -c 'sleep 1; /bin/busybox nc -w 1 10.1.2.3 80 </dev/null; echo rc=$?' \
+    > "$TEST_TMP/q1.out" 2>&1 &
+  bg=$!
+  for i in $(seq 100); do [ -e "$WARD_ROOT/eng-q1/state.json" ] && break; sleep 0.05; done
+  "$WARD" --root "$WARD_ROOT" probe mode eng-q1 quarantine
+  wait $bg
+  cat "$TEST_TMP/q1.out"
+  grep -q "Permission denied" "$TEST_TMP/q1.out"
+  # positive control: without quarantine the same connect meets the kernel (no route)
+  run sandbox --name eng-q2 -- /bin/busybox sh -c '/bin/busybox nc -w 1 10.1.2.3 80 </dev/null; echo rc=$?'
+  echo "$output"
+  [[ "$output" == *"unreachable"* ]]
+  # and loopback stays allowed under quarantine
+  sandbox --name eng-q3 -- /bin/busybox sh -c 'sleep 1; /bin/busybox nc -w 1 127.0.0.1 9 </dev/null; echo rc=$?' \
+    > "$TEST_TMP/q3.out" 2>&1 &
+  bg=$!
+  for i in $(seq 100); do [ -e "$WARD_ROOT/eng-q3/state.json" ] && break; sleep 0.05; done
+  "$WARD" --root "$WARD_ROOT" probe mode eng-q3 quarantine
+  wait $bg
+  cat "$TEST_TMP/q3.out"
+  grep -q "refused" "$TEST_TMP/q3.out"
+}
+
+@test "ward run of a static image: learned by the supervisor, protected by it" {
+  make_bundle "$TEST_TMP/s" '["sh","-c","mkdir -p /tmp/a; echo x > /tmp/a/f; cat /tmp/a/f"]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s" --mode learn --template "$TEST_TMP/s.json" eng-s1
+  [ "$status" -eq 0 ]
+  jq -e '.exec | map(.path) | index("/bin/sh")' "$TEST_TMP/s.json"
+  A="$TEST_TMP/s.alerts"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s" --mode protect --template "$TEST_TMP/s.json" --alerts "$A" eng-s2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *x* ]]
+  [[ "$output" == *"Landlock layer is left out"* ]]
+  [ ! -s "$A" ]
+  make_bundle "$TEST_TMP/s3" '["sh","-c","/bin/busybox id; echo end"]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/s3" --mode protect --template "$TEST_TMP/s.json" --alerts "$A" eng-s3
+  echo "$output"; cat "$A"
+  [[ "$output" == *"Permission denied"* ]]
+  [[ "$output" != *uid=* ]]
+  [ "$(count "$A" '.rule == "template.exec" and .denied == true and .event.path == "/bin/busybox"')" -ge 1 ]
+}
