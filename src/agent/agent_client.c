@@ -66,12 +66,12 @@ int ward_agent_call(int sock, enum ward_agent_msg_type type, json_t *body, const
   while (r < 0 && errno == EINTR);
   if (r == 0)
     return ward_error(err, ETIMEDOUT, "agent: no reply");
-  _cleanup_free_ char *buf = malloc(WARD_AGENT_MAX_MSG);
+  _cleanup_free_ char *buf = malloc(WARD_AGENT_MAX_REPLY_MSG);
   if (buf == NULL)
     return ward_error(err, ENOMEM, "agent reply");
   int rfds[WARD_AGENT_MAX_FDS];
   size_t nr = 0;
-  ssize_t n = ward_agent_recv(sock, buf, WARD_AGENT_MAX_MSG, rfds, &nr, err);
+  ssize_t n = ward_agent_recv(sock, buf, WARD_AGENT_MAX_REPLY_MSG, rfds, &nr, err);
   if (n < 0)
     return -1;
   for (size_t i = 0; i < nr; i++)

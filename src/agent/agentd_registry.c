@@ -268,6 +268,18 @@ int agentd_status(struct ward_agentd *a, const char *id, json_t **reply, ward_er
                                           "bad_records", (json_int_t) st.ring_bad, "notifications",
                                           (json_int_t) st.sv_notifications));
   }
+  /* one datagram: with thousands of containers the list is cut short and
+   * says so (the metrics have every one) */
+  bool truncated = false;
+  for (;;) {
+    _cleanup_free_ char *text = json_dumps(list, JSON_COMPACT);
+    if (text == NULL || strlen(text) + 512 <= WARD_AGENT_MAX_REPLY_BODY || json_array_size(list) == 0)
+      break;
+    size_t keep = json_array_size(list) * 9 / 10;
+    while (json_array_size(list) > keep)
+      json_array_remove(list, json_array_size(list) - 1);
+    truncated = true;
+  }
   pthread_mutex_lock(&a->lock);
   struct agentd_stats as = a->stats;
   pthread_mutex_unlock(&a->lock);
@@ -275,6 +287,8 @@ int agentd_status(struct ward_agentd *a, const char *id, json_t **reply, ward_er
                      "socket", a->socket_path, "uptime_s", (json_int_t) ((ward_now_ns() - a->started_ns) / 1000000000u),
                      "containers", (json_int_t) n, "registrations", (json_int_t) as.registrations, "refused_peers",
                      (json_int_t) as.refused_peers, "bad_messages", (json_int_t) as.bad_messages, "containers", list);
+  if (*reply && truncated)
+    json_object_set_new(*reply, "truncated", json_true());
   return *reply ? 0 : ward_error(err, ENOMEM, "status");
 }
 

@@ -20,7 +20,7 @@
 
 static int decode_json(enum ward_agent_msg_type type, json_t *body, size_t nfds, struct ward_agent_msg *m, ward_error_t *err)
 {
-  char buf[WARD_AGENT_MAX_MSG];
+  static char buf[WARD_AGENT_MAX_REPLY_MSG];
   int n = ward_agent_msg_encode(type, body, nfds, buf, sizeof(buf), err);
   json_decref(body);
   return n < 0 ? -1 : ward_agent_msg_decode(buf, (size_t) n, nfds, m, err);
