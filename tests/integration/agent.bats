@@ -344,3 +344,23 @@ for r in range(int(sys.argv[1])):
   wait $bg
   grep -q "round 11" "$TEST_TMP/flood.out"
 }
+
+@test "agent: ward create hands over to a keeper process that outlives it and re-registers" {
+  start_agent
+  make_bundle "$TEST_TMP/b" '["sh","-c","while true; do sleep 0.2; done"]'
+  (cd "$TEST_TMP/b" && "$WARD" --root "$WARD_ROOT" create agt-c1 3>&-)
+  wait_registered agt-c1 client
+  keeper=$(awk '{print $1}' "$WARD_ROOT/agt-c1/agent.keeper")
+  [ "$(cat /proc/$keeper/comm)" = ward-keeper ]
+  "$WARD" --root "$WARD_ROOT" start agt-c1
+  stop_agent
+  start_agent
+  wait_registered agt-c1 reattach
+  status_json | jq -e '.containers[0].listener'
+  "$WARD" --root "$WARD_ROOT" kill agt-c1 KILL
+  for i in $(seq 50); do [ "$(status_json | jq '.agent.containers')" = 0 ] && break; sleep 0.1; done
+  status_json | jq -e '.agent.containers == 0'
+  # the keeper ends with its container
+  for i in $(seq 50); do [ -e /proc/$keeper ] || break; sleep 0.1; done
+  [ ! -e /proc/$keeper ]
+}
