@@ -364,3 +364,38 @@ for r in range(int(sys.argv[1])):
   for i in $(seq 50); do [ -e /proc/$keeper ] || break; sleep 0.1; done
   [ ! -e /proc/$keeper ]
 }
+
+@test "agent: rootless agent with a state root outside /run and /tmp; the sandbox cannot reach it" {
+  rootless_setup
+  RUN_DIR=/var/tmp/ward-agt-rl$$
+  mkdir -p "$RUN_DIR"
+  chown wardtest: "$RUN_DIR"
+  RL_ROOT=$RUN_DIR
+  rootless "$RL_WARD" agent --ready-fd 5 5>"$TEST_TMP/ready" 3>&- 2>>"$TEST_TMP/agent.log" &
+  AGENT_PID=$!
+  for i in $(seq 100); do [ -s "$TEST_TMP/ready" ] && break; sleep 0.05; done
+  sock=$RUN_DIR/.agent/agent.sock
+  [ -S "$sock" ]
+  probe="import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+try:
+    s.connect(sys.argv[1]); print('CONNECTED')
+except OSError as e:
+    print('refused', e.strerror)"
+  # control: the same user on the host reaches it (a unix socket is
+  # connectable even through a read-only bind, so hiding is what counts)
+  run setpriv --reuid wardtest --regid wardtest --clear-groups /usr/bin/python3 -c "$probe" "$sock"
+  [ "$output" = CONNECTED ]
+  rootless "$RL_WARD" sandbox --name agt-rl1 -- sh -c '/usr/bin/python3 -c "$1" "$2"; ls "$3" 2>&1; sleep 1' sh "$probe" "$sock" "$RUN_DIR" \
+    > "$TEST_TMP/out" 2>&1 3>&- &
+  bg=$!
+  for i in $(seq 60); do
+    rootless "$RL_WARD" agent status --json 2>/dev/null | jq -e '.containers | map(select(.id == "agt-rl1")) | length == 1' >/dev/null && break
+    sleep 0.1
+  done
+  rootless "$RL_WARD" agent status --json | jq -e '.containers[] | select(.id == "agt-rl1") | .ring and .listener'
+  wait $bg
+  cat "$TEST_TMP/out"
+  grep -q "refused" "$TEST_TMP/out"
+  ! grep -q CONNECTED "$TEST_TMP/out"
+}
