@@ -1,7 +1,8 @@
 /* agent-ingest: the agent's engine (the same code `ward agent` runs) fed by
  * a synthetic producer.
  *
- *   agent-ingest [CONTAINERS] [IDLE_MAX_US] [ingest]   (ingest: skip part 2)
+ *   agent-ingest [CONTAINERS] [IDLE_MAX_US] [ingest]   (IDLE_MAX_US: the agent's --poll-max-us,
+ *   default 500; ingest: skip part 2)
  *
  * 1. Ingest and evaluation on one core: every container's ring is filled,
  *    then one thread drains them all through the full pipeline (decode,
@@ -14,6 +15,7 @@
  * The event mix follows what a busy service does: opens of learnt files,
  * a connect, an exec, all in the template, so the evaluation runs fully
  * without raising alerts. */
+#include "agent/agentd.h"
 #include "agent/engine.h"
 #include "agent/policy.h"
 #include "agent/template.h"
@@ -128,7 +130,7 @@ static void *engine_main(void *arg)
 int main(int argc, char **argv)
 {
   int nc = argc > 1 ? atoi(argv[1]) : 4;
-  uint32_t idle_max = argc > 2 ? (uint32_t) atoi(argv[2]) : 0;
+  uint32_t idle_max = argc > 2 && atoi(argv[2]) > 0 ? (uint32_t) atoi(argv[2]) : WARD_AGENTD_POLL_MAX_US;
   if (nc < 1 || nc > MAXC)
     nc = 4;
   ward_error_t err = NULL;
@@ -276,7 +278,7 @@ int main(int argc, char **argv)
     printf("alert latency: no alert lines arrived\n");
   } else {
     printf("alert latency ring write -> alert line (%zu of %zu alerts, engine idle_max_us %u): p50 %.1f us, p99 %.1f us,"
-           " max %.1f us\n", n, samples, idle_max ? idle_max : 1000, rd.lat[n / 2] / 1e3, rd.lat[n * 99 / 100] / 1e3,
+           " max %.1f us\n", n, samples, idle_max, rd.lat[n / 2] / 1e3, rd.lat[n * 99 / 100] / 1e3,
            rd.lat[n - 1] / 1e3);
     printf("target p99 <= 1 ms: ratio %.2f\n", rd.lat[n * 99 / 100] / 1e6);
   }
