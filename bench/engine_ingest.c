@@ -197,7 +197,9 @@ static void latency(const char *tpl, int n)
   if (ward_alert_out_open(spec, &lim, &ao, &err) < 0)
     die(&err);
   struct lat l = {.stop = eventfd(0, EFD_CLOEXEC)};
-  struct ward_engine_opts eo = {.alerts = ao};
+  /* ENGINE_IDLE_MAX_US: the longest idle sleep (default: the engine's) */
+  const char *idle = getenv("ENGINE_IDLE_MAX_US");
+  struct ward_engine_opts eo = {.alerts = ao, .idle_max_us = idle ? (uint32_t) strtoul(idle, NULL, 10) : 0};
   if (ward_engine_new(&eo, &l.e, &err) < 0)
     die(&err);
   struct ward_engine_container c = {.id = "lat", .state_dir = cdir, .ring_fd = fd, .listener_fd = -1, .pidfd = -1,
@@ -260,8 +262,8 @@ int main(int argc, char **argv)
   if (all || strcmp(argv[1], "throughput") == 0) {
     long k = n > 0 ? n : 5000000;
     double raw = raw_drain(k);
-    double off = run_throughput("engine, mode off", WARD_MODE_OFF, NULL, k);
     double mon = run_throughput("engine, mode monitor", WARD_MODE_MONITOR, tpl, k);
+    double off = run_throughput("engine, mode off", WARD_MODE_OFF, NULL, k);
     printf("ratios: off/drain %.2f  monitor/drain %.2f\n", off / raw, mon / raw);
   }
   if (all || strcmp(argv[1], "latency") == 0)

@@ -6,14 +6,15 @@
 #   abnormal: a shell spawned through the web app (command injection), a
 #             reverse shell connecting out, download-and-execute,
 #             privilege-escalation attempts.
-# Normal traces are split by a hash of their name: 60 % train the model, 40 %
-# are held out and scored with every abnormal trace; `ward model eval` prints
-# ROC AUC and the detection rate at <= 5 % false alarms. Each run also runs
+# Normal traces are split by run: each workload's first 60 % of runs train the
+# model, the others are held out and scored with every abnormal trace; `ward
+# model eval` prints ROC AUC and the detection rate at <= 5 % false alarms. Each run also runs
 # the live detector (injected-code rules) and counts its detections per class.
 #
 # usage: bench/model-eval.sh [OUTDIR]     (root; nginx-light redis-server wrk curl)
 # env:   WARD (default build/src/cli/ward), RUNS (runs per workload, default 5),
-#        NGRAM (default 4), WINDOW (default 16)
+#        NGRAM (default 4), WINDOW (default 16), PERCENTILE (threshold calibration, default 99),
+#        TRACE_OPTS (more `ward trace` options, e.g. --supervisor)
 set -uo pipefail
 WARD=${WARD:-$(dirname "$0")/../build/src/cli/ward}
 WARD=$(readlink -f "$WARD")
@@ -102,7 +103,7 @@ EOF
 chmod -R a+rX "$W"
 
 wait_port() {
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     sleep 0.05
   done
@@ -116,7 +117,7 @@ trace() {
   shift 2
   mkdir -p "$OUT/$class" "$OUT/detect/$class"
   "$WARD" trace --net host -o "$OUT/$class" --prefix "$name" --name "det-ev-$$-$name" \
-    --detect "$OUT/detect/$class/$name.jsonl" "$@" >/dev/null 2>>"$OUT/trace.log"
+    --detect "$OUT/detect/$class/$name.jsonl" ${TRACE_OPTS:-} "$@" >/dev/null 2>>"$OUT/trace.log"
 }
 
 # serve CLASS NAME PORT -- CMD...: a server run in the background; the load
@@ -126,7 +127,7 @@ serve() {
   shift 3
   mkdir -p "$OUT/$class" "$OUT/detect/$class"
   "$WARD" trace --net host -o "$OUT/$class" --prefix "$name" --name "det-ev-$$-$name" \
-    --detect "$OUT/detect/$class/$name.jsonl" "$@" >/dev/null 2>>"$OUT/trace.log" &
+    --detect "$OUT/detect/$class/$name.jsonl" ${TRACE_OPTS:-} "$@" >/dev/null 2>>"$OUT/trace.log" &
   SERVER=$!
   wait_port "$port"
 }
@@ -169,7 +170,7 @@ shell_scripts=(
 )
 for r in $(seq 1 "$RUNS"); do
   for s in "${!shell_scripts[@]}"; do
-    trace normal "shell$r-$s" -- sh -c "${shell_scripts[$s]}"
+    trace normal "shell$r.$s" -- sh -c "${shell_scripts[$s]}"
   done
 done
 
@@ -222,17 +223,38 @@ for r in $(seq 1 "$RUNS"); do
 done
 
 # ---- evaluation ----
-mkdir -p "$OUT/split/train" "$OUT/split/test"
-for f in "$OUT"/normal/*; do
-  h=$(printf '%s' "$(basename "$f")" | cksum | cut -d' ' -f1)
-  if [ $((h % 10)) -lt 6 ]; then cp "$f" "$OUT/split/train/"; else cp "$f" "$OUT/split/test/"; fi
+# split NORMAL_DIR OUT: every workload's first 60 % of runs to OUT/train (runs
+# 1-3 of 5), the rest to OUT/test: each application is trained on some runs
+# and judged on others it did not see
+split() {
+  mkdir -p "$2/train" "$2/test"
+  local cut=$(( (RUNS * 6 + 9) / 10 ))
+  for f in "$1"/*; do
+    r=$(basename "$f" | sed 's/^[a-z]*\([0-9]*\).*/\1/')
+    if [ "$r" -le "$cut" ]; then cp "$f" "$2/train/"; else cp "$f" "$2/test/"; fi
+  done
+}
+# evaluate NAME NORMAL_DIR ABNORMAL_DIR: train on the first runs' normal traces, score the rest and the abnormal ones
+evaluate() {
+  local name=$1 dir=$OUT/eval-$1
+  split "$2" "$dir"
+  echo "== $name: normal $(ls "$2" | wc -l) (train $(ls "$dir/train" | wc -l), held out $(ls "$dir/test" | wc -l)), abnormal $(ls "$3" | wc -l)"
+  "$WARD" model train -n "$NGRAM" --window "$WINDOW" --percentile "$PERCENTILE" "$dir/train" -o "$dir/model.json" 2>&1
+  "$WARD" model score "$dir/model.json" "$dir/test" "$3" > "$dir/scores.txt"
+  "$WARD" model eval "$dir/model.json" --normal "$dir/test" --abnormal "$3"
+  "$WARD" model eval --json "$dir/model.json" --normal "$dir/test" --abnormal "$3" > "$dir/eval.json"
+}
+PERCENTILE=${PERCENTILE:-99}
+# one trace per process, as recorded
+evaluate per-process "$OUT/normal" "$OUT/abnormal"
+# one trace per run: a run's process traces concatenated in pid order
+for class in normal abnormal; do
+  mkdir -p "$OUT/runs/$class"
+  for f in "$OUT/$class"/*; do b=$(basename "$f"); echo "${b%%-*} $b"; done | sort -k1,1 -k2,2V |
+    while read -r run file; do cat "$OUT/$class/$file" >> "$OUT/runs/$class/$run"; done
 done
-"$WARD" model train -n "$NGRAM" --window "$WINDOW" "$OUT/split/train" -o "$OUT/model.json" 2>&1
-"$WARD" model score "$OUT/model.json" "$OUT/split/test" "$OUT/abnormal" > "$OUT/scores.txt"
-echo "traces: normal $(ls "$OUT/normal" | wc -l) (train $(ls "$OUT/split/train" | wc -l), held out $(ls "$OUT/split/test" | wc -l)), abnormal $(ls "$OUT/abnormal" | wc -l)"
-"$WARD" model eval "$OUT/model.json" --normal "$OUT/split/test" --abnormal "$OUT/abnormal"
-"$WARD" model eval --json "$OUT/model.json" --normal "$OUT/split/test" --abnormal "$OUT/abnormal" > "$OUT/eval.json"
-echo "live detector (injected-code rules), detections per run class:"
+evaluate per-run "$OUT/runs/normal" "$OUT/runs/abnormal"
+echo "== live detector (injected-code rules), detections per run class:"
 for class in normal abnormal; do
   runs=$(ls "$OUT/detect/$class" | wc -l)
   hit=$(for f in "$OUT/detect/$class"/*.jsonl; do [ -s "$f" ] && echo "$f"; done | wc -l)

@@ -335,8 +335,19 @@ int ward_action_run(const char *root, const char *id, enum ward_action_kind kind
     }
   } else if (kind == WARD_ACTION_KILL) {
     rc = do_kill(st, o, prev, report, err);
+    /* the container lives on: the action in effect before is still in
+     * force, so its record (or none) comes back */
+    if (rc < 0 && ward_state_pid_alive(st)) {
+      _cleanup_error_ ward_error_t serr = NULL;
+      if (prev)
+        action_rec_save(st, prev, json_string_value(json_object_get(prev, "state")) ?: "active", &serr);
+      else
+        rec_remove(st);
+    }
   } else if (prev && same_action(prev, kind, o)) {
     json_object_set_new(report, "already", json_true());
+    if (json_object_get(prev, "form"))
+      json_object_set(report, "form", json_object_get(prev, "form"));
     json_object_set(report, "since", json_object_get(prev, "since"));
   } else {
     if (prev) {

@@ -41,7 +41,7 @@ struct ward_snapshot_opts;
 struct ward_action_opts {
   bool freeze;            /* quarantine form: freeze (true) or no network */
   bool allow_loopback;    /* nonet: loopback connects stay allowed */
-  const char *snapshot_path;                    /* snapshot: the archive (NULL: state_dir/snapshots/<time>.tar) */
+  const char *snapshot_path;                    /* snapshot: the archive (NULL: <root>/.snapshots/<id>/<time>.tar) */
   const struct ward_snapshot_opts *snapshot;    /* snapshot: limits (NULL: defaults) */
   const char *reason;     /* recorded with the action: "rule inject.exec_memfd (critical)", "by hand" */
   json_t **report;        /* out (may be NULL): what was done, layer by layer */

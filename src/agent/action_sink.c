@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -97,6 +98,9 @@ static void __attribute__((noreturn)) sink_main(pid_t init, int logfd, int nullf
 {
   int pidfd = (int) syscall(SYS_pidfd_open, init, 0);
   struct sink_hello port = {getpid(), 0};
+  /* decided before joining: unprivileged, joining makes us the container's
+   * root inside its user namespace */
+  bool host_root = geteuid() == 0;
   if (pidfd < 0 || netns_join(init) != 0)
     _exit(write(report, &port, sizeof(port)) < 0);
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -105,8 +109,12 @@ static void __attribute__((noreturn)) sink_main(pid_t init, int logfd, int nullf
   if (lfd < 0 || bind(lfd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(lfd, 64) < 0 ||
       getsockname(lfd, (struct sockaddr *) &sa, &sl) < 0)
     _exit(write(report, &port, sizeof(port)) < 0);
-  if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
-                         setresuid(65534, 65534, 65534) < 0))
+  /* keep nothing: host root becomes nobody; unprivileged, the one mapped
+   * uid cannot be left, so every capability goes instead */
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct none[2] = {{0}};
+  if (host_root ? (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+                : syscall(SYS_capset, &hdr, none) < 0)
     _exit(write(report, &port, sizeof(port)) < 0);
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   prctl(PR_SET_NAME, "ward-sink", 0, 0, 0);

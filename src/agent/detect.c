@@ -148,9 +148,9 @@ static uint16_t event_id(struct ward_detector *d, const struct ward_event *ev)
   unsigned c = ward_event_token_class(ev, &uncacheable);
   if (uncacheable)
     slot = NULL;
-  else if (ev->type == WARD_EV_SYSCALL) {
+  else if (ev->type == WARD_EV_SYSCALL || (ev->source == WARD_SRC_SUPERVISOR && !ev->call)) {
     if (ev->syscall_nr >= 0 && ev->syscall_nr < (int) ARRAY_SIZE(d->sys_ids))
-      slot = &d->sys_ids[ev->syscall_nr];
+      slot = &d->sys_ids[ev->syscall_nr][c];
   } else if (ev->call && ev->call < ARRAY_SIZE(d->call_ids)) {
     slot = &d->call_ids[ev->call][c];
   } else if ((unsigned) ev->type < WARD_EV_TYPE_COUNT) {
@@ -237,6 +237,8 @@ void ward_detector_event(struct ward_detector *d, const struct ward_event *ev, w
   d->clock++;
   d->stats.events++;
   struct proc *p = detect_proc(d, ev->pid, true);
+  if (p->first_ts == 0)
+    p->first_ts = ev->ts_ns;
   detect_inject(d, ev, p, fn, opaque);
   if (d->enabled[WARD_RULE_SEQUENCE] || d->cfg.learn)
     sequence(d, ev, p, fn, opaque);

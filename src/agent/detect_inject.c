@@ -142,6 +142,7 @@ static void check_exec(struct ward_detector *d, const struct ward_event *ev, str
                 argv);
   if (!d->enabled[WARD_RULE_SERVER_SHELL] || !is_shell(path, argv ? argv : ""))
     return;
+  p->flags |= PROC_SHELL_SEEN;
   uint32_t server = (p->flags & PROC_SERVER) ? p->pid : 0;
   if (!server && !(p->flags & PROC_SHELL_ALERTED) && d->cfg.root_fd >= 0) {
     /* a child we did not see forked (raw clone, events dropped): ask /proc */
@@ -157,12 +158,18 @@ static void check_exec(struct ward_detector *d, const struct ward_event *ev, str
   }
 }
 
-static void fork_child(struct ward_detector *d, struct proc *parent, uint32_t child)
+/* The fork record is written by the parent after fork returns, with the
+ * time the call started; the child may have recorded events before it
+ * (ring order is claim order). An entry for the child's pid whose first
+ * event is older than the fork is a process that died: start afresh. */
+static void fork_child(struct ward_detector *d, const struct ward_event *ev, struct proc *parent, uint32_t child,
+                       uint64_t ts, ward_detect_fn fn, void *opaque)
 {
   uint32_t inherit = parent->flags & (PROC_SERVER | PROC_SHELL_ALERTED);
+  uint32_t serial = d->next_serial;
   struct proc *c = detect_proc(d, child, true);
-  if (c->serial != d->next_serial) {
-    /* a stale entry for a reused pid: start afresh */
+  bool created = d->next_serial != serial;
+  if (!created && c->first_ts < ts) {
     uint32_t keep = c->pid;
     float *wbuf = c->seq.wbuf;
     memset(c, 0, sizeof(*c));
@@ -171,7 +178,15 @@ static void fork_child(struct ward_detector *d, struct proc *parent, uint32_t ch
     c->last = d->clock;
     ward_seq_ctx_init(&c->seq, wbuf);
   }
-  c->flags = inherit;
+  if (c->first_ts == 0 || c->first_ts > ts)
+    c->first_ts = ts;
+  c->flags |= inherit;
+  /* the child exec'd a shell before its parent's fork record arrived */
+  if ((inherit & PROC_SERVER) && (c->flags & (PROC_SHELL_SEEN | PROC_SHELL_ALERTED)) == PROC_SHELL_SEEN) {
+    c->flags |= PROC_SHELL_ALERTED;
+    detect_emit(d, ev, fn, opaque, WARD_RULE_SERVER_SHELL, WARD_SEV_CRITICAL, 1,
+                "shell started as process %u by server process %u", child, parent->pid);
+  }
 }
 
 void detect_inject(struct ward_detector *d, const struct ward_event *ev, struct proc *p, ward_detect_fn fn,
@@ -188,11 +203,11 @@ void detect_inject(struct ward_detector *d, const struct ward_event *ev, struct 
     break;
   case WARD_EV_FORK:
     if (ev->ret > 0 && ev->ret != ev->pid)
-      fork_child(d, p, (uint32_t) ev->ret);
+      fork_child(d, ev, p, (uint32_t) ev->ret, ev->ts_ns, fn, opaque);
     break;
   case WARD_EV_CLONE:
     if (ev->ret > 0 && !(ev->flags & CLONE_THREAD) && ev->ret != ev->pid)
-      fork_child(d, p, (uint32_t) ev->ret);
+      fork_child(d, ev, p, (uint32_t) ev->ret, ev->ts_ns, fn, opaque);
     break;
   case WARD_EV_MEMFD:
     if (ev->ret >= 0)

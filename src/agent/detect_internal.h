@@ -8,19 +8,21 @@
 
 #define PROC_CAP 1024u       /* processes tracked per container (power of two) */
 #define PROC_PROBE 16u       /* slots searched before the oldest is evicted */
-#define LEARN_IDS_MAX (1u << 20)   /* calls kept in learn mode to calibrate the threshold */
+#define LEARN_IDS_MAX (1u << 18)   /* calls kept in learn mode to calibrate the threshold (2 MiB) */
 
 enum {
   PROC_SERVER = 1,           /* listened or accepted, or descends from one that did */
   PROC_MEMFD = 2,            /* created a memfd */
   PROC_SHELL_ALERTED = 4,    /* inject.server_shell fired for this lineage */
   PROC_SEQ_ABOVE = 8,        /* model.sequence score above the threshold */
+  PROC_SHELL_SEEN = 16,      /* exec'd a shell (before its fork record was seen, maybe) */
 };
 
 struct proc {
   uint32_t pid;              /* 0: empty */
   uint32_t serial;           /* distinguishes successive processes with one pid */
   uint64_t last;             /* detector clock at the last event, for eviction */
+  uint64_t first_ts;         /* ts_ns of its first event (or of the fork that made it) */
   uint32_t flags;
   struct ward_seq_ctx seq;
 };
@@ -34,7 +36,7 @@ struct ward_detector {
   struct ward_rate_model rate;
   uint16_t call_ids[128][16];          /* token id per probe call and argument class (0: not cached) */
   uint16_t type_ids[WARD_EV_TYPE_COUNT][16];
-  uint16_t sys_ids[1024];
+  uint16_t sys_ids[512][16];           /* supervisor events: per system call and class */
   struct proc *procs;                  /* PROC_CAP */
   float *wbufs;                        /* PROC_CAP * window */
   uint32_t next_serial;

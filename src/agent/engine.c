@@ -206,6 +206,7 @@ static int ctr_setup(struct ward_engine *e, struct ctr *c, const struct ward_eng
   c->id = strdup(in->id);
   c->state_dir = strdup(in->state_dir);
   const char *app = in->app ? in->app : c->policy && c->policy->app ? c->policy->app : in->id;
+  c->app_explicit = in->app || (c->policy && c->policy->app);
   c->app = strdup(app);
   if (!c->id || !c->state_dir || !c->app)
     return ward_error(err, ENOMEM, "engine");

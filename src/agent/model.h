@@ -8,10 +8,11 @@
  * (additive smoothing, a = 0.01, V the vocabulary size, unknown tokens
  * share one extra id); a trace scores the largest mean nll over any
  * window of W consecutive transitions (default W = 16; the whole trace if
- * shorter). The per-application threshold is calibrated at training by
- * two-fold cross-scoring: each half of the training traces is scored by a
- * model of the other half, threshold = the given percentile (default 100)
- * of those scores times a margin (default 1.1). docs/detection.md.
+ * shorter; a window counts once it holds n transitions). The
+ * per-application threshold is calibrated at training by leave-one-out
+ * scoring: each training trace is scored by the model minus that trace's
+ * own counts, threshold = the given percentile (default 99) of those scores
+ * times a margin (default 1.1). docs/detection.md.
  *
  * Rate model: per container, counts of exec, connect and file-create events
  * in a sliding one-second window (ten 100 ms buckets); learns the maxima;
@@ -40,7 +41,7 @@ struct ward_seq_params {
   unsigned window;     /* 0: 16 */
   double alpha;        /* 0: 0.01 */
   double margin;       /* 0: 1.1 */
-  double percentile;   /* 0: 100 */
+  double percentile;   /* 0: 99 */
 };
 
 struct ward_seq_model;
@@ -87,7 +88,7 @@ struct ward_trace_set {
 void ward_trace_set_free(struct ward_trace_set *s);
 int ward_trace_set_add(struct ward_trace_set *s, const char *name, uint16_t *ids, size_t len);
 
-/* Sets the threshold by two-fold cross-scoring of set (see above); with
+/* Sets the threshold by leave-one-out scoring of set (see above); with
  * fewer than 2 traces: max self-score times the margin. */
 int ward_seq_model_calibrate(struct ward_seq_model *m, const struct ward_trace_set *set, ward_error_t *err);
 

@@ -12,6 +12,7 @@
 
 struct rec_trace {
   uint32_t pid;
+  uint64_t first_ts;   /* ts_ns of its first event */
   unsigned gen;
   char *buf;
   size_t len, cap;
@@ -123,11 +124,13 @@ void ward_trace_rec_event(struct ward_trace_rec *r, const struct ward_event *ev)
   size_t l = ward_event_token(ev, tok);
   if (l == 0)
     return;
-  /* a fork that returns a pid we hold a trace for: that process is gone */
+  /* a fork that returns a pid we hold a trace for, begun before the fork
+   * started: that process is gone (a trace begun after it is the child's
+   * own: the parent records the fork once it returns) */
   if (!r->per_run && (ev->type == WARD_EV_FORK || ev->type == WARD_EV_CLONE) && ev->ret > 0 &&
       (uint32_t) ev->ret != ev->pid) {
     struct rec_trace *old = find(r, (uint32_t) ev->ret, false);
-    if (old)
+    if (old && old->len && old->first_ts < ev->ts_ns)
       write_trace(r, old);
   }
   struct rec_trace *t = find(r, ev->pid, true);
@@ -149,6 +152,8 @@ void ward_trace_rec_event(struct ward_trace_rec *r, const struct ward_event *ev)
     t->buf = b;
     t->cap = nc;
   }
+  if (t->len == 0)
+    t->first_ts = ev->ts_ns;
   memcpy(t->buf + t->len, tok, l);
   t->buf[t->len + l] = ' ';
   t->len += l + 1;

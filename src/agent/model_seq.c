@@ -1,4 +1,4 @@
-/* The n-gram sequence model (model.h): counts, smoothed scores, two-fold
+/* The n-gram sequence model (model.h): counts, smoothed scores, leave-one-out
  * calibration and the JSON form. Counting and scoring are table lookups;
  * the logarithms are cached per entry once learning stops, so scoring a
  * call costs two hash probes. */
@@ -99,7 +99,7 @@ int ward_seq_model_new(const struct ward_seq_params *p, struct ward_seq_model **
   if (d.margin == 0)
     d.margin = 1.1;
   if (d.percentile == 0)
-    d.percentile = 100;
+    d.percentile = 99;
   if (d.n < 2 || d.n > WARD_SEQ_N_MAX)
     return ward_error(err, 0, "n: %u is outside 2..%d", d.n, WARD_SEQ_N_MAX);
   if (d.window > WARD_SEQ_WINDOW_MAX)
@@ -226,10 +226,17 @@ static void prepare(const struct ward_seq_model *cm)
   if (!m->dirty)
     return;
   double a = m->p.alpha, v1 = (double) m->vocab_n + 1;
+  /* a prefix never seen is as surprising as the most surprising novelty:
+   * an unseen continuation of the most frequent prefix. Cheaper would let a
+   * run of unknown calls score below one odd call in familiar code. */
+  float unseen = (float) -log(a / (1 + a * v1));
   for (size_t i = 0; i < m->prefixes.cap; i++) {
     struct seq_gram *g = &m->prefixes.slots[i];
-    if (g->count)
+    if (g->count) {
       g->nll = (float) -log(a / (g->count + a * v1));
+      if (g->nll > unseen)
+        unseen = g->nll;
+    }
   }
   for (size_t i = 0; i < m->grams.cap; i++) {
     struct seq_gram *g = &m->grams.slots[i];
@@ -241,9 +248,7 @@ static void prepare(const struct ward_seq_model *cm)
     double cp = p ? p->count : g->count;
     g->nll = (float) -log((g->count + a) / (cp + a * v1));
   }
-  /* a prefix never seen scores as one seen once: novelty is never cheaper
-   * than an unseen continuation of a known prefix */
-  m->unseen_prefix_nll = (float) -log(a / (1 + a * v1));
+  m->unseen_prefix_nll = unseen;
   m->dirty = false;
 }
 
@@ -270,17 +275,9 @@ void ward_seq_ctx_init(struct ward_seq_ctx *c, float *wbuf)
   c->wsum = 0;
 }
 
-double ward_seq_ctx_step(struct ward_seq_model *m, struct ward_seq_ctx *c, uint16_t id, bool learn)
+/* Adds one transition's nll to the window; the window score or -1. */
+static double window_push(const struct ward_seq_model *m, struct ward_seq_ctx *c, float x)
 {
-  if (learn) {
-    count_gram(m, c->hist, id);
-    push(c->hist, m->p.n, id);
-    c->count++;
-    return -1;
-  }
-  prepare(m);
-  float x = transition_nll(m, c->hist, id);
-  push(c->hist, m->p.n, id);
   unsigned w = m->p.window;
   if (c->count >= w)
     c->wsum -= c->wbuf[c->wpos];
@@ -295,7 +292,55 @@ double ward_seq_ctx_step(struct ward_seq_model *m, struct ward_seq_ctx *c, uint1
       s += c->wbuf[i];
     c->wsum = s;
   }
+  /* a window is judged once it holds n transitions (or all of a shorter
+   * trace, see ward_seq_model_score): one novel call at a process's start
+   * must not weigh as much as a run of them */
+  if (c->count < m->p.n && c->count < w)
+    return -1;
   return c->wsum / (c->count < w ? c->count : w);
+}
+
+double ward_seq_ctx_step(struct ward_seq_model *m, struct ward_seq_ctx *c, uint16_t id, bool learn)
+{
+  if (learn) {
+    count_gram(m, c->hist, id);
+    push(c->hist, m->p.n, id);
+    c->count++;
+    return -1;
+  }
+  prepare(m);
+  float x = transition_nll(m, c->hist, id);
+  push(c->hist, m->p.n, id);
+  return window_push(m, c, x);
+}
+
+/* The score of one training trace by the model without that trace: counts
+ * minus the trace's own (held in own), computed without the cache. */
+static double score_left_out(const struct ward_seq_model *m, const struct ward_seq_model *own, const uint16_t *ids,
+                             size_t len)
+{
+  struct ward_seq_ctx c;
+  float wbuf[WARD_SEQ_WINDOW_MAX];
+  ward_seq_ctx_init(&c, wbuf);
+  double best = 0, a = m->p.alpha, v1 = (double) m->vocab_n + 1;
+  unsigned n = m->p.n;
+  for (size_t i = 0; i < len; i++) {
+    uint16_t key[WARD_SEQ_N_MAX] = {0};
+    memcpy(key, c.hist, (n - 1) * sizeof(uint16_t));
+    const struct seq_gram *p = tab_find(&m->prefixes, key), *po = tab_find(&own->prefixes, key);
+    double cp = (p ? p->count : 0) - (po ? po->count : 0);
+    key[n - 1] = ids[i];
+    const struct seq_gram *g = tab_find(&m->grams, key), *go = tab_find(&own->grams, key);
+    double cg = (g ? g->count : 0) - (go ? go->count : 0);
+    float x = cp <= 0 ? m->unseen_prefix_nll : (float) -log((cg + a) / (cp + a * v1));
+    push(c.hist, n, ids[i]);
+    double sc = window_push(m, &c, x);
+    if (sc > best)
+      best = sc;
+  }
+  if (len > 0 && len < n && len < m->p.window)
+    best = c.wsum / (double) len;
+  return best;
 }
 
 double ward_seq_model_score(const struct ward_seq_model *m, const uint16_t *ids, size_t len)
@@ -309,6 +354,9 @@ double ward_seq_model_score(const struct ward_seq_model *m, const uint16_t *ids,
     if (s > best)
       best = s;
   }
+  /* shorter than n: the mean of all its transitions */
+  if (len > 0 && len < m->p.n && len < m->p.window)
+    best = c.wsum / (double) len;
   return best;
 }
 
@@ -377,14 +425,6 @@ static void shadow_free(struct ward_seq_model *s)
   }
 }
 
-/* Pseudo-random but reproducible folds: traces listed by name come in
- * runs (run1-pid1, run1-pid2, ...), so alternating would put every trace
- * of one program into the same fold. */
-static int fold_of(size_t i)
-{
-  return (int) (mix64(i + 0x5bd1e995u) & 1);
-}
-
 int ward_seq_model_calibrate(struct ward_seq_model *m, const struct ward_trace_set *set, ward_error_t *err)
 {
   if (set->n == 0)
@@ -392,21 +432,19 @@ int ward_seq_model_calibrate(struct ward_seq_model *m, const struct ward_trace_s
   _cleanup_free_ double *scores = calloc(set->n, sizeof(double));
   if (scores == NULL)
     return ward_error(err, ENOMEM, "calibration");
-  if (set->n < 2) {
-    scores[0] = ward_seq_model_score(m, set->ids[0], set->len[0]);
-  } else {
-    for (int fold = 0; fold < 2; fold++) {
-      struct ward_seq_model *s = shadow(m);
-      if (s == NULL)
-        return ward_error(err, ENOMEM, "calibration");
-      for (size_t i = 0; i < set->n; i++)
-        if (fold_of(i) != fold)
-          ward_seq_model_learn(s, set->ids[i], set->len[i]);
-      for (size_t i = 0; i < set->n; i++)
-        if (fold_of(i) == fold)
-          scores[i] = ward_seq_model_score(s, set->ids[i], set->len[i]);
-      shadow_free(s);
+  prepare(m);
+  for (size_t i = 0; i < set->n; i++) {
+    if (set->n < 2) {
+      scores[i] = ward_seq_model_score(m, set->ids[i], set->len[i]);
+      break;
     }
+    /* leave this trace out: its own counts are subtracted */
+    struct ward_seq_model *own = shadow(m);
+    if (own == NULL)
+      return ward_error(err, ENOMEM, "calibration");
+    ward_seq_model_learn(own, set->ids[i], set->len[i]);
+    scores[i] = score_left_out(m, own, set->ids[i], set->len[i]);
+    shadow_free(own);
   }
   qsort(scores, set->n, sizeof(double), cmp_double);
   size_t k = (size_t) ceil(m->p.percentile / 100.0 * (double) set->n);

@@ -230,6 +230,12 @@ size_t ward_event_token(const struct ward_event *ev, char *buf)
     return (size_t) snprintf(buf, WARD_EVENT_TOKEN_MAX + 1, "%s", base);
   }
   base = ev->call ? call_token(ev->call) : NULL;
+  /* the supervisor's typed events (exec, connect, ...): the system call */
+  if (base == NULL && ev->source == WARD_SRC_SUPERVISOR) {
+    pthread_once(&syscall_once, load_syscall_names);
+    if (ev->syscall_nr >= 0 && ev->syscall_nr < SYSCALL_NAMES)
+      base = syscall_names[ev->syscall_nr];
+  }
   /* events without a call number (older probes, runtime events): the type */
   if (base == NULL)
     base = ward_event_type_name(ev->type);

@@ -162,6 +162,10 @@ int snap_add_file(struct snap *s, const char *name, const char *path, size_t cap
     return 0;
   }
   uint64_t room = s->max_bytes > s->bytes + 512 ? s->max_bytes - s->bytes - 512 : 0;
+  if (room == 0) {
+    snap_skip(s, name, "size limit");
+    return 0;
+  }
   if (room < cap)
     cap = (size_t) room;
   _cleanup_free_ char *buf = NULL;
@@ -296,10 +300,11 @@ int ward_snapshot_take(const char *root, const char *id, const char *path, const
     return ward_error_prefix(err, "snapshot");
   _cleanup_free_ char *def = NULL;
   if (path == NULL) {
-    _cleanup_free_ char *now = rfc3339();
-    if (asprintf(&def, "%s/snapshots/%s.tar", st->dir, now ? now : "snapshot") < 0)
+    /* outside the container's state directory, which goes with it; no id
+     * starts with a dot, so this is never taken for a container */
+    _cleanup_free_ char *now = rfc3339(), *dir = NULL;
+    if (asprintf(&dir, "%s/.snapshots/%s", root, id) < 0 || asprintf(&def, "%s/%s.tar", dir, now ? now : "snapshot") < 0)
       return ward_error(err, ENOMEM, "snapshot path");
-    _cleanup_free_ char *dir = ward_state_path(st, "snapshots");
     if (ward_mkdir_p(dir, 0700, err) < 0)
       return -1;
     path = def;

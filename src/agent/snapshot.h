@@ -42,7 +42,8 @@ struct ward_snapshot_opts {
 };
 
 /* Writes the archive to path (replaced atomically: written next to it, then
- * renamed). *report (may be NULL) gets a summary: path, bytes, entries,
+ * renamed; NULL: <root>/.snapshots/<id>/<UTC time>.tar, which outlives the
+ * container). *report (may be NULL) gets a summary: path, bytes, entries,
  * skipped, seconds. */
 int ward_snapshot_take(const char *root, const char *id, const char *path, const struct ward_snapshot_opts *o,
                        json_t **report, ward_error_t *err);

@@ -1,5 +1,5 @@
-/* The template model: sorted string sets, construction, learning from
- * events and the pid bookkeeping behind the process-tree edges. */
+/* The template model: sorted string sets, construction, and learning from
+ * events (the pid tracker is in template_tracker.c). */
 #include "agent/template_internal.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -69,6 +69,19 @@ int tpl_set_add(struct tpl_set *s, const char *str)
   char *copy = strdup(str);
   if (copy == NULL)
     return -1;
+  if (strpbrk(copy, "*#\\")) {
+    if (s->n_wild == s->cap_wild) {
+      size_t cap = s->cap_wild ? 2 * s->cap_wild : 8;
+      char **w = realloc(s->wild, cap * sizeof(*w));
+      if (w == NULL) {
+        free(copy);
+        return -1;
+      }
+      s->wild = w;
+      s->cap_wild = cap;
+    }
+    s->wild[s->n_wild++] = copy;
+  }
   memmove(s->v + at + 1, s->v + at, (s->n - at) * sizeof(*s->v));
   s->v[at] = copy;
   s->n++;
@@ -88,6 +101,11 @@ int tpl_set_remove(struct tpl_set *s, const char *str)
   size_t at = set_lower(s, str, &found);
   if (!found)
     return 0;
+  for (size_t k = 0; k < s->n_wild; k++)
+    if (s->wild[k] == s->v[at]) {
+      s->wild[k] = s->wild[--s->n_wild];
+      break;
+    }
   free(s->v[at]);
   memmove(s->v + at, s->v + at + 1, (s->n - at - 1) * sizeof(*s->v));
   s->n--;
@@ -99,6 +117,7 @@ void tpl_set_free(struct tpl_set *s)
   for (size_t i = 0; i < s->n; i++)
     free(s->v[i]);
   free(s->v);
+  free(s->wild);
   *s = (struct tpl_set) {0};
 }
 
@@ -114,8 +133,8 @@ bool tpl_set_match(const struct tpl_set *s, const char *str)
 {
   if (tpl_set_has(s, str))
     return true;
-  for (size_t i = 0; i < s->n; i++)
-    if (ward_template_pattern_match(s->v[i], str))
+  for (size_t i = 0; i < s->n_wild; i++)
+    if (ward_template_pattern_match(s->wild[i], str))
       return true;
   return false;
 }
@@ -248,157 +267,6 @@ unsigned tpl_event_fmodes(const struct ward_event *ev)
   }
 }
 
-/* ---- pid tracker ------------------------------------------------------ */
-
-/* Open addressing keyed by pid; cleared when full, since pids are reused
- * and stale entries only cost an unknown ("?") parent. */
-#define TR_SLOTS 8192u
-struct tr_ent {
-  uint32_t pid, ppid;
-  char *exe;
-  bool known;     /* exe is this pid's image (or its parent's, after fork) */
-  bool pending;   /* exec'd, waiting for the fork record naming the parent */
-};
-struct ward_template_tracker {
-  struct tr_ent ents[TR_SLOTS];
-  size_t used;
-  uint32_t vfork_parent;  /* last pid that called vfork (its child's pid is not reported) */
-};
-
-struct ward_template_tracker *ward_template_tracker_new(void)
-{
-  return calloc(1, sizeof(struct ward_template_tracker));
-}
-
-static void tr_clear(struct ward_template_tracker *tr)
-{
-  for (size_t i = 0; i < TR_SLOTS; i++) {
-    free(tr->ents[i].exe);
-    tr->ents[i] = (struct tr_ent) {0};
-  }
-  tr->used = 0;
-}
-
-void ward_template_tracker_free(struct ward_template_tracker *tr)
-{
-  if (tr == NULL)
-    return;
-  tr_clear(tr);
-  free(tr);
-}
-
-static struct tr_ent *tr_get(struct ward_template_tracker *tr, uint32_t pid, bool create)
-{
-  if (pid == 0)
-    return NULL;
-  for (unsigned k = 0; k < TR_SLOTS; k++) {
-    struct tr_ent *e = &tr->ents[(pid * 2654435761u + k) & (TR_SLOTS - 1)];
-    if (e->pid == pid)
-      return e;
-    if (e->pid == 0) {
-      if (!create)
-        return NULL;
-      if (tr->used >= TR_SLOTS * 3 / 4) {
-        tr_clear(tr);
-        return tr_get(tr, pid, true);
-      }
-      e->pid = pid;
-      tr->used++;
-      return e;
-    }
-  }
-  return NULL;
-}
-
-int ward_template_tracker_set_exe(struct ward_template_tracker *tr, uint32_t pid, const char *exe)
-{
-  struct tr_ent *e = tr_get(tr, pid, true);
-  if (e == NULL)
-    return -1;
-  char *copy = strdup(exe);
-  if (copy == NULL)
-    return -1;
-  free(e->exe);
-  e->exe = copy;
-  e->known = true;
-  e->pending = false;
-  return 0;
-}
-
-const char *tpl_tracker_exe(struct ward_template_tracker *tr, uint32_t pid)
-{
-  struct tr_ent *e = tr ? tr_get(tr, pid, false) : NULL;
-  return e ? e->exe : NULL;
-}
-
-/* Records of a fork and of its child's exec can reach the consumer in
- * either order (they come from two processes), so an exec by an unknown
- * pid waits for the fork that names its parent. */
-bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event *ev, const char **parent,
-                       const char **child)
-{
-  static __thread char prev[WARD_EVENT_STR_MAX];
-  if (tr == NULL)
-    return false;
-  if ((ev->type == WARD_EV_FORK || ev->type == WARD_EV_CLONE) && ev->ret >= 0) {
-    if (ev->ret == 0) {
-      if (ev->call == WARD_CALL_vfork)
-        tr->vfork_parent = ev->pid;
-      return false;
-    }
-    struct tr_ent *p = tr_get(tr, ev->pid, false);
-    struct tr_ent *c = tr_get(tr, (uint32_t) ev->ret, true);
-    if (c == NULL)
-      return false;
-    c->ppid = ev->pid;
-    if (c->pending && c->exe) {
-      /* the child exec'd before we saw this fork */
-      c->pending = false;
-      snprintf(prev, sizeof(prev), "%s", p && p->exe ? p->exe : "?");
-      *parent = prev;
-      *child = c->exe;
-      return true;
-    }
-    free(c->exe);
-    c->exe = p && p->exe ? strdup(p->exe) : NULL;
-    c->known = true;
-    return false;
-  }
-  if ((ev->type != WARD_EV_EXEC) || ev->ret < 0)
-    return false;
-  struct tr_ent *e = tr_get(tr, ev->pid, false);
-  bool pending = false;
-  if ((e == NULL || !e->known) && tr->vfork_parent && tr->vfork_parent != ev->pid) {
-    /* a vfork child's first sign of life is its exec */
-    struct tr_ent *p = tr_get(tr, tr->vfork_parent, false);
-    e = e ? e : tr_get(tr, ev->pid, true);
-    if (e) {
-      e->ppid = tr->vfork_parent;
-      free(e->exe);
-      e->exe = p && p->exe ? strdup(p->exe) : NULL;
-      e->known = true;
-    }
-    tr->vfork_parent = 0;
-  } else if (e == NULL || !e->known) {
-    e = e ? e : tr_get(tr, ev->pid, true);
-    /* pid 1 is the entry point: nobody in the container forked it */
-    pending = ev->pid != 1;
-    if (e)
-      e->known = true;
-  }
-  if (e == NULL)
-    return false;
-  snprintf(prev, sizeof(prev), "%s", e->exe ? e->exe : "?");
-  free(e->exe);
-  e->exe = strdup(ev->path);
-  e->pending = pending;
-  if (pending || e->exe == NULL)
-    return false;
-  *parent = prev;
-  *child = e->exe;
-  return true;
-}
-
 /* ---- learning --------------------------------------------------------- */
 
 /* Syscalls whose every call the probe sees in a dynamically linked program:
@@ -412,11 +280,13 @@ static const char *const probe_complete[] = {
 
 static void add_complete(struct ward_template *t, const struct ward_event *ev)
 {
-  if (ev->source == WARD_SRC_SUPERVISOR) {
+  if (ev->source == WARD_SRC_SUPERVISOR && !t->complete_supervisor) {
+    t->complete_supervisor = true;
     for (const char *const *n = ward_supervisor_default_syscalls(); *n; n++)
       if (strcmp(*n, "clone") != 0)   /* only namespace-creating clones are watched */
         tpl_set_add(&t->complete, *n);
-  } else if (ev->source == WARD_SRC_PROBE && ev->call) {
+  } else if (ev->source == WARD_SRC_PROBE && ev->call && !t->complete_probe) {
+    t->complete_probe = true;
     for (const char *const *n = probe_complete; *n; n++)
       tpl_set_add(&t->complete, *n);
   }
@@ -433,8 +303,8 @@ static void learn_path(struct tpl_set *s, const char *path)
 
 char *tpl_edge(const char *parent, const char *child)
 {
-  _cleanup_free_ char *pg = strcmp(parent, "?") ? ward_template_generalise(parent) : strdup("?");
-  _cleanup_free_ char *cg = ward_template_generalise(child);
+  _cleanup_free_ char *pg = strcmp(parent, "?") ? tpl_generalise_exec(parent) : strdup("?");
+  _cleanup_free_ char *cg = tpl_generalise_exec(child);
   char *edge = NULL;
   if (pg == NULL || cg == NULL || asprintf(&edge, "%s -> %s", pg, cg) < 0)
     return NULL;
@@ -475,7 +345,7 @@ void ward_template_learn_tracked(struct ward_template *t, struct ward_template_t
   case WARD_EV_SPAWN: {
     if (ev->ret < 0 || rel || ev->path[0] != '/')
       return;
-    _cleanup_free_ char *g = tpl_set_match(&t->exec, ev->path) ? NULL : ward_template_generalise(ev->path);
+    _cleanup_free_ char *g = tpl_set_match(&t->exec, ev->path) ? NULL : tpl_generalise_exec(ev->path);
     if (g)
       tpl_set_add(&t->exec, g);
     if (exe_fd >= 0) {

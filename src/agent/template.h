@@ -118,6 +118,12 @@ struct ward_template_rules {
  * that do not exist there (Landlock refuses them); AT_FDCWD for the host. */
 int ward_template_compile_at(const struct ward_template *t, int root_fd, struct ward_template_rules *out,
                              ward_error_t *err);
+/* flags: WARD_TEMPLATE_NO_PROBE leaves out the Landlock rule for the
+ * probe's directory, for containers that run without probes (the rule
+ * would name a path that does not exist). */
+#define WARD_TEMPLATE_NO_PROBE 0x1u
+int ward_template_compile_ex(const struct ward_template *t, int root_fd, unsigned flags,
+                             struct ward_template_rules *out, ward_error_t *err);
 int ward_template_compile(const struct ward_template *t, struct ward_template_rules *out, ward_error_t *err);
 void ward_template_rules_free(struct ward_template_rules *r);
 /* The Docker/moby JSON profile of the compiled seccomp rules (new ref). */

@@ -134,7 +134,7 @@ static char *fixed_dir(const char *pattern, bool *is_file)
   *is_file = false;
   size_t n = strcspn(pattern, "*#\\");
   bool literal = pattern[n] == '\0';
-  if (literal && (strncmp(pattern, "/dev/", 5) == 0 || strchr(pattern + 1, '/') == NULL)) {
+  if (literal && (strncmp(pattern, "/dev/", 5) == 0 || strchr(pattern, '/') == strrchr(pattern, '/'))) {
     *is_file = true;
     return strdup(pattern);
   }
@@ -217,15 +217,14 @@ static bool port_of(const char *ep, long *port)
   return true;
 }
 
-static int compile_landlock(const struct ward_template *t, int root_fd, struct ward_template_rules *r,
-                            ward_error_t *err)
+static int compile_landlock(const struct ward_template *t, int root_fd, unsigned flags,
+                            struct ward_template_rules *r, ward_error_t *err)
 {
   struct ll_rules l = {0};
   int rc = 0;
-  bool dynamic = false;  /* a loader: the runtime binds the probe (engine part) */
   for (const char *const *p = loader_exec; *p && rc == 0; p++)
     if (exists_in(root_fd, *p))
-      rc = ll_add(&l, *p, "exec"), dynamic = true;
+      rc = ll_add(&l, *p, "exec");
   for (const char *const *p = base_ro; *p && rc == 0; p++)
     if (exists_in(root_fd, *p))
       rc = ll_add(&l, *p, "ro");
@@ -233,10 +232,8 @@ static int compile_landlock(const struct ward_template *t, int root_fd, struct w
     if (exists_in(root_fd, *p))
       rc = ll_add(&l, *p, "rw");
   /* the probe's library, ring and control page: bound by the runtime after
-   * this check could see them, so named without looking; but only where
-   * the runtime binds them (images with a dynamic loader): Landlock refuses
-   * a path that does not exist, and static images get no probe */
-  if (rc == 0 && dynamic)
+   * this check could see them, so named unconditionally */
+  if (rc == 0 && !(flags & WARD_TEMPLATE_NO_PROBE))
     rc = ll_add(&l, WARD_PROBE_DIR, "rw");
   for (size_t i = 0; i < t->exec.n && rc == 0; i++) {
     const char *e = t->exec.v[i];
@@ -394,16 +391,22 @@ static int compile_tables(const struct ward_template *t, struct ward_template_ru
   return 0;
 }
 
-int ward_template_compile_at(const struct ward_template *t, int root_fd, struct ward_template_rules *out,
-                             ward_error_t *err)
+int ward_template_compile_ex(const struct ward_template *t, int root_fd, unsigned flags,
+                             struct ward_template_rules *out, ward_error_t *err)
 {
   *out = (struct ward_template_rules) {0};
-  if (compile_seccomp(t, out, err) < 0 || compile_landlock(t, root_fd, out, err) < 0 ||
+  if (compile_seccomp(t, out, err) < 0 || compile_landlock(t, root_fd, flags, out, err) < 0 ||
       compile_tables(t, out, err) < 0) {
     ward_template_rules_free(out);
     return ward_error_prefix(err, "template %s", t->app);
   }
   return 0;
+}
+
+int ward_template_compile_at(const struct ward_template *t, int root_fd, struct ward_template_rules *out,
+                             ward_error_t *err)
+{
+  return ward_template_compile_ex(t, root_fd, 0, out, err);
 }
 
 int ward_template_compile(const struct ward_template *t, struct ward_template_rules *out, ward_error_t *err)

@@ -13,6 +13,10 @@
 struct tpl_set {
   char **v;
   size_t n, cap;
+  /* the entries holding pattern characters (pointers into v): only these
+   * need a pattern match, the rest a binary search */
+  char **wild;
+  size_t n_wild, cap_wild;
 };
 
 int tpl_set_add(struct tpl_set *s, const char *str);   /* 1 added, 0 present, -1 ENOMEM */
@@ -43,6 +47,7 @@ struct ward_template {
   struct tpl_set deny_connect;
   json_t *model;
   struct ward_template_tracker *tracker;   /* learning state, never saved */
+  bool complete_probe, complete_supervisor; /* their sets are in `complete` already */
 };
 
 /* Every list with its place in the file, in file order. */
@@ -75,7 +80,13 @@ const char *tpl_tracker_exe(struct ward_template_tracker *tr, uint32_t pid);
  * ("?" when unknown) started *child (both borrowed until the next call). */
 bool tpl_tracker_event(struct ward_template_tracker *tr, const struct ward_event *ev, const char **parent,
                        const char **child);
-/* "PARENT -> CHILD" with both generalised (malloc'd). */
+/* Generalisation (template_pattern.c); digits: numbered names become '#'.
+ * Executables keep their numbers outside temp places (python3.11 is one
+ * binary, not a family, and a '#' would widen the Landlock exec rule to
+ * the whole directory); pids and generated names are generalised. */
+char *tpl_generalise(const char *path, bool digits);
+char *tpl_generalise_exec(const char *path);
+/* "PARENT -> CHILD" with both generalised as executables (malloc'd). */
 char *tpl_edge(const char *parent, const char *child);
 
 /* YAML <-> JSON with a map from field paths to lines. */

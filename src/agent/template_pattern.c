@@ -146,7 +146,7 @@ static bool temp_prefix(const char *c, size_t n, size_t *skip)
  * characters): a run of digits becomes '#', a run that looks generated
  * becomes '*', anything else is kept literally. A temp-file prefix
  * ("tmp" in "tmpab3xk9q2") is split off the first run first. */
-static void component(struct buf *b, const char *c, size_t n, bool in_temp)
+static void component(struct buf *b, const char *c, size_t n, bool in_temp, bool digits)
 {
   size_t skip = 0;
   bool temp = temp_prefix(c, n, &skip) || in_temp;
@@ -165,7 +165,7 @@ static void component(struct buf *b, const char *c, size_t n, bool in_temp)
       put_lit(b, c, skip);
       start = skip;
     }
-    if (all_digits(c + start, j - start))
+    if (digits && all_digits(c + start, j - start))
       put(b, "#", 1);
     else if (looks_random(c + start, j - start, temp))
       put(b, "*", 1);
@@ -176,6 +176,16 @@ static void component(struct buf *b, const char *c, size_t n, bool in_temp)
 }
 
 char *ward_template_generalise(const char *path)
+{
+  return tpl_generalise(path, true);
+}
+
+char *tpl_generalise_exec(const char *path)
+{
+  return tpl_generalise(path, false);
+}
+
+char *tpl_generalise(const char *path, bool digits)
 {
   struct buf b = {0};
   put(&b, "", 0);
@@ -201,7 +211,7 @@ char *ward_template_generalise(const char *path)
     if (pid)
       put(&b, "*", 1);
     else
-      component(&b, s, n, in_temp && idx >= 2);
+      component(&b, s, n, in_temp && idx >= 2, digits || in_temp);
     prev = s;
     prev_n = n;
     s = e;

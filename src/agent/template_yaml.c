@@ -148,7 +148,7 @@ static int parse_node(struct yctx *c, yaml_event_t *ev, const char *path, int de
       return ward_error(c->err, 0, "%s:%d: %s: NUL byte in a string", c->name, line, path);
     *out = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? plain_scalar(s, n) : json_stringn(s, n);
     if (*out == NULL)
-      return ward_error(c->err, 0, "%s:%d: %s: not valid UTF-8", c->name, line, path);
+      return ward_error(c->err, 0, "%s:%d: %s: not valid UTF-8, or a number out of range", c->name, line, path);
     return 0;
   }
   case YAML_SEQUENCE_START_EVENT:
@@ -285,6 +285,8 @@ static int emit_node(yaml_emitter_t *em, json_t *v)
     return emit_scalar(em, num, true);
   case JSON_REAL:
     snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+    if (strspn(num, "-0123456789") == strlen(num))
+      strcat(num, ".0");   /* 0.0 must not come back as the integer 0 */
     return emit_scalar(em, num, true);
   case JSON_TRUE:
     return emit_scalar(em, "true", true);

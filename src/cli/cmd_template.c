@@ -28,12 +28,13 @@ static void usage(FILE *out)
           "                           [--rootfs DIR] [--complete LIST|none] -o OUT\n"
           "       ward template check TEMPLATE --events EVENTS.jsonl   (exit 1 on deviations)\n"
           "       ward template export --seccomp [-o OUT] FILE\n"
-          "       ward template export --landlock [--annotations] [--rootfs DIR] FILE\n\n"
+          "       ward template export --landlock [--annotations] [--rootfs DIR] [--no-probe] FILE\n\n"
           "Templates are JSON, or YAML when the file name ends in .yaml/.yml\n"
           "(docs/templates.md). learn reads `ward events --json` lines ('-' is stdin);\n"
           "--exec adds executables no probe saw start (the first is the entry point,\n"
           "pid 1), --rootfs hashes\n"
-          "executables inside DIR and, for export, keeps Landlock rules to paths there.\n");
+          "executables inside DIR and, for export, keeps Landlock rules to paths there;\n"
+          "--no-probe drops the rule for the probe's directory (containers without probes).\n");
 }
 
 static void freep_file(FILE **f)
@@ -213,9 +214,10 @@ static int do_export(int argc, char **argv, ward_error_t *err)
   static const struct option opts[] = {
     {"seccomp", no_argument, NULL, 's'}, {"landlock", no_argument, NULL, 'l'},
     {"annotations", no_argument, NULL, 'a'}, {"rootfs", required_argument, NULL, 'r'},
-    {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0},
+    {"output", required_argument, NULL, 'o'}, {"no-probe", no_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
   };
   bool seccomp = false, landlock = false, annotations = false;
+  unsigned flags = 0;
   const char *output = NULL, *rootfs = NULL;
   int c;
   while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -225,6 +227,7 @@ static int do_export(int argc, char **argv, ward_error_t *err)
     case 'a': annotations = true; break;
     case 'r': rootfs = optarg; break;
     case 'o': output = optarg; break;
+    case 'n': flags |= WARD_TEMPLATE_NO_PROBE; break;
     default: return 2;
     }
   }
@@ -237,7 +240,7 @@ static int do_export(int argc, char **argv, ward_error_t *err)
   if (rootfs && (root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return ward_error_sys(err, "--rootfs %s", rootfs);
   struct ward_template_rules r;
-  if (ward_template_compile_at(t, root_fd, &r, err) < 0)
+  if (ward_template_compile_ex(t, root_fd, flags, &r, err) < 0)
     return -1;
   _cleanup_free_ char *text = NULL;
   if (seccomp) {

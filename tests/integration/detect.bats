@@ -151,3 +151,28 @@ rules() { jq -r .rule "$1" | sort | uniq | tr '\n' ' '; }
   [ "$status" = 1 ]
   [[ "$output" == *"ev.jsonl:2: event.pid: expected an integer"* ]]
 }
+
+@test "ward trace ID: records a running container's processes (from its ring, or the engine's flight recorder)" {
+  "$WARD" --root "$WARD_ROOT" sandbox --name "det-id-$$" -- sh -c 'sleep 1; cat /etc/hostname >/dev/null; ls / >/dev/null; sleep 2' &
+  bg=$!
+  # the sandbox's own engine consumes the ring: wait for its flight recorder
+  for i in $(seq 100); do [ -e "$WARD_ROOT/det-id-$$/flight" ] && break; sleep 0.05; done
+  "$WARD" --root "$WARD_ROOT" trace -o "$TEST_TMP/byid" --source probe --duration 2.5 "det-id-$$"
+  wait $bg
+  cat "$TEST_TMP"/byid/*
+  grep -l '^execve.cat openat.r' "$TEST_TMP"/byid/*
+  grep -l '^execve.ls' "$TEST_TMP"/byid/*
+}
+
+@test "ward trace --supervisor: a static binary's execs and connects, which the probe cannot see" {
+  [ "$(file -b /usr/bin/busybox | grep -c 'statically linked')" = 1 ] || skip "no static busybox"
+  cmd='/usr/bin/busybox true; /usr/bin/busybox wget -q -O /dev/null http://127.0.0.1:1/ 2>/dev/null; exit 0'
+  det sv --supervisor -- /usr/bin/busybox sh -c "$cmd"
+  cat "$TEST_TMP"/sv.tr/*
+  [ "$(cat "$TEST_TMP"/sv.tr/* | grep -c '^execve.busybox')" = 3 ]
+  grep -q 'connect.inet.lo' "$TEST_TMP"/sv.tr/*
+  jq -s -e 'map(select(.source == "supervisor")) | length >= 4' "$TEST_TMP/sv.ev"
+  # without the supervisor the probes see nothing of a static binary
+  det nosv -- /usr/bin/busybox sh -c "$cmd"
+  [ -z "$(ls "$TEST_TMP/nosv.tr")" ]
+}

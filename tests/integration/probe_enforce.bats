@@ -127,10 +127,10 @@ W() { "$WARD" --root "$WARD_ROOT" "$@"; }
     g() { while [ ! -e $SYNC/\$1 ]; do sleep 0.05; done; }
     mkdir -p /tmp/www && echo sink-reached > /tmp/www/index.html
     busybox httpd -f -p 127.0.0.1:8082 -h /tmp/www & sleep 0.3
-    head -1 /etc/shadow 2>&1 | sed s/^/control-/
+    cat /etc/shadow 2>&1 | head -1 | sed s/^/control-/
     echo control-done
     g go
-    head -1 /etc/shadow | sed s/^/hp-/
+    cat /etc/shadow | head -1 | sed s/^/hp-/
     curl -s -m 3 http://10.1.2.3/ | sed s/^/hp-curl-/
     curl -s -m 3 http://169.254.169.254/ | sed s/^/hp-meta-/
     echo all-done; sleep 2; kill %1" > "$TEST_TMP/out" 2>&1 &
@@ -150,7 +150,7 @@ W() { "$WARD" --root "$WARD_ROOT" "$@"; }
   wait $bg
   cat "$TEST_TMP/out"
   # control: the real file is unreadable here
-  grep -q "control-head: cannot open '/etc/shadow'.*Permission denied" "$TEST_TMP/out"
+  grep -q "control-cat: /etc/shadow: Permission denied" "$TEST_TMP/out"
   # this container's own decoy (fresh random tokens per container)
   [[ "$decoy" == 'root:$6$'* ]]
   grep -qxF "hp-$decoy" "$TEST_TMP/out"

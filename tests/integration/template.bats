@@ -172,3 +172,63 @@ deviation() {
   [[ "$output" == *"high template.file.write: write of /etc/evil"* ]]
   [[ "$output" == *"high template.connect: connect to inet:127.0.0.1:7778"* ]]
 }
+
+@test "bad input: file:line errors, conflicting merges, bad event lines" {
+  printf 'version: 1\napp: x\nfiles:\n  wirte: []\n' > "$TEST_TMP/bad.yaml"
+  run W template show "$TEST_TMP/bad.yaml"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"bad.yaml:4: files.wirte: unknown field"* ]]
+  printf '{"version": 1, "app": "a"}\n' > "$TEST_TMP/a.json"
+  printf '{"version": 1, "app": "b"}\n' > "$TEST_TMP/b.json"
+  run W template merge "$TEST_TMP/a.json" "$TEST_TMP/b.json" -o "$TEST_TMP/m.json"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'app: "a" and "b" are different applications'* ]]
+  [ ! -e "$TEST_TMP/m.json" ]
+  printf '{"type":"open","pid":1,"path":"/etc/x","flags":0,"ret":3}\n\n{"type":"bogus","pid":1}\n' > "$TEST_TMP/ev.jsonl"
+  run W template learn --events "$TEST_TMP/ev.jsonl" -o "$TEST_TMP/l.json"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'ev.jsonl:3: type: unknown event type "bogus"'* ]]
+  [ ! -e "$TEST_TMP/l.json" ]
+  run W template export --seccomp --landlock "$TEST_TMP/a.json"
+  [ "$status" -eq 2 ]
+  # merge of runs is the union; merging a template with itself changes nothing
+  printf '{"type":"open","pid":1,"path":"/etc/x","flags":0,"ret":3}\n' > "$TEST_TMP/ev1.jsonl"
+  printf '{"type":"open","pid":1,"path":"/etc/y","flags":0,"ret":3}\n' > "$TEST_TMP/ev2.jsonl"
+  W template learn --events "$TEST_TMP/ev1.jsonl" --app a -o "$TEST_TMP/1.json"
+  W template learn --events "$TEST_TMP/ev2.jsonl" --app a -o "$TEST_TMP/2.yaml"
+  W template merge "$TEST_TMP/1.json" "$TEST_TMP/2.yaml" "$TEST_TMP/1.json" -o "$TEST_TMP/m.yml"
+  grep -q -- '- /etc/x' "$TEST_TMP/m.yml"
+  grep -q -- '- /etc/y' "$TEST_TMP/m.yml"
+  run W template diff "$TEST_TMP/1.json" "$TEST_TMP/m.yml"
+  [ "$status" -eq 1 ]
+  [ "$output" = "+ files.read: /etc/y" ]
+  run W template show "$TEST_TMP/m.yml"
+  [[ "$output" == *"files.read (2)"* ]]
+}
+
+@test "ward sandbox: the exported flags replay the workload and deny a new port" {
+  local w='set -e
+cat /etc/hostname > /dev/null
+echo x > /tmp/tplw.$$; rm /tmp/tplw.$$
+out=$( (exec 3<>/dev/tcp/127.0.0.1/7777) 2>&1 ) || true
+case $out in *refused*) ;; *) echo "connect: $out"; exit 1 ;; esac
+echo DONE'
+  W sandbox --name tpl-s1 -- bash -c "$w; sleep 2" > "$TEST_TMP/s1.out" 2>&1 &
+  local bg=$! i
+  for i in $(seq 100); do grep -q DONE "$TEST_TMP/s1.out" && break; sleep 0.1; done
+  W events --json tpl-s1 > "$TEST_TMP/s1.jsonl"
+  wait $bg
+  W template learn --events "$TEST_TMP/s1.jsonl" --app sbx --exec "$(command -v bash)" -o "$TEST_TMP/s.json"
+  mapfile -t flags < <(W template export --landlock "$TEST_TMP/s.json")
+  echo "${flags[*]}"
+  [[ " ${flags[*]} " == *" --connect 7777 "* ]]
+  run W sandbox --name tpl-s2 "${flags[@]}" -- bash -c "$w"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = DONE ]
+  local dev='out=$( (exec 3<>/dev/tcp/127.0.0.1/7778) 2>&1 ); case $out in *refused*) echo OK ;; *denied*) echo DENIED ;; *) echo "other: $out" ;; esac'
+  run W sandbox --name tpl-s3 -- bash -c "$dev"
+  [ "$output" = OK ]
+  run W sandbox --name tpl-s4 "${flags[@]}" -- bash -c "$dev"
+  [ "$output" = DENIED ]
+}

@@ -11,7 +11,9 @@
  *   unlink PATH | rename A B | mkdir PATH
  *   restrict FILE          waits for FILE, makes one interposed call, then
  *                          reports the seccomp filter count of itself and of
- *                          a second thread and tries raw execve/ptrace */
+ *                          a second thread and a fork child, and tries raw
+ *                          execve/ptrace
+ *   restrict-vfork FILE    the same with a vfork child making the first call */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,8 +128,54 @@ static int restrict_check(const char *file)
   long ex = r < 0 ? errno : 0;
   r = syscall(SYS_ptrace, PTRACE_PEEKUSER, 1, 0, 0);
   long pt = r < 0 ? errno : 0;
+  /* a fork child inherits the filter and must not stack a second one */
+  int p[2];
+  char child[16] = "?";
+  if (pipe(p) == 0) {
+    pid_t c = fork();
+    if (c == 0) {
+      int f = open("/dev/null", O_RDONLY);
+      if (f >= 0)
+        close(f);
+      char cf[16];
+      status_line("/proc/self/status", cf, sizeof(cf));
+      ssize_t w = write(p[1], cf, strlen(cf) + 1);
+      _exit(w > 0 ? 0 : 1);
+    }
+    ssize_t n = read(p[0], child, sizeof(child) - 1);
+    child[n > 0 ? n : 0] = 0;
+    waitpid(c, NULL, 0);
+  }
   printf("filters-before=%s filters-after=%s thread-filters=%s raw-execve-errno=%ld thread-execve-errno=%ld "
-         "raw-ptrace-errno=%ld\n", before, after, thread_filters, ex, thread_execve_errno, pt);
+         "raw-ptrace-errno=%ld fork-child-filters=%s\n", before, after, thread_filters, ex, thread_execve_errno, pt, child);
+  return 0;
+}
+
+/* vfork child first: it shares the probe's memory with its parent, so what
+ * it installs must not make the parent believe it has the filter too. */
+static int restrict_vfork(const char *file)
+{
+  char before[16], after[16];
+  status_line("/proc/self/status", before, sizeof(before));
+  struct stat st;
+  for (int i = 0; i < 10000 && syscall(SYS_newfstatat, AT_FDCWD, file, &st, 0) != 0; i++)
+    usleep(1000);
+  static char *av[] = {"/bin/true", NULL};
+  pid_t c = vfork();
+  if (c == 0) {
+    execv("/bin/true", av);  /* refused by the probe: restrict allows no exec */
+    _exit(errno);
+  }
+  int ws = 0;
+  waitpid(c, &ws, 0);
+  int f = open("/dev/null", O_RDONLY);
+  if (f >= 0)
+    close(f);
+  status_line("/proc/self/status", after, sizeof(after));
+  char *argv[] = {"/nonexistent/ward-x", NULL};
+  long r = syscall(SYS_execve, "/nonexistent/ward-x", argv, environ);
+  printf("vfork-child-exit=%d filters-before=%s filters-after=%s raw-execve-errno=%ld\n",
+         WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, before, after, r < 0 ? (long) errno : 0L);
   return 0;
 }
 
@@ -199,5 +248,7 @@ int main(int argc, char **argv)
     return report(rename(argv[2], argv[3]));
   if (!strcmp(m, "restrict"))
     return restrict_check(argv[2]);
+  if (!strcmp(m, "restrict-vfork"))
+    return restrict_vfork(argv[2]);
   return 2;
 }

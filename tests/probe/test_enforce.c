@@ -34,7 +34,9 @@ struct env {
 
 static void env_free(struct env *e)
 {
-  ward_ring_close(e->ring);
+  if (e->ring)
+    ward_ring_close(e->ring);
+  e->ring = NULL;
   _cleanup_error_ ward_error_t err = NULL;
   ward_remove_tree(e->dir, &err);
 }
@@ -55,11 +57,15 @@ static int env_init(struct env *e, uint32_t groups)
   if (ward_control_create(e->control, groups, &err) < 0 || ward_ring_create_file(ring, 1 << 20, 0, &err) < 0
       || mkdir(decoys, 0755) < 0) {
     tap_diag("setup: %s", err ? err->msg : "mkdir decoys");
+    ok(0, "setup");
+    env_free(e);
     return -1;
   }
   int fd = open(ring, O_RDWR | O_CLOEXEC);
   if (fd < 0 || ward_ring_open_fd(fd, WARD_RING_ALLOW_UNSEALED, 0, &e->ring, &err) < 0) {
     tap_diag("ring: %s", err ? err->msg : "open");
+    ok(0, "setup");
+    env_free(e);
     return -1;
   }
   return 0;
@@ -220,8 +226,13 @@ static void test_net(void)
 {
   struct env e;
   struct listener l;
-  if (env_init(&e, 0) < 0 || listen_local(&l, "hello from the listener\n") != 0)
+  if (env_init(&e, 0) < 0)
     return;
+  if (listen_local(&l, "hello from the listener\n") != 0) {
+    ok(0, "listener");
+    env_free(&e);
+    return;
+  }
   char port[8];
   snprintf(port, sizeof(port), "%u", l.port);
   is_str(run(&e, T("connect", "127.0.0.1", port)), "connected", "control: loopback connect works");
@@ -272,6 +283,22 @@ static void test_net(void)
   ok(v && v->port == 80 && v->addr[3] == 3 && strcmp(v->path2, want) == 0 && v->ret == 0,
      "the record has the original destination and the sink (%s)", v ? v->path2 : "none");
   ok(v && v->n_stack > 0, "honeypot records carry call stacks");
+  /* UDP: sendto and sendmsg go to the sink's port on the sink address too */
+  int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  struct sockaddr_in ua = {.sin_family = AF_INET, .sin_port = htons(l.port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (u >= 0 && bind(u, (struct sockaddr *) &ua, sizeof(ua)) == 0) {
+    is_str(run(&e, T("udp", "192.0.2.7", "53")), "ok", "honeypot: UDP sendto to the outside is sent");
+    is_str(run(&e, T("sendmsg", "192.0.2.7", "53")), "ok", "honeypot: UDP sendmsg to the outside is sent");
+    char b[8];
+    ssize_t got1 = recv(u, b, sizeof(b), 0), got2 = recv(u, b, sizeof(b), 0);
+    ok(got1 == 1 && got2 == 1, "... and both datagrams arrive at the sink");
+  } else {
+    ok(1, "# SKIP UDP port %u taken", l.port);
+    ok(1, "# SKIP");
+    ok(1, "# SKIP");
+  }
+  if (u >= 0)
+    close(u);
   set_mode(&e, 0);
   struct ward_control c;
   ward_control_read(e.control, &c, &err);
@@ -334,13 +361,13 @@ static void test_honeypot_decoys(void)
   env_free(&e);
 }
 
-static void test_restrict(void)
+/* Starts the target in a restrict mode, flips the mode once it waits,
+ * returns its output line. */
+static void run_waiting(struct env *e, const char *mode, uint32_t bits, char *out, size_t cap)
 {
-  struct env e;
-  if (env_init(&e, 0) < 0)
-    return;
   char go[128];
-  snprintf(go, sizeof(go), "%s/go", e.dir);
+  snprintf(go, sizeof(go), "%s/go-%s", e->dir, mode);
+  out[0] = 0;
   int p[2];
   if (pipe(p) < 0)
     return;
@@ -348,40 +375,83 @@ static void test_restrict(void)
   if (pid == 0) {
     char pre[512], dir[256];
     snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", so);
-    snprintf(dir, sizeof(dir), "WARD_PROBE_DIR=%s", e.dir);
+    snprintf(dir, sizeof(dir), "WARD_PROBE_DIR=%s", e->dir);
     char *envp[] = {pre, dir, NULL};
     dup2(p[1], 1);
-    char *argv[] = {(char *) target, "restrict", go, NULL};
+    char *argv[] = {(char *) target, (char *) mode, go, NULL};
     execve(target, argv, envp);
     _exit(127);
   }
   close(p[1]);
   usleep(100000);
-  set_mode(&e, WARD_CTL_MODE_RESTRICT);
+  set_mode(e, bits);
   ward_write_file_atomic(go, "", 0, 0644, NULL);
-  char out[512] = "";
-  ssize_t n = read(p[0], out, sizeof(out) - 1);
-  out[n > 0 ? n : 0] = 0;
+  size_t n = 0;
+  ssize_t k;
+  while (n < cap - 1 && (k = read(p[0], out + n, cap - 1 - n)) > 0)
+    n += (size_t) k;
+  out[n] = 0;
   close(p[0]);
   waitpid(pid, NULL, 0);
-  int before = -1, after = -1, thr = -1;
+}
+
+static void test_restrict(void)
+{
+  struct env e;
+  if (env_init(&e, 0) < 0)
+    return;
+  char out[512];
+  run_waiting(&e, "restrict", WARD_CTL_MODE_RESTRICT, out, sizeof(out));
+  int before = -1, after = -1, thr = -1, child = -1;
   long ex = -1, tex = -1, pt = -1;
   sscanf(out, "filters-before=%d filters-after=%d thread-filters=%d raw-execve-errno=%ld thread-execve-errno=%ld "
-              "raw-ptrace-errno=%ld", &before, &after, &thr, &ex, &tex, &pt);
+              "raw-ptrace-errno=%ld fork-child-filters=%d", &before, &after, &thr, &ex, &tex, &pt, &child);
   tap_diag("restrict target: %s", out);
   ok(before >= 0 && after == before + 1, "restrict: one more seccomp filter after the next interposed call");
   is_int(thr, after, "the other thread has it too (TSYNC)");
   is_int(ex, EACCES, "raw syscall(SYS_execve) refused by the kernel layer (EACCES, not ENOENT)");
   is_int(tex, EACCES, "... from the other thread as well");
   is_int(pt, EACCES, "raw ptrace refused");
+  is_int(child, after, "a fork child inherits the filter and adds none of its own");
   is_str(run(&e, T("exec", "/bin/true")), "errno=13", "restrict: exec refused by the probe in a new process");
   is_str(run(&e, T("system", "true")), "errno=13", "system() refused");
   collect(&e);
+  size_t installs = 0;
   const struct ward_event *v = NULL;
   for (size_t i = 0; i < e.n; i++)
-    if (e.ev[i].type == WARD_EV_PRCTL && e.ev[i].flags == 22)
+    if (e.ev[i].type == WARD_EV_PRCTL && e.ev[i].flags == 22) {
       v = &e.ev[i];
+      installs++;
+    }
   ok(v && v->ret == 0, "the installation is recorded (prctl PR_SET_SECCOMP, ret 0)");
+  is_int(installs, 3, "one installation per process: the target and the two later ones, none for the fork child");
+  set_mode(&e, 0);
+  run_waiting(&e, "restrict-vfork", WARD_CTL_MODE_RESTRICT, out, sizeof(out));
+  tap_diag("restrict-vfork target: %s", out);
+  int vexit = -1;
+  before = after = -1;
+  ex = -1;
+  sscanf(out, "vfork-child-exit=%d filters-before=%d filters-after=%d raw-execve-errno=%ld", &vexit, &before, &after, &ex);
+  is_int(vexit, EACCES, "a vfork child's exec is refused");
+  ok(before >= 0 && after == before + 1, "the parent still installs its own filter after the vfork child did");
+  is_int(ex, EACCES, "... and raw execve in the parent is refused");
+  env_free(&e);
+}
+
+/* sendmsg is new in the net group: recorded with its destination even with
+ * no mode on. */
+static void test_sendmsg_recorded(void)
+{
+  struct env e;
+  if (env_init(&e, 1u << WARD_GROUP_NET) < 0)
+    return;
+  is_str(run(&e, T("sendmsg", "127.0.0.1", "9")), "ok", "sendmsg to a UDP port with nobody listening");
+  collect(&e);
+  const struct ward_event *v = NULL;
+  for (size_t i = 0; i < e.n; i++)
+    if (e.ev[i].type == WARD_EV_SENDTO && e.ev[i].call == WARD_CALL_sendmsg)
+      v = &e.ev[i];
+  ok(v && v->port == 9 && v->addr[0] == 127 && v->ret == 1 && !v->denied, "sendmsg recorded as sendto with its destination");
   env_free(&e);
 }
 
@@ -459,6 +529,7 @@ int main(void)
   test_quarantine_files();
   test_honeypot_decoys();
   test_restrict();
+  test_sendmsg_recorded();
   test_musl();
   test_bad_input();
   return tap_done();

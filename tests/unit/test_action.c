@@ -160,6 +160,16 @@ static void test_snapshot_and_kill(void)
   ok(size_reason, "the reason is the size limit");
   json_decref(m);
 
+  /* the default place outlives the container's state directory */
+  ok(ward_snapshot_take(root, "u1", NULL, NULL, &report, &err) == 0, "snapshot to the default place");
+  const char *where = json_string_value(json_object_get(report, "path"));
+  _cleanup_free_ char *prefix = NULL;
+  asprintf(&prefix, "%s/.snapshots/u1/", root);
+  ok(where && strncmp(where, prefix, strlen(prefix)) == 0 && access(where, R_OK) == 0, "under <root>/.snapshots/<id>/");
+  json_decref(report);
+  _cleanup_strv_ char **ids = NULL;
+  ok(ward_state_list(root, &ids, &err) == 0 && ward_strv_len(ids) == 1, "not listed as a container");
+
   /* actions that need what this container lacks say so */
   ok(ward_action_run(root, "u1", WARD_ACTION_RESUME, NULL, &err) < 0, "resume without an action refused");
   contains(err ? err->msg : NULL, "no action in effect", "resume error");

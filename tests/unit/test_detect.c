@@ -112,8 +112,245 @@ static void test_rate(void)
   is_int(later, 1, "the window forgets after a second");
 }
 
+/* ---- the detector on synthetic events ---- */
+
+struct seen { int n; const char *rules[64]; char detail[64][256]; };
+
+static void collect(void *opaque, const struct ward_event *ev, const struct ward_detection *d)
+{
+  (void) ev;
+  struct seen *s = opaque;
+  if (s->n < 64) {
+    s->rules[s->n] = d->rule;
+    snprintf(s->detail[s->n], 256, "%s", d->detail);
+  }
+  s->n++;
+}
+
+static bool has(const struct seen *s, const char *rule)
+{
+  for (int i = 0; i < s->n && i < 64; i++)
+    if (strcmp(s->rules[i], rule) == 0)
+      return true;
+  return false;
+}
+
+static struct ward_event *mk(struct ward_event *e, enum ward_event_type t, unsigned call, uint32_t pid, int64_t ret)
+{
+  memset(e, 0, sizeof(*e));
+  e->type = t;
+  e->call = (uint16_t) call;
+  e->pid = e->tid = pid;
+  e->ret = ret;
+  e->source = WARD_SRC_PROBE;
+  return e;
+}
+
+static void test_rules(void)
+{
+  _cleanup_error_ ward_error_t err = NULL;
+  struct ward_detector *d = NULL;
+  ok(ward_detector_new(&(struct ward_detect_config){.root_fd = -1}, &d, &err) == 0, "detector without a model");
+  static struct ward_event e;
+  struct seen s = {0};
+  /* a server: listen, fork a worker, the worker forks a child that execs sh */
+  ward_detector_event(d, mk(&e, WARD_EV_LISTEN, WARD_CALL_listen, 10, 0), collect, &s);
+  ward_detector_event(d, mk(&e, WARD_EV_FORK, WARD_CALL_fork, 10, 11), collect, &s);
+  ward_detector_event(d, mk(&e, WARD_EV_FORK, WARD_CALL_fork, 11, 12), collect, &s);
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 12, 0);
+  strcpy(e.path, "/usr/bin/dash");
+  strcpy(e.path2, "sh -c id");
+  ward_detector_event(d, &e, collect, &s);
+  ok(s.n == 1 && has(&s, "inject.server_shell"), "a shell two forks below a listener is a server shell");
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 1, "once per lineage");
+  /* negative: a shell started by a process that never listened */
+  s.n = 0;
+  ward_detector_event(d, mk(&e, WARD_EV_FORK, WARD_CALL_fork, 20, 21), collect, &s);
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 21, 0);
+  strcpy(e.path, "/bin/sh");
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 0, "a shell outside servers raises nothing");
+  /* the child's exec reaches the ring before the parent's fork record */
+  s.n = 0;
+  ward_detector_event(d, mk(&e, WARD_EV_LISTEN, WARD_CALL_listen, 90, 0), collect, &s);
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 91, 0);
+  strcpy(e.path, "/bin/sh");
+  e.ts_ns = 2000;
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_FORK, WARD_CALL_fork, 90, 91);
+  e.ts_ns = 1000;
+  ward_detector_event(d, &e, collect, &s);
+  ok(s.n == 1 && has(&s, "inject.server_shell"), "a shell whose fork record came late is still a server shell");
+  /* a stale entry for a reused pid does not inherit: its first event predates the fork */
+  s.n = 0;
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 95, 0);
+  strcpy(e.path, "/bin/sh");
+  e.ts_ns = 500;
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_FORK, WARD_CALL_fork, 90, 95);
+  e.ts_ns = 3000;
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 0, "an old process with a reused pid is not the server's shell");
+  /* busybox as sh */
+  ward_detector_event(d, mk(&e, WARD_EV_ACCEPT, WARD_CALL_accept4, 30, 5), collect, &s);
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 30, 0);
+  strcpy(e.path, "/bin/busybox");
+  strcpy(e.path2, "sh -c id");
+  ward_detector_event(d, &e, collect, &s);
+  ok(has(&s, "inject.server_shell"), "busybox run as sh by an accepting process");
+  /* system() from a server */
+  s.n = 0;
+  ward_detector_event(d, mk(&e, WARD_EV_LISTEN, WARD_CALL_listen, 40, 0), collect, &s);
+  mk(&e, WARD_EV_SYSTEM, WARD_CALL_system, 40, 0);
+  strcpy(e.path, "ping -c1 x");
+  ward_detector_event(d, &e, collect, &s);
+  ok(has(&s, "inject.server_shell"), "system() in a server");
+  /* exec classes */
+  const struct { const char *path; const char *rule; } execs[] = {
+    {"/memfd:x (deleted)", "inject.exec_memfd"}, {"/proc/self/fd/3", "inject.exec_memfd"},
+    {"/proc/12/fd/7", "inject.exec_memfd"}, {"/dev/fd/4", "inject.exec_memfd"},
+    {"/tmp/payload (deleted)", "inject.exec_deleted"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(execs); i++) {
+    s.n = 0;
+    mk(&e, WARD_EV_EXEC, WARD_CALL_fexecve, 50, 0);
+    strcpy(e.path, execs[i].path);
+    ward_detector_event(d, &e, collect, &s);
+    ok(s.n == 1 && has(&s, execs[i].rule), "exec of %s: %s", execs[i].path, execs[i].rule);
+  }
+  s.n = 0;
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 50, -2);   /* the failure record of an attempt */
+  strcpy(e.path, "/memfd:x");
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 50, 0);
+  strcpy(e.path, "/proc/selfish/fd/1");
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 0, "failure records and look-alike paths raise nothing");
+  /* W+X */
+  s.n = 0;
+  mk(&e, WARD_EV_MMAP_WX, WARD_CALL_mmap, 60, 4096);
+  e.flags = 0x7;
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_MMAP_WX, WARD_CALL_mmap, 60, 4096);
+  e.flags = 0x5;   /* r-x: a perf record, not W+X */
+  ward_detector_event(d, &e, collect, &s);
+  ok(s.n == 1 && has(&s, "inject.wx_mapping"), "W+X mapping; r-x is not");
+  /* preload */
+  s.n = 0;
+  mk(&e, WARD_EV_OPEN, WARD_CALL_openat, 70, -30);
+  strcpy(e.path, "/etc/ld.so.preload");
+  e.flags = O_WRONLY | O_APPEND;
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_OPEN, WARD_CALL_openat, 70, 3);
+  strcpy(e.path, "/etc/ld.so.preload");
+  e.flags = O_RDONLY;
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_RENAME, WARD_CALL_rename, 70, 0);
+  strcpy(e.path, "/tmp/x");
+  strcpy(e.path2, "/etc/ld.so.preload");
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_UNLINK, WARD_CALL_unlink, 70, 0);
+  strcpy(e.path, "/run/ward-probe/ld.so.preload");
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 3, "preload: write open, rename onto, unlink in the probe dir; not a read");
+  /* ptrace */
+  s.n = 0;
+  mk(&e, WARD_EV_PTRACE, WARD_CALL_ptrace, 80, 0);
+  e.flags = 16;   /* PTRACE_ATTACH */
+  e.arg = 81;
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_PTRACE, WARD_CALL_ptrace, 80, 0);
+  e.flags = 0;    /* PTRACE_TRACEME */
+  ward_detector_event(d, &e, collect, &s);
+  ok(s.n == 1 && has(&s, "inject.ptrace"), "ptrace attach to another process; TRACEME is not");
+  /* a rule switched off */
+  ward_detector_enable(d, WARD_RULE_PTRACE, false);
+  s.n = 0;
+  mk(&e, WARD_EV_PTRACE, WARD_CALL_ptrace, 80, 0);
+  e.flags = 16;
+  e.arg = 81;
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 0, "a disabled rule is silent");
+  /* the process table stays bounded: 10000 pids */
+  for (uint32_t pid = 1000; pid < 11000; pid++)
+    ward_detector_event(d, mk(&e, WARD_EV_OPEN, WARD_CALL_openat, pid, 3), collect, &s);
+  struct ward_detector_stats st;
+  ward_detector_get_stats(d, &st);
+  ok(st.evictions >= 10000 - 1024, "old processes are evicted (%llu)", (unsigned long long) st.evictions);
+  ward_detector_free(d);
+}
+
+/* learn mode -> model -> monitor: a sequence never seen and an exec burst */
+static void test_learn_monitor(void)
+{
+  _cleanup_error_ ward_error_t err = NULL;
+  struct ward_detector *d = NULL;
+  ok(ward_detector_new(&(struct ward_detect_config){.root_fd = -1, .learn = true}, &d, &err) == 0, "learning detector");
+  static struct ward_event e;
+  uint64_t ts = 1000000000ull;
+  /* 40 worker processes: accept, open, open, sendto, repeated */
+  for (uint32_t p = 100; p < 140; p++)
+    for (int k = 0; k < 30; k++) {
+      static const unsigned seq[][2] = {{WARD_EV_ACCEPT, WARD_CALL_accept4}, {WARD_EV_OPEN, WARD_CALL_openat},
+                                        {WARD_EV_OPEN, WARD_CALL_openat}, {WARD_EV_SENDTO, WARD_CALL_sendto}};
+      mk(&e, seq[k % 4][0], seq[k % 4][1], p, 3);
+      e.ts_ns = (ts += 10000000);   /* 100 events/s */
+      ward_detector_event(d, &e, NULL, NULL);
+    }
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 99, 0);
+  strcpy(e.path, "/usr/sbin/nginx");
+  e.ts_ns = (ts += 10000000);
+  ward_detector_event(d, &e, NULL, NULL);
+  json_t *model = ward_detector_model(d);
+  ward_detector_free(d);
+  ok(model != NULL, "learned model");
+  json_t *thr = json_object_get(json_object_get(model, "sequence"), "threshold");
+  ok(json_is_real(thr) && json_real_value(thr) > 0, "sequence threshold calibrated");
+  ok(json_integer_value(json_object_get(json_object_get(json_object_get(model, "rate"), "exec"), "threshold")) >= 9,
+     "rate threshold calibrated");
+  ok(ward_detector_new(&(struct ward_detect_config){.root_fd = -1, .model = model}, &d, &err) == 0, "monitoring detector");
+  json_decref(model);
+  struct seen s = {0};
+  for (int k = 0; k < 30; k++) {
+    static const unsigned seq[][2] = {{WARD_EV_ACCEPT, WARD_CALL_accept4}, {WARD_EV_OPEN, WARD_CALL_openat},
+                                      {WARD_EV_OPEN, WARD_CALL_openat}, {WARD_EV_SENDTO, WARD_CALL_sendto}};
+    mk(&e, seq[k % 4][0], seq[k % 4][1], 200, 3);
+    e.ts_ns = (ts += 10000000);
+    ward_detector_event(d, &e, collect, &s);
+  }
+  is_int(s.n, 0, "the learned behaviour raises nothing");
+  for (int k = 0; k < 30; k++) {
+    static const unsigned seq[][2] = {{WARD_EV_SOCKET, WARD_CALL_socket}, {WARD_EV_CONNECT, WARD_CALL_connect},
+                                      {WARD_EV_UNLINK, WARD_CALL_unlink}};
+    mk(&e, seq[k % 3][0], seq[k % 3][1], 201, 0);
+    e.ts_ns = (ts += 10000000);
+    ward_detector_event(d, &e, collect, &s);
+  }
+  int seqs = 0;
+  for (int i = 0; i < s.n && i < 64; i++)
+    seqs += strcmp(s.rules[i], "model.sequence") == 0;
+  is_int(seqs, 1, "an unseen sequence alerts once");
+  ok(has(&s, "rate.connect"), "10 connects in 0.3 s where none were learned: rate.connect");
+  s.n = 0;
+  for (int k = 0; k < 40; k++) {
+    mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 300 + (uint32_t) k, 0);
+    strcpy(e.path, "/usr/sbin/nginx");
+    e.ts_ns = (ts += 1000000);   /* 40 execs in 40 ms */
+    ward_detector_event(d, &e, collect, &s);
+  }
+  ok(has(&s, "rate.exec"), "an exec burst alerts");
+  int bursts = 0;
+  for (int i = 0; i < s.n && i < 64; i++)
+    bursts += strcmp(s.rules[i], "rate.exec") == 0;
+  is_int(bursts, 1, "once per second");
+  ward_detector_free(d);
+}
+
 int main(void)
 {
+  test_rules();
+  test_learn_monitor();
   test_sequence();
   test_trace_errors();
   test_rate();

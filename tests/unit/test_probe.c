@@ -328,10 +328,12 @@ static void test_prepare(void)
   if (err)
     tap_diag("%s", err->msg);
   is_int(s.variant, WARD_PROBE_GLIBC, "variant");
-  is_int(s.n_mounts, 4, "ring, control, library, ld.so.preload");
+  is_int(s.n_mounts, 5, "ring, control, library, decoys, ld.so.preload");
   ok(s.ring_fd >= 0 && (fcntl(s.ring_fd, F_GET_SEALS) & F_SEAL_SHRINK), "ring is a sealed memfd");
-  is_str(s.n_mounts == 4 ? s.mounts[3].target : NULL, "/etc/ld.so.preload", "preload file target");
-  ok(s.n_mounts == 4 && s.mounts[1].readonly && !s.mounts[0].readonly && !s.mounts[2].noexec, "mount flags");
+  is_str(s.n_mounts == 5 ? s.mounts[4].target : NULL, "/etc/ld.so.preload", "preload file target");
+  is_str(s.n_mounts == 5 ? s.mounts[3].target : NULL, "/run/ward-probe/decoys", "decoys directory target");
+  ok(s.n_mounts == 5 && s.mounts[1].readonly && !s.mounts[0].readonly && !s.mounts[2].noexec && s.mounts[3].readonly
+     && s.mounts[3].noexec, "mount flags");
   _cleanup_free_ char *pre = NULL;
   ok(s.preload && ward_read_file(s.preload, 0, &pre, NULL, &err) == 0, "preload file written");
   is_str(pre, "/run/ward-probe/libward-probe.so\n", "preload names the mounted library");

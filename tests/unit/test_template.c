@@ -181,6 +181,29 @@ static void test_learn(void)
   ok(has(j, "\"seen\":[\"bind\",\"connect\",\"execve\",\"fork\",\"openat\",\"setuid\",\"vfork\"]"), "calls seen");
   ok(has(j, "\"complete\":[\"memfd_create\",\"ptrace\""), "probe-complete calls recorded");
   ok(!has(j, "/etc/nope") && !has(j, "/etc/denied"), "failed and denied calls are not learned");
+  /* one exec reported by the supervisor and the probe is one edge */
+  ward_template_learn_tracked(t, tr, ev_fork(1, 50, WARD_CALL_fork), -1);
+  struct ward_event *sv = ev_exec(50, "/usr/bin/env");
+  sv->source = WARD_SRC_SUPERVISOR;
+  sv->syscall_nr = 59;
+  sv->call = 0;
+  ward_template_learn_tracked(t, tr, sv, -1);
+  ward_template_learn_tracked(t, tr, ev_exec(50, "/usr/bin/env"), -1);
+  /* a shell that runs the shell again is an edge of its own */
+  ward_template_learn_tracked(t, tr, ev_fork(1, 51, WARD_CALL_fork), -1);
+  ward_template_learn_tracked(t, tr, ev_exec(51, "/bin/sh"), -1);
+  free(j);
+  j = dump(t);
+  ok(has(j, "\"/bin/sh -> /usr/bin/env\"") && !has(j, "\"/usr/bin/env -> /usr/bin/env\""),
+     "a doubly reported exec is one edge: %s", j);
+  ok(has(j, "\"/bin/sh -> /bin/sh\""), "sh starting sh");
+  /* executables keep their numbers; generated names still generalise */
+  ward_template_learn_tracked(t, tr, ev_exec(60, "/usr/bin/python3.11"), -1);
+  ward_template_learn_tracked(t, tr, ev_exec(61, "/tmp/tmp.AbC123xYz9/run.sh"), -1);
+  free(j);
+  j = dump(t);
+  ok(has(j, "{\"path\":\"/usr/bin/python3.11\"}") && has(j, "{\"path\":\"/tmp/tmp.*/run.sh\"}"),
+     "exec paths: numbers kept, temp names generalised");
 
   /* supervisor events: syscall names by number and the watched set */
   struct ward_event *m = ev_new(WARD_EV_SYSCALL, 1, "/mnt");

@@ -2,6 +2,7 @@
  * name FILE:LINE: FIELD. */
 #include "agent/template.h"
 #include "common/cleanup.h"
+#include "common/json.h"
 #include "common/util.h"
 #include "tap.h"
 
@@ -112,8 +113,29 @@ static void test_errors(void)
   contains(err ? err->msg : NULL, "/nonexistent/t.json", "error names the file");
 }
 
+static void test_event_json(void)
+{
+  const char *line = "{\"seq\":23,\"source\":\"probe\",\"type\":\"connect\",\"pid\":7,\"tid\":7,\"ret\":-111,"
+                     "\"errno\":\"ECONNREFUSED\",\"call\":\"connect\",\"arg\":3,\"family\":\"inet\","
+                     "\"addr\":\"127.0.0.1\",\"port\":7777,\"future_field\":1}";
+  struct ward_event *ev = calloc(1, sizeof(*ev));
+  _cleanup_json_ json_t *o = json_loads(line, 0, NULL);
+  _cleanup_error_ ward_error_t err = NULL;
+  ok(ev && o && ward_template_event_from_json(o, ev, &err) == 0, "an events line decodes (unknown fields ignored)");
+  ok(ev && ev->type == WARD_EV_CONNECT && ev->pid == 7 && ev->ret == -111 && ev->port == 7777 &&
+     ev->addr[0] == 127 && ev->addr[3] == 1 && ev->call != 0, "its fields");
+  _cleanup_json_ json_t *bad = json_loads("{\"type\":\"open\",\"pid\":\"one\"}", 0, NULL);
+  ok(ward_template_event_from_json(bad, ev, &err) < 0, "a wrongly typed field is refused");
+  contains(err ? err->msg : NULL, "pid: expected an integer", "naming the field");
+  _cleanup_json_ json_t *bad2 = json_loads("{\"type\":\"connect\",\"family\":\"inet\",\"addr\":\"::1\"}", 0, NULL);
+  ok(ward_template_event_from_json(bad2, ev, &err) < 0, "an address of the wrong family is refused");
+  contains(err ? err->msg : NULL, "addr: \"::1\" is not an IPv4 address", "naming it");
+  free(ev);
+}
+
 void test_template_io(void)
 {
   test_round_trip();
   test_errors();
+  test_event_json();
 }

@@ -141,6 +141,9 @@ HIDDEN void probe_guard_range(const void *addr, size_t len);
 
 /* pid/tid cache, refreshed after fork; see probe_core.c */
 HIDDEN void probe_after_fork_child(void);
+HIDDEN pid_t probe_pid(void);
+/* restrict's bookkeeping in a fork child (probe_enforce.c) */
+HIDDEN void probe_enforce_after_fork(void);
 
 /* Shared by exec and net: the per-thread "inside the probe" marker that
  * stops recursion (a wrapper's own libc use never records itself). */

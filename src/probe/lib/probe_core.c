@@ -155,6 +155,16 @@ HIDDEN void probe_after_fork_child(void)
 {
   cached_pid = 0;
   __atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+  probe_enforce_after_fork();
+}
+
+/* This process's pid from the cache (a vfork child sees its parent's). */
+HIDDEN pid_t probe_pid(void)
+{
+  pid_t p = cached_pid;
+  if (UNLIKELY(p == 0))
+    cached_pid = p = (pid_t) syscall(SYS_getpid);
+  return p;
 }
 
 static inline void ids(uint32_t *pid, uint32_t *tid, int fresh)

@@ -181,7 +181,22 @@ struct probe_sock_fprog { unsigned short len; struct probe_sock_filter *filter; 
 #define PROBE_AUDIT_ARCH 0xc00000b7u   /* AUDIT_ARCH_AARCH64 */
 #endif
 
-static int restrict_state;  /* 0 not yet, 1 being installed, 2 done (inherited across fork) */
+/* Which process is known to carry the filter: its pid, taken from the
+ * kernel when it was installed. Compared with the cached pid, not a flag: a
+ * vfork child shares this memory, so a flag it set would convince its
+ * parent too; with the owner's pid the parent sees someone else's and
+ * installs its own. A fork child inherits the filter: the atfork hook
+ * moves ownership to it. */
+static pid_t restrict_owner;
+static int restrict_busy;     /* one installer at a time per process */
+
+HIDDEN void probe_enforce_after_fork(void)
+{
+  __atomic_store_n(&restrict_busy, 0, __ATOMIC_RELAXED);
+  pid_t o = __atomic_load_n(&restrict_owner, __ATOMIC_RELAXED);
+  if (o && o == (pid_t) syscall(SYS_getppid))
+    __atomic_store_n(&restrict_owner, (pid_t) syscall(SYS_getpid), __ATOMIC_RELAXED);
+}
 
 static void restrict_record(long r)
 {
@@ -196,8 +211,13 @@ static void restrict_record(long r)
 static void restrict_install(const struct ward_control *c)
 {
   int s = 0;
-  if (!__atomic_compare_exchange_n(&restrict_state, &s, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-    return;  /* done, or another thread (or an interrupted caller) is at it */
+  if (!__atomic_compare_exchange_n(&restrict_busy, &s, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    return;  /* another thread (or an interrupted caller) is at it */
+  pid_t self = (pid_t) syscall(SYS_getpid);
+  if (__atomic_load_n(&restrict_owner, __ATOMIC_ACQUIRE) == self) {
+    __atomic_store_n(&restrict_busy, 0, __ATOMIC_RELEASE);
+    return;  /* installed while we waited */
+  }
   int saved = errno;
 #ifdef PROBE_AUDIT_ARCH
   uint32_t deny = SECCOMP_RET_ERRNO_ | (uint32_t) deny_errno(c);
@@ -226,8 +246,8 @@ static void restrict_install(const struct ward_control *c)
     if (r > 0) {
       /* thread r has a filter of its own we cannot sync with: still cover
        * this thread (and what it forks); the record says it was partial */
-      long self = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &prog);
-      r = self == 0 ? -ESRCH : -errno;
+      long one = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &prog);
+      r = one == 0 ? -ESRCH : -errno;
     } else if (r < 0) {
       r = -errno;
     }
@@ -239,14 +259,16 @@ static void restrict_install(const struct ward_control *c)
   (void) c;
 #endif
   restrict_record(r);
-  __atomic_store_n(&restrict_state, 2, __ATOMIC_RELEASE);
+  /* also after a failure: one attempt per process, recorded, not one per call */
+  __atomic_store_n(&restrict_owner, self, __ATOMIC_RELEASE);
+  __atomic_store_n(&restrict_busy, 0, __ATOMIC_RELEASE);
   errno = saved;
 }
 
 static inline uint32_t enf_mode(const struct ward_control *c)
 {
   uint32_t m = __atomic_load_n(&c->mode, __ATOMIC_ACQUIRE);
-  if (UNLIKELY((m & WARD_CTL_MODE_RESTRICT) && __atomic_load_n(&restrict_state, __ATOMIC_ACQUIRE) != 2))
+  if (UNLIKELY((m & WARD_CTL_MODE_RESTRICT) && __atomic_load_n(&restrict_owner, __ATOMIC_ACQUIRE) != probe_pid()))
     restrict_install(c);
   return m;
 }

@@ -325,6 +325,8 @@ EXPORT int clone(int (*cfn)(void *), void *stack, int flags, void *arg, ...)
   GET_REAL(fn, clone, -1);
   struct clone_tramp t = {cfn, arg};
   int own_mem = !(flags & CLONE_VM);
+  if (!own_mem && !(flags & CLONE_THREAD))
+    (void) probe_pid();  /* as for vfork: the child must not fill our cache */
   uint32_t want = probe_want(WARD_GROUP_EXEC);
   if (LIKELY(!want))
     return own_mem ? fn(clone_trampoline, stack, flags, &t, ptid, tls, ctid)
@@ -351,6 +353,9 @@ static pid_t vfork_failed(void)
 HIDDEN void *probe_vfork_pre(void)
 {
   int saved = errno;
+  /* fill the pid cache now, in the parent: a vfork child that filled it
+   * would leave its own pid there for the parent (shared memory) */
+  (void) probe_pid();
   uint32_t want = probe_want(WARD_GROUP_EXEC);
   if (UNLIKELY(want)) {
     struct probe_ev e = {.in = {.type = WARD_EV_FORK, .call = WARD_CALL_vfork,

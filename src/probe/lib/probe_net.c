@@ -190,29 +190,43 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
   uint32_t want = probe_want_enf(WARD_GROUP_NET);
   if (LIKELY(!want))
     return fn(fd, msg, flags);
-  const struct sockaddr *addr = msg ? (const struct sockaddr *) msg->msg_name : NULL;
-  socklen_t len = addr ? msg->msg_namelen : 0;
-  const struct sockaddr *to = addr;
-  socklen_t tolen = len;
-  struct sockaddr_storage store;
+  const struct sockaddr *addr = NULL;
+  socklen_t len = 0;
   char red[64];
-  ENF_DEST(WARD_EV_SENDTO, WARD_CALL_sendmsg, flags, fd, to, tolen, want, red, store);
+  red[0] = 0;
   struct msghdr copy;
-  if (to != addr) {
-    copy = *msg;
-    copy.msg_name = (void *) to;
-    copy.msg_namelen = tolen;
-    msg = &copy;
+  if (UNLIKELY(want & PROBE_ENF) && msg) {
+    /* judging needs the destination before the call (a bad msg pointer
+     * faults here instead of giving EFAULT; docs/probes.md, Limits) */
+    addr = (const struct sockaddr *) msg->msg_name;
+    len = addr ? msg->msg_namelen : 0;
+    const struct sockaddr *to = addr;
+    socklen_t tolen = len;
+    struct sockaddr_storage store;
+    ENF_DEST(WARD_EV_SENDTO, WARD_CALL_sendmsg, flags, fd, to, tolen, want, red, store);
+    if (to != addr) {
+      copy = *msg;
+      copy.msg_name = (void *) to;
+      copy.msg_namelen = tolen;
+      msg = &copy;
+    }
   }
-  if (addr == NULL)
-    want &= ~(1u << WARD_GROUP_NET);
+  want &= ~PROBE_ENF;
   if (!want)
     return fn(fd, msg, flags);
   uint64_t t0 = probe_now();
   ssize_t r = fn(fd, msg, flags);
-  if (want & (1u << WARD_GROUP_NET))
+  int saved = errno;
+  if (addr == NULL && msg && !(r < 0 && saved == EFAULT)) {
+    /* recording only: read the destination after the kernel accepted msg */
+    addr = (const struct sockaddr *) msg->msg_name;
+    len = addr ? msg->msg_namelen : 0;
+  }
+  errno = saved;
+  if (addr && (want & (1u << WARD_GROUP_NET)))
     net_record(WARD_EV_SENDTO, WARD_CALL_sendmsg, flags, fd, addr, len, red, want, t0, r);
-  else
-    probe_finish(&(struct probe_ev){.in = {.type = WARD_EV_SENDTO, .call = WARD_CALL_sendmsg}}, WARD_GROUP_NET, want, t0, r);
+  else if (want & (1u << WARD_GROUP_PERF))
+    probe_finish(&(struct probe_ev){.in = {.type = WARD_EV_SENDTO, .call = WARD_CALL_sendmsg}}, WARD_GROUP_NET,
+                 want & ~(1u << WARD_GROUP_NET), t0, r);
   return r;
 }
