@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAXC 64
+#define MAXC 128
 
 static const char *const paths[] = {"/etc/app/app.conf", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/var/lib/app/data.db",
                                     "/srv/www/index.html"};
@@ -190,7 +190,7 @@ int main(int argc, char **argv)
       die("mkdir", &err);
     *strrchr(dir, '/') = '\0';
     int fd;
-    if (ward_ring_create_memfd(16u << 20, 256, &fd, &err) < 0 || ward_ring_open_fd(fd, 0, 0, &views[i], &err) < 0)
+    if (ward_ring_create_memfd(nc > 16 ? 2u << 20 : 16u << 20, 256, &fd, &err) < 0 || ward_ring_open_fd(fd, 0, 0, &views[i], &err) < 0)
       die("ring", &err);
     ward_ring_producer(views[i], &prod[i]);
     nslots = ward_ring_nslots(views[i]);
