@@ -63,7 +63,7 @@ for i in range(int(sys.argv[1])):
     time.sleep(0.1)'
 
 @test "agent: two containers with different policies served at once" {
-  start_agent
+  start_agent --metrics 127.0.0.1:0
   # a template learnt through the agent from a workload that only reads
   run "$WARD" --root "$WARD_ROOT" sandbox --name agt-p0 --mode learn --template "$TEST_TMP/shop.json" -- \
     sh -c 'cat /etc/hostname >/dev/null'
@@ -90,6 +90,15 @@ for i in range(int(sys.argv[1])):
   echo "$output" | jq -e '[.containers[] | .events > 0] | all'
   run "$WARD" --root "$WARD_ROOT" agent status
   [[ "$output" == *"agt-p1"*"shop"*"monitor"* ]]
+  # the metrics count alerts by rule and severity, and per container with
+  # its app and mode (python3 is not in shop's template: an alert already)
+  run curl -sS -m 5 "http://$METRICS/metrics"
+  echo "$output" | grep -E 'alerts_by_rule|container_alerts'
+  [[ "$output" == *'ward_agent_alerts_by_rule_total{rule="template.exec",severity="high"}'* ]]
+  n=$(echo "$output" | awk '/^ward_agent_container_alerts_total\{container="agt-p1",app="shop",mode="monitor"\}/ {print $2}')
+  [ "${n:-0}" -ge 1 ]
+  n=$(echo "$output" | awk '/^ward_agent_container_alerts_total\{container="agt-p2",app="agt-p2",mode="learn"\}/ {print $2}')
+  [ "$n" = 0 ]
   # the workload's file events went through the agent into the flight recorder
   run "$WARD" --root "$WARD_ROOT" events --json agt-p1
   echo "$output" | jq -s -e 'map(select(.path == "/agt-marker-1")) | length >= 1'
