@@ -341,7 +341,7 @@ for r in range(int(sys.argv[1])):
   # no agent for a while: the ring fills and the producers drop, not wait
   stop_agent
   sleep 1.5
-  start_agent
+  start_agent --metrics 127.0.0.1:0
   wait_registered agt-f1
   sleep 1
   rss2=$(awk '/VmRSS/ {print $2}' /proc/$AGENT_PID/status)
@@ -350,6 +350,10 @@ for r in range(int(sys.argv[1])):
   n=$(status_json | jq '.containers[0].drops')
   echo "drops: $n"
   [ "$n" -gt 0 ]
+  # and exported
+  m=$(curl -sS -m 5 "http://$METRICS/metrics" | awk '/^ward_agent_ring_drops_total / {print $2}')
+  echo "exported drops: $m"
+  [ "$m" -gt 0 ]
   wait $bg
   grep -q "round 11" "$TEST_TMP/flood.out"
 }
