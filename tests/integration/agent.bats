@@ -412,3 +412,18 @@ except OSError as e:
   grep -q "refused" "$TEST_TMP/out"
   ! grep -q CONNECTED "$TEST_TMP/out"
 }
+
+@test "agent: ward run hands its container over and still returns its exit status" {
+  start_agent
+  make_bundle "$TEST_TMP/b" '["sh","-c","echo hello; sleep 0.3; exit 3"]'
+  run sh -c "cd '$TEST_TMP/b' && '$WARD' --root '$WARD_ROOT' run agt-run1 3>&-"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *hello* ]]
+  grep -q 'agt-run1 (app agt-run1, pid [0-9]*, mode off) registered by client' "$TEST_TMP/agent.log"
+  for i in $(seq 30); do grep -q 'agt-run1 exited; deregistered' "$TEST_TMP/agent.log" && break; sleep 0.1; done
+  grep -q 'agt-run1 exited; deregistered' "$TEST_TMP/agent.log"
+  # WARD_AGENT_SOCKET=none keeps a container in-process although an agent runs
+  run sh -c "cd '$TEST_TMP/b' && WARD_AGENT_SOCKET=none '$WARD' --root '$WARD_ROOT' run agt-run2 3>&-"
+  [ "$status" -eq 3 ]
+  ! grep -q 'agt-run2' "$TEST_TMP/agent.log"
+}
