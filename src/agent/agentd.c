@@ -114,6 +114,10 @@ static void accept_conns(struct ward_agentd *a)
       ward_error_t err = NULL;
       if (ward_agent_send(fd, WARD_AGENT_ERROR, b, NULL, 0, &err) < 0)
         ward_error_free(&err);
+      /* what it sent unasked is dropped (descriptors closed) */
+      char junk[64];
+      while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT | MSG_CMSG_CLOEXEC) > 0)
+        ;
       close(fd);
       continue;
     }

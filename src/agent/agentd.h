@@ -30,7 +30,7 @@
 /* Rings are polled (producers make no system calls): the engine sleeps at
  * most this long between polls when idle. It bounds the alert latency
  * (bench/agent-ingest: p99 under 1 ms needs it well below 1000). */
-#define WARD_AGENTD_POLL_MAX_US 250
+#define WARD_AGENTD_POLL_MAX_US 500
 
 struct ward_agentd_opts {
   const char *socket_path;   /* NULL: <state_root>/.agent/agent.sock */

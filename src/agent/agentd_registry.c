@@ -307,6 +307,19 @@ void agentd_loop_sample(struct ward_agentd *a, uint64_t ns)
   pthread_mutex_unlock(&a->lock);
 }
 
+/* Rule names come from ward's own code; anything that would need escaping
+ * in a label value is replaced all the same. */
+static void render_rule(void *opaque, const char *rule, enum ward_severity sev, uint64_t raised)
+{
+  char safe[64];
+  size_t i = 0;
+  for (; rule[i] && i + 1 < sizeof(safe); i++)
+    safe[i] = (rule[i] == '"' || rule[i] == '\\' || (unsigned char) rule[i] < 0x20) ? '_' : rule[i];
+  safe[i] = '\0';
+  fprintf(opaque, "ward_agent_alerts_by_rule_total{rule=\"%s\",severity=\"%s\"} %llu\n", safe,
+          ward_severity_name(sev), (unsigned long long) raised);
+}
+
 /* Label values are ids and app names, which the decoder restricted to
  * characters that need no escaping. */
 void agentd_render_metrics(void *opaque, FILE *f)
@@ -358,6 +371,9 @@ void agentd_render_metrics(void *opaque, FILE *f)
   for (int sev = 0; sev < WARD_SEV_COUNT; sev++)
     fprintf(f, "ward_agent_alerts_total{severity=\"%s\"} %llu\n", ward_severity_name((enum ward_severity) sev),
             (unsigned long long) al.by_severity[sev]);
+  fprintf(f, "# HELP ward_agent_alerts_by_rule_total Alerts raised, by rule and severity.\n"
+             "# TYPE ward_agent_alerts_by_rule_total counter\n");
+  ward_alert_foreach_rule(a->alerts, render_rule, f);
   fprintf(f, "# HELP ward_agent_alerts_suppressed_total Alert lines held back by the rate limit.\n"
              "# TYPE ward_agent_alerts_suppressed_total counter\nward_agent_alerts_suppressed_total %llu\n",
           (unsigned long long) al.suppressed);

@@ -27,6 +27,7 @@ struct bucket {
   double tokens;
   uint64_t last_ns;
   uint64_t suppressed;
+  uint64_t raised[WARD_SEV_COUNT];  /* for the agent's per-rule metrics */
 };
 
 struct ward_alert_out {
@@ -176,6 +177,8 @@ int ward_alert_emit(struct ward_alert_out *o, const struct ward_alert *a)
   if ((unsigned) a->severity < WARD_SEV_COUNT)
     o->stats.by_severity[a->severity]++;
   struct bucket *b = bucket_for(o, a->rule ? a->rule : "unknown", now);
+  if ((unsigned) a->severity < WARD_SEV_COUNT)
+    b->raised[a->severity]++;
   b->tokens += (double) (now - b->last_ns) / 1e9 * o->rate;
   if (b->tokens > o->burst)
     b->tokens = o->burst;
@@ -206,5 +209,20 @@ void ward_alert_get_stats(struct ward_alert_out *o, struct ward_alert_stats *out
 {
   pthread_mutex_lock(&o->lock);
   *out = o->stats;
+  pthread_mutex_unlock(&o->lock);
+}
+
+void ward_alert_foreach_rule(struct ward_alert_out *o, ward_alert_rule_fn fn, void *opaque)
+{
+  pthread_mutex_lock(&o->lock);
+  for (unsigned i = 0; i <= RULE_SLOTS; i++) {
+    const struct bucket *b = i < RULE_SLOTS ? &o->rules[i] : &o->overflow;
+    const char *name = i < RULE_SLOTS ? b->name : "other";
+    if (i < RULE_SLOTS && b->name[0] == 0)
+      continue;
+    for (int sev = 0; sev < WARD_SEV_COUNT; sev++)
+      if (b->raised[sev])
+        fn(opaque, name, (enum ward_severity) sev, b->raised[sev]);
+  }
   pthread_mutex_unlock(&o->lock);
 }

@@ -52,6 +52,11 @@ struct ward_alert_stats {
   uint64_t by_severity[WARD_SEV_COUNT];  /* raised, emitted or not */
 };
 void ward_alert_get_stats(struct ward_alert_out *o, struct ward_alert_stats *out);
+/* Alerts raised per rule and severity (emitted or held back), for the
+ * agent's metrics; rules beyond the table's capacity count as "other".
+ * fn runs with the output's lock held: it must not emit. */
+typedef void (*ward_alert_rule_fn)(void *opaque, const char *rule, enum ward_severity sev, uint64_t raised);
+void ward_alert_foreach_rule(struct ward_alert_out *o, ward_alert_rule_fn fn, void *opaque);
 
 /* The alert as a JSON line without the newline (for tests and the agent). */
 char *ward_alert_format(const struct ward_alert *a, uint64_t suppressed);

@@ -17,7 +17,7 @@ struct ep_ref {
   struct ctr *c;
 };
 
-#define EXE_SLOTS 256   /* pid -> last exec'd path, for the alert's "exe" */
+#define EXE_SLOTS 64    /* pid -> last exec'd path, for the alert's "exe" (16 KiB per container: the agent holds hundreds) */
 
 struct exe_slot {
   uint32_t pid;

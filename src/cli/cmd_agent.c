@@ -25,7 +25,7 @@ static void usage(FILE *out)
           "  --state DIR     state root of the containers served (default: --root)\n"
           "  --alerts SPEC   where alert lines go (default stdout)\n"
           "  --metrics ADDR  Prometheus text format on GET /metrics (loopback or unix socket only)\n"
-          "  --poll-max-us N longest sleep between ring polls when idle (default 250; bounds alert latency)\n");
+          "  --poll-max-us N longest sleep between ring polls when idle (default 500; bounds alert latency)\n");
 }
 
 static void print_status(json_t *reply)
