@@ -14,7 +14,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +92,52 @@ static void test_policy_files(void)
   ward_error_free(&err);
   ok(ward_policy_load("/nonexistent/p.yaml", &p, &err) < 0, "a missing file is an error");
   ward_error_free(&err);
+}
+
+/* syslog(3) writes to /dev/log; a private mount namespace with a tmpfs
+ * over /dev gives the child its own /dev/log to read from. Root only. */
+static void test_syslog(void)
+{
+  int pfd[2];
+  if (pipe(pfd) < 0)
+    return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(pfd[0]);
+    char res[1024] = "skip";
+    if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+        mount("tmpfs", "/dev", "tmpfs", 0, NULL) == 0) {
+      int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      struct sockaddr_un a = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+      struct ward_alert_out *o = NULL;
+      ward_error_t err = NULL;
+      struct ward_alert al = {.container = "c9", .rule = "inject.exec_memfd", .severity = WARD_SEV_CRITICAL,
+                              .detail = "exec from a memfd", .action = "kill"};
+      if (s >= 0 && bind(s, (struct sockaddr *) &a, sizeof(a)) == 0 && ward_alert_out_open("syslog:daemon", NULL, &o, &err) == 0 &&
+          ward_alert_emit(o, &al) == 1) {
+        struct timeval tv = {2, 0};
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        ssize_t n = recv(s, res, sizeof(res) - 1, 0);
+        res[n > 0 ? n : 0] = 0;
+      }
+    }
+    if (write(pfd[1], res, strlen(res)) < 0)
+      _exit(1);
+    _exit(0);
+  }
+  close(pfd[1]);
+  char buf[1024] = "";
+  ssize_t n = read(pfd[0], buf, sizeof(buf) - 1);
+  buf[n > 0 ? n : 0] = 0;
+  close(pfd[0]);
+  waitpid(pid, NULL, 0);
+  if (strcmp(buf, "skip") == 0) {
+    ok(1, "# SKIP syslog: needs root for a private /dev");
+    return;
+  }
+  /* LOG_DAEMON (3 << 3) | LOG_CRIT (2) = 26 */
+  contains(buf, "<26>", "syslog line at daemon.crit");
+  contains(buf, "\"rule\":\"inject.exec_memfd\"", "  carrying the alert JSON");
 }
 
 static void test_annotations(void)
@@ -318,6 +369,7 @@ int main(void)
   test_policy_files();
   test_annotations();
   test_alerts();
+  test_syslog();
   test_engine_ring();
   ward_error_t err = NULL;
   ward_remove_tree(tmpdir, &err);
