@@ -202,8 +202,10 @@ static void test_alerts(void)
   ok(st.emitted == 4 && st.suppressed == 7 && st.by_severity[WARD_SEV_HIGH] == 11, "counted: 4 written, 7 suppressed");
   ward_alert_out_free(o);
 
-  _cleanup_free_ char *text = slurp(path);
-  is_int(count_lines(text), 4, "four lines in the file");
+  char *text = slurp(path);
+  is_int(count_lines(text), 5, "four lines in the file, and one for what was held back when it closed");
+  contains(text, "\"detail\":\"7 alert line(s) held back by the rate limit\",\"action\":\"none\",\"denied\":false,\"suppressed\":7",
+           "  that line counts the 7");
   _cleanup_json_ json_t *j = text ? json_loadb(text, strcspn(text, "\n"), 0, NULL) : NULL;
   ok(j != NULL, "a line is JSON");
   const char *keys[] = {"time", "container", "app", "pid", "exe", "event", "rule", "severity", "detail", "action", "denied"};
@@ -216,12 +218,33 @@ static void test_alerts(void)
      "pid, denied and the event");
 
   /* the held-back count reaches the next line of the rule */
-  lim.per_second = 1e6;
-  ok(ward_alert_out_open(path, &lim, &o, &err) == 0, "reopen with a fast refill");
+  free(text);
+  unlink(path);
+  lim = (struct ward_alert_limits) {.burst = 1, .per_second = 20};
+  ok(ward_alert_out_open(path, &lim, &o, &err) == 0, "reopen: burst 1, 20 lines/s");
   a.rule = "template.exec";
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < 3; i++)
+    ward_alert_emit(o, &a);
+  usleep(120000);
+  is_int(ward_alert_emit(o, &a), 1, "a refilled token lets the next line out");
+  ward_alert_out_free(o);
+  text = slurp(path);
+  is_int(count_lines(text), 2, "two lines");
+  contains(text, "\"denied\":true,\"suppressed\":2}", "the second carries the 2 held back");
+
+  /* what is still held when the output closes gets a last line */
+  lim.per_second = 0.001;
+  lim.burst = 1;
+  ward_alert_out_open(path, &lim, &o, &err);
+  a.rule = "rate.exec";
+  for (int i = 0; i < 4; i++)
     ward_alert_emit(o, &a);
   ward_alert_out_free(o);
+  free(text);
+  text = slurp(path);
+  contains(text, "\"rule\":\"rate.exec\",\"severity\":\"high\",\"detail\":\"3 alert line(s) held back by the rate limit\"",
+           "closing flushes the held-back count");
+  free(text);
   ward_error_free(&err);
 }
 
