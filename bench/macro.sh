@@ -4,16 +4,17 @@
 # in `ward sandbox --net host` with the probes off (--no-probe) and with
 # every group on, and under `strace -f -o /dev/null` for scale. Prints
 # requests/s and the ratio to bare.
-#   bench/macro.sh [SECONDS]
+#   bench/macro.sh [SECONDS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
+rounds=${2:-3}
 ward=$PWD/build/src/cli/ward
 work=$(mktemp -d /var/tmp/ward-macro.XXXXXX); chmod 755 "$work"
 trap 'pkill -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
 head -c 1024 /dev/urandom | base64 > "$work/index.html"
 cat > "$work/nginx.conf" <<EOC
-daemon off; master_process off; worker_processes 1; pid /tmp/nginx.pid;
+user root root; daemon off; master_process off; worker_processes 1; pid /tmp/nginx.pid;
 error_log /dev/null; events { worker_connections 1024; }
 http { access_log off; client_body_temp_path /tmp; proxy_temp_path /tmp; fastcgi_temp_path /tmp;
   uwsgi_temp_path /tmp; scgi_temp_path /tmp;
@@ -28,7 +29,7 @@ run_nginx() {  # label, command prefix...
   port_up 18080
   local rps
   rps=$(wrk -t1 -c16 -d"${secs}s" http://127.0.0.1:18080/index.html | awk '/Requests\/sec/ {print $2}')
-  kill $pid 2>/dev/null; wait $pid 2>/dev/null || true
+  pkill -P $pid 2>/dev/null || true; kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
   echo "$label $rps"
 }
 run_redis() {
@@ -37,19 +38,31 @@ run_redis() {
   local pid=$!
   port_up 16379
   local rps
-  rps=$(redis-benchmark -p 16379 -q -t set,get -n $((secs * 20000)) -c 16 | awk '{s += $2; n++} END {printf "%.0f", s / n}')
-  kill $pid 2>/dev/null; wait $pid 2>/dev/null || true
+  rps=$(redis-benchmark -p 16379 -q -t set,get -n $((secs * 20000)) -c 16 | tr '\r' '\n' |
+    awk '/requests per second/ {s += $2; n++} END {printf "%.0f", n ? s / n : 0}')
+  pkill -P $pid 2>/dev/null || true; kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
   echo "$label $rps"
 }
 
+# Variants interleaved, ROUNDS times, so that the VM's drifting noise hits
+# each alike; the table gives each variant's median.
 for server in nginx redis; do
   results=$(
-    run_$server bare env
-    run_$server ward-probes-off "$ward" --root "$work/st" sandbox --net host --no-probe --
-    run_$server ward-probes-on "$ward" --root "$work/st" sandbox --net host --probe all --
+    for round in $(seq "$rounds"); do
+      run_$server bare env
+      run_$server ward-probes-off "$ward" --root "$work/st" sandbox --net host --no-probe --
+      run_$server ward-probes-on "$ward" --root "$work/st" sandbox --net host --probe all --
+      run_$server ward-probes-noperf "$ward" --root "$work/st" sandbox --net host --probe exec,file,net,mem,identity,dl --
+    done
     run_$server strace strace -f -o /dev/null
   )
-  echo "== $server (requests/s, ratio to bare)"
-  echo "$results" | awk '{v[NR]=$2; l[NR]=$1} END {for (i = 1; i <= NR; i++) printf "%-16s %12.0f %6.3f\n", l[i], v[i], v[i] / v[1];
-    printf "probes on vs off: %.1f %% throughput change\n", (v[3] / v[2] - 1) * 100}'
+  echo "== $server (requests/s, median of $rounds rounds; ratio to bare)"
+  median() { echo "$results" | awk -v l="$1" '$1 == l {print $2}' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+  base=$(median bare); off=$(median ward-probes-off); on=$(median ward-probes-on); noperf=$(median ward-probes-noperf)
+  for l in bare ward-probes-off ward-probes-on ward-probes-noperf strace; do
+    awk -v l="$l" -v m="$(median "$l")" -v b="$base" 'BEGIN {printf "%-20s %12.0f %6.3f\n", l, m, m / b}'
+  done
+  awk -v on="$on" -v off="$off" -v np="$noperf" 'BEGIN {
+    printf "all groups on vs off:    %+.1f %%\n", (on / off - 1) * 100
+    printf "all but perf vs off:     %+.1f %%\n", (np / off - 1) * 100 }'
 done

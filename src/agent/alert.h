@@ -2,7 +2,8 @@
  * one write(2) (or one syslog(3) call) so a line is out within the call that
  * raised it. Bounded: a token bucket per rule lets a burst through and then
  * only so many lines per second; what it holds back is counted and reported
- * as "suppressed" on the rule's next line, so a flood cannot fill a disk.
+ * as "suppressed" on the rule's next line (or on a last line per rule when
+ * the output closes), so a flood cannot fill a disk and no count is lost.
  *
  * Line fields: time (RFC 3339, UTC, ns), container, app, pid, exe, event (the
  * event as JSON, probe/event_json.h), rule, severity, detail, action, denied,

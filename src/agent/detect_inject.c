@@ -117,22 +117,42 @@ static uint32_t parent_of(int root_fd, uint32_t pid)
   return ppid;
 }
 
+/* True when this exec alert repeats the last one of the process within a
+ * second (the same exec seen by the probe and by the supervisor). */
+static bool repeated(struct proc *p, enum ward_detect_rule rule, const char *path, uint64_t ts)
+{
+  uint64_t h = 1469598103934665603ull ^ (uint64_t) rule;
+  for (const char *c = path; *c; c++)
+    h = (h ^ (unsigned char) *c) * 1099511628211ull;
+  h |= 1;
+  bool rep = p->exec_alert_key == h && (ts > p->exec_alert_ts ? ts - p->exec_alert_ts : p->exec_alert_ts - ts) < 1000000000ull;
+  p->exec_alert_key = h;
+  p->exec_alert_ts = ts;
+  return rep;
+}
+
 static void check_exec(struct ward_detector *d, const struct ward_event *ev, struct proc *p, ward_detect_fn fn,
                        void *opaque, const char *path, const char *argv)
 {
+  enum ward_detect_rule rule = WARD_RULE_COUNT;
+  const char *why = NULL;
   if (has_prefix(path, "/memfd:"))
-    detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_MEMFD, WARD_SEV_CRITICAL, 1, "exec of memfd %s", path);
+    rule = WARD_RULE_EXEC_MEMFD, why = "exec of memfd";
   else if (fd_path(path))
-    detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_MEMFD, WARD_SEV_CRITICAL, 1,
-                "exec through the file descriptor path %s%s", path,
-                (p->flags & PROC_MEMFD) ? " by a process that created a memfd" : "");
+    rule = WARD_RULE_EXEC_MEMFD, why = (p->flags & PROC_MEMFD) ? "exec through the file descriptor path (by a process that created a memfd)"
+                                                               : "exec through the file descriptor path";
   else if (strlen(path) > 10 && strcmp(path + strlen(path) - 10, " (deleted)") == 0)
-    detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_DELETED, WARD_SEV_HIGH, 1, "exec of a deleted file %s", path);
-  else if (path[0] == '/' && d->cfg.root_fd >= 0 && d->cfg.started.tv_sec > 0 && d->enabled[WARD_RULE_EXEC_MODIFIED]) {
+    rule = WARD_RULE_EXEC_DELETED, why = "exec of a deleted file";
+  if (rule != WARD_RULE_COUNT && !repeated(p, rule, path, ev->ts_ns))
+    detect_emit(d, ev, fn, opaque, rule, rule == WARD_RULE_EXEC_MEMFD ? WARD_SEV_CRITICAL : WARD_SEV_HIGH, 1, "%s %s",
+                why, path);
+  if (rule == WARD_RULE_COUNT && path[0] == '/' && d->cfg.root_fd >= 0 && d->cfg.started.tv_sec > 0 &&
+      d->enabled[WARD_RULE_EXEC_MODIFIED]) {
     _cleanup_close_ int fd = open_in_root(d->cfg.root_fd, path, O_PATH);
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        (after(&st.st_mtim, &d->cfg.started) || after(&st.st_ctim, &d->cfg.started)))
+        (after(&st.st_mtim, &d->cfg.started) || after(&st.st_ctim, &d->cfg.started)) &&
+        !repeated(p, WARD_RULE_EXEC_MODIFIED, path, ev->ts_ns))
       detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_MODIFIED, WARD_SEV_HIGH, 1,
                   "exec of %s, %s after the container started", path,
                   after(&st.st_mtim, &d->cfg.started) ? "written" : "changed (mode, owner or link)");

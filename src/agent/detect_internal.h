@@ -23,6 +23,8 @@ struct proc {
   uint32_t serial;           /* distinguishes successive processes with one pid */
   uint64_t last;             /* detector clock at the last event, for eviction */
   uint64_t first_ts;         /* ts_ns of its first event (or of the fork that made it) */
+  uint64_t exec_alert_key;   /* rule and path of the last exec alert, and when: the probe and */
+  uint64_t exec_alert_ts;    /* the supervisor both report one exec; it alerts once */
   uint32_t flags;
   struct ward_seq_ctx seq;
 };

@@ -97,8 +97,8 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err);
  * counters. */
 void ward_engine_metrics(struct ward_engine *e, FILE *out);
 void ward_engine_get_stats(struct ward_engine *e, struct ward_engine_stats *out);
-/* Writes the container's counters (events, alerts, denied, drops) as JSON
- * into *out; -1 if unknown. */
+/* The container's counters (events, alerts, denied, drops, ...) into *out;
+ * -1 if unknown. */
 int ward_engine_container_stats(struct ward_engine *e, const char *id, struct ward_engine_stats *out);
 
 #endif

@@ -195,6 +195,9 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
    * by catching SIGBUS, and a blocked fault signal would kill us instead */
   sigdelset(&all, SIGBUS);
   sigdelset(&all, SIGSEGV);
+  sigdelset(&all, SIGFPE);
+  sigdelset(&all, SIGILL);
+  sigdelset(&all, SIGABRT);
   pthread_sigmask(SIG_BLOCK, &all, &old);
   int rc = pthread_create(&l->thread, NULL, engine_thread, l);
   pthread_sigmask(SIG_SETMASK, &old, NULL);

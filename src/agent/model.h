@@ -31,7 +31,7 @@
 #define WARD_SEQ_N_MAX 8
 #define WARD_SEQ_WINDOW_MAX 256
 #define WARD_SEQ_VOCAB_MAX 4096        /* distinct tokens; more map to <unk> */
-#define WARD_SEQ_GRAMS_MAX (1u << 20)  /* distinct n-grams kept; later new ones are counted as dropped */
+#define WARD_SEQ_GRAMS_MAX (1u << 18)  /* distinct n-grams kept (a model stays under ~8 MB of JSON); later new ones are counted as dropped */
 #define WARD_SEQ_TOKEN_MAX 64          /* longest token accepted by the trace reader */
 #define WARD_SEQ_ID_PAD 0              /* before the first call of a trace */
 #define WARD_SEQ_ID_UNK 1              /* a token outside the vocabulary */

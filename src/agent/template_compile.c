@@ -222,9 +222,10 @@ static int compile_landlock(const struct ward_template *t, int root_fd, unsigned
 {
   struct ll_rules l = {0};
   int rc = 0;
+  bool dynamic = false;  /* a loader: the runtime binds the probe (engine part) */
   for (const char *const *p = loader_exec; *p && rc == 0; p++)
     if (exists_in(root_fd, *p))
-      rc = ll_add(&l, *p, "exec");
+      rc = ll_add(&l, *p, "exec"), dynamic = true;
   for (const char *const *p = base_ro; *p && rc == 0; p++)
     if (exists_in(root_fd, *p))
       rc = ll_add(&l, *p, "ro");
@@ -232,8 +233,10 @@ static int compile_landlock(const struct ward_template *t, int root_fd, unsigned
     if (exists_in(root_fd, *p))
       rc = ll_add(&l, *p, "rw");
   /* the probe's library, ring and control page: bound by the runtime after
-   * this check could see them, so named unconditionally */
-  if (rc == 0 && !(flags & WARD_TEMPLATE_NO_PROBE))
+   * this check could see them, so named without looking; but only where
+   * the runtime binds them (images with a dynamic loader): Landlock refuses
+   * a path that does not exist, and static images get no probe */
+  if (rc == 0 && dynamic && !(flags & WARD_TEMPLATE_NO_PROBE))
     rc = ll_add(&l, WARD_PROBE_DIR, "rw");
   for (size_t i = 0; i < t->exec.n && rc == 0; i++) {
     const char *e = t->exec.v[i];

@@ -161,7 +161,7 @@ void ward_check_render(FILE *out, const struct ward_check_report *r, bool color)
             reach ? "+" : p->verdict == WARD_PROBE_UNAVAILABLE ? "~" : "-", p->name, off);
     col += w;
   }
-  fprintf(out, "\n            %s(+ reachable, - blocked, ~ not in this kernel; probed with invalid arguments)%s\n", dim, off);
+  fprintf(out, "\n            %s(+ reachable, - blocked, ~ not in this kernel; arguments refused after the permission checks)%s\n", dim, off);
   fprintf(out, "%suserns%s      unshare(CLONE_NEWUSER) %s%s%s\n", bold, off, r->userns_create ? red : grn,
           r->userns_create ? "allowed" : "denied", off);
   if (r->landlock_abi > 0)

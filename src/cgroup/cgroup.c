@@ -1,5 +1,6 @@
 /* Creation, limits, membership and removal of a container's cgroups. */
 #include "cgroup/cgroup.h"
+#include "cgroup/devices.h"
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -326,8 +327,8 @@ static bool denied(int errnum)
   return errnum == EACCES || errnum == EPERM || errnum == EROFS;
 }
 
-int ward_cgroup_create(const char *path, const struct ward_resources *res, bool required_limits,
-                       struct ward_cgroup **out, ward_error_t *err)
+int ward_cgroup_create(const char *path, const struct ward_resources *res, const struct ward_device_rule *devices,
+                       size_t n_devices, bool required_limits, struct ward_cgroup **out, ward_error_t *err)
 {
   _cleanup_cgroup_ struct ward_cgroup *cg = calloc(1, sizeof(*cg));
   if (cg == NULL || (cg->path = strdup(path[0] == '/' ? path + 1 : path)) == NULL)
@@ -371,6 +372,15 @@ int ward_cgroup_create(const char *path, const struct ward_resources *res, bool 
     _cleanup_error_ ward_error_t ignored = NULL;
     ward_cgroup_destroy(cg, &ignored);
     return -1;
+  }
+  if (devices && ward_cgroup_devices_apply(cg, devices, n_devices, err) < 0) {
+    if ((*err)->errnum != ENOTSUP) {
+      _cleanup_error_ ward_error_t ignored = NULL;
+      ward_cgroup_destroy(cg, &ignored);
+      return ward_error_prefix(err, "linux.resources.devices");
+    }
+    add_warning(cg, "%s: device nodes are not restricted", (*err)->msg);
+    ward_error_free(err);
   }
   *out = steal_pointer(&cg);
   return 0;

@@ -38,12 +38,12 @@ struct ward_cgroup {
 enum ward_cgroup_mode ward_cgroup_detect(void);
 const char *ward_cgroup_mode_name(enum ward_cgroup_mode mode);
 
-/* Creates the container's cgroup and applies the limits. When the hierarchy
- * is not writable (rootless without delegation), *out has mode NONE and
- * warnings say which limits are not enforced; required_limits makes that an
- * error instead. */
-int ward_cgroup_create(const char *path, const struct ward_resources *res, bool required_limits,
-                       struct ward_cgroup **out, ward_error_t *err);
+/* Creates the container's cgroup and applies the limits and the device
+ * rules (cgroup/devices.h; NULL: none). When the hierarchy is not writable
+ * (rootless without delegation), *out has mode NONE and warnings say which
+ * limits are not enforced; required_limits makes that an error instead. */
+int ward_cgroup_create(const char *path, const struct ward_resources *res, const struct ward_device_rule *devices,
+                       size_t n_devices, bool required_limits, struct ward_cgroup **out, ward_error_t *err);
 int ward_cgroup_enter(const struct ward_cgroup *cg, pid_t pid, ward_error_t *err);
 int ward_cgroup_update(const struct ward_cgroup *cg, const struct ward_resources *res, ward_error_t *err);
 /* Kills every process; waits up to timeout_ms for the cgroup to empty. */

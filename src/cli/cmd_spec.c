@@ -5,6 +5,7 @@
 #include "runtime/lifecycle.h"
 #include "common/cleanup.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -55,8 +56,12 @@ static json_t *default_spec(bool rootless)
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", "cwd", "/",
     "capabilities", "bounding", cap_names(caps), "effective", cap_names(caps), "permitted", cap_names(caps),
     "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges", 1);
-  return json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", WARD_OCI_SPEC_VERSION, "process", process,
-                   "root", "path", "rootfs", "readonly", 1, "hostname", "ward", "mounts", mounts, "linux", linux_obj);
+  /* OCI says a config without linux.seccomp runs unfiltered, and ward obeys
+   * that for bundles from elsewhere; a bundle ward writes itself asks for
+   * ward's default profile, so it is hardened unless its author says no. */
+  return json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:{s:s}}", "ociVersion", WARD_OCI_SPEC_VERSION, "process",
+                   process, "root", "path", "rootfs", "readonly", 1, "hostname", "ward", "mounts", mounts, "linux",
+                   linux_obj, "annotations", "run.ward.seccomp", "default");
 }
 
 int cmd_spec(struct ward_global *g, int argc, char **argv)
@@ -158,5 +163,8 @@ int cmd_update(struct ward_global *g, int argc, char **argv)
     return cli_error(&err);
   if (st->cgroup == NULL)
     return ward_error(&err, ENOTSUP, "container \"%s\" has no cgroup to update", st->id), cli_error(&err);
+  /* As with runc: device rules are set once, at create (docs/cgroups.md). */
+  if (cfg->resources.n_devices)
+    ward_warn("%s: devices: not changed by update", strcmp(file, "-") == 0 ? "<stdin>" : file);
   return ward_cgroup_update(st->cgroup, &cfg->resources, &err) < 0 ? cli_error(&err) : 0;
 }

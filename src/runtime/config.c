@@ -410,6 +410,7 @@ void ward_config_free(struct ward_config *cfg)
   ward_strv_free(cfg->readonly_paths);
   free_kv(cfg->sysctl, cfg->n_sysctl);
   free(cfg->cgroups_path);
+  free(cfg->resources.devices);
   free(cfg->resources.cpu_cpus);
   free(cfg->resources.cpu_mems);
   if (cfg->seccomp)

@@ -103,6 +103,17 @@ struct ward_hooks {
   size_t count[WARD_HOOK_COUNT];
 };
 
+/* One rule of linux.resources.devices (the device cgroup). */
+#define WARD_DEV_MKNOD 1u  /* the BPF_DEVCG_ACC_* bit values */
+#define WARD_DEV_READ 2u
+#define WARD_DEV_WRITE 4u
+struct ward_device_rule {
+  bool allow;
+  char type;              /* 'a' (any), 'b' or 'c' */
+  int64_t major, minor;   /* -1: any */
+  unsigned access;        /* WARD_DEV_* bits */
+};
+
 /* -1 (or UINT64_MAX for unsigned) means "not set". */
 struct ward_resources {
   int64_t memory_limit, memory_reservation, memory_swap;
@@ -111,7 +122,9 @@ struct ward_resources {
   int64_t cpu_quota;
   uint64_t cpu_period;
   char *cpu_cpus, *cpu_mems;
-  bool any;  /* a resources section with something in it */
+  struct ward_device_rule *devices;  /* linux.resources.devices, in order */
+  size_t n_devices;
+  bool any;  /* a limit that needs a writable cgroup (not the device rules) */
 };
 
 struct ward_kv {

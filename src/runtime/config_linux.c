@@ -272,6 +272,62 @@ static int parse_int_or_null(json_t *obj, const char *key, const char *path, int
   return 0;
 }
 
+/* OCI: allow is required; type a|b|c (absent: a); major and minor absent
+ * or -1 for any; access a subset of "rwm" (absent or empty: all three). */
+static int parse_device_rules(json_t *res, struct ward_resources *r, ward_error_t *err)
+{
+  int rc;
+  json_t *arr = wj_opt_member(res, "devices", JSON_ARRAY, "linux.resources", &rc, err);
+  if (rc < 0 || arr == NULL)
+    return rc;
+  size_t n = json_array_size(arr);
+  r->devices = calloc(n ? n : 1, sizeof(struct ward_device_rule));
+  if (r->devices == NULL)
+    return ward_error(err, ENOMEM, "linux.resources.devices");
+  for (size_t i = 0; i < n; i++) {
+    _cleanup_free_ char *ip = NULL, *type = NULL, *access = NULL;
+    if (asprintf(&ip, "linux.resources.devices[%zu]", i) < 0)
+      return ward_error(err, ENOMEM, "linux.resources.devices");
+    json_t *e = json_array_get(arr, i);
+    struct ward_device_rule *d = &r->devices[i];
+    bool has_major = false, has_minor = false;
+    if (wj_expect(e, JSON_OBJECT, ip, err) < 0)
+      return -1;
+    if (!json_is_boolean(json_object_get(e, "allow")))
+      return ward_error(err, 0, "%s.allow: required, true or false", ip);
+    if (wj_opt_bool(e, "allow", ip, &d->allow, err) < 0 || wj_opt_string(e, "type", ip, &type, err) < 0 ||
+        wj_opt_int64(e, "major", ip, &d->major, &has_major, err) < 0 ||
+        wj_opt_int64(e, "minor", ip, &d->minor, &has_minor, err) < 0 || wj_opt_string(e, "access", ip, &access, err) < 0)
+      return -1;
+    if (type == NULL || strcmp(type, "a") == 0 || strcmp(type, "b") == 0 || strcmp(type, "c") == 0)
+      d->type = type ? type[0] : 'a';
+    else
+      return ward_error(err, 0, "%s.type: \"%s\" is not one of a, b, c", ip, type);
+    if (!has_major)
+      d->major = -1;
+    if (!has_minor)
+      d->minor = -1;
+    if (d->major < -1 || d->major > 0xfff)
+      return ward_error(err, 0, "%s.major: %lld is not a device major (-1 for any)", ip, (long long) d->major);
+    if (d->minor < -1 || d->minor > 0xfffff)
+      return ward_error(err, 0, "%s.minor: %lld is not a device minor (-1 for any)", ip, (long long) d->minor);
+    if (access == NULL || access[0] == '\0')
+      d->access = WARD_DEV_MKNOD | WARD_DEV_READ | WARD_DEV_WRITE;
+    for (const char *a = access; a && *a; a++) {
+      if (*a == 'r')
+        d->access |= WARD_DEV_READ;
+      else if (*a == 'w')
+        d->access |= WARD_DEV_WRITE;
+      else if (*a == 'm')
+        d->access |= WARD_DEV_MKNOD;
+      else
+        return ward_error(err, 0, "%s.access: \"%s\" is not a combination of r, w and m", ip, access);
+    }
+    r->n_devices++;
+  }
+  return 0;
+}
+
 static int parse_resources(json_t *linux_obj, struct ward_resources *r, ward_error_t *err)
 {
   int rc;
@@ -310,6 +366,8 @@ static int parse_resources(json_t *linux_obj, struct ward_resources *r, ward_err
     return ward_error(err, 0, "%s.period: %llu is outside 1000..1000000 microseconds", cp, (unsigned long long) r->cpu_period);
   if (r->cpu_quota == 0 || r->cpu_quota < -1)
     return ward_error(err, 0, "%s.quota: %lld is not a valid quota", cp, (long long) r->cpu_quota);
+  if (parse_device_rules(res, r, err) < 0)
+    return -1;
   r->any = r->memory_limit > 0 || r->memory_reservation > 0 || r->memory_swap >= 0 || r->pids_limit > 0 ||
            r->cpu_shares || r->cpu_quota > 0 || r->cpu_period || r->cpu_cpus || r->cpu_mems;
   return 0;

@@ -1,6 +1,7 @@
 #include "runtime/lifecycle.h"
 #include "runtime/hooks.h"
 #include "cgroup/cgroup.h"
+#include "cgroup/devices.h"
 #include "caps/caps.h"
 #include "landlock/landlock.h"
 #include "probe/event.h"
@@ -312,7 +313,10 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
       path = NULL;
     if (path == NULL)
       return ward_error(err, ENOMEM, "cgroup");
-    if (ward_cgroup_create(path, &cfg->resources, false, &c->state->cgroup, err) < 0)
+    _cleanup_free_ struct ward_device_rule *rules = NULL;
+    size_t n_rules = 0;
+    if (ward_devices_rules(cfg, &rules, &n_rules, err) < 0 ||
+        ward_cgroup_create(path, &cfg->resources, rules, n_rules, false, &c->state->cgroup, err) < 0)
       return -1;
     if (c->state->cgroup->warnings)
       ward_warn("%s", c->state->cgroup->warnings);

@@ -157,7 +157,8 @@ bo_run_privileged() { # ID
 }
 
 # The config `ward spec` writes (root without a user namespace, Docker's 14
-# capabilities, no_new_privs, read-only root; no seccomp unless asked).
+# capabilities, no_new_privs, read-only root, the annotation asking for
+# ward's default seccomp profile); BO_SPEC_FILTER: a jq filter applied to it.
 bo_run_spec() { # ID [ward run options...]
   local id=$1 dir="$TEST_TMP/$1"
   ensure_rootfs
@@ -165,7 +166,8 @@ bo_run_spec() { # ID [ward run options...]
   cp -a "$ROOTFS_CACHE" "$dir/rootfs"
   cp "$BO_BIN" "$dir/rootfs/bin/escape"
   (cd "$dir" && "$WARD" spec)
-  jq --argjson args "$(bo_args_json)" '.process.args = $args | .process.terminal = false' "$dir/config.json" > "$dir/config.tmp"
+  jq --argjson args "$(bo_args_json)" '.process.args = $args | .process.terminal = false' "$dir/config.json" \
+    | jq "${BO_SPEC_FILTER:-.}" > "$dir/config.tmp"
   mv "$dir/config.tmp" "$dir/config.json"
   bo_ward_run "${@:2}" --bundle "$dir" "$id"
 }

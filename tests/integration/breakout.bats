@@ -126,20 +126,38 @@ assert_all_blocked() {
   [ ! -e /run/crun/crun-bo ]
 }
 
-@test "breakout: ward spec's config (root, Docker's capabilities) and the device cgroup" {
+@test "breakout: ward spec's config (root, Docker's capabilities, the annotated default seccomp) and the device cgroup" {
   run bo_run_spec spec-bo
   bo_show "$output"
   [ "$status" -eq 0 ]
-  exposed=$(bo_exposed "$output")
-  # no user namespace and no seccomp unless asked: the seccomp-only set is
-  # reachable; the capabilities Docker drops stay dropped
-  extra=$(comm -23 <(echo "$exposed") <( (bo_seccomp_only; echo mknod_disk; echo mknod_block_device) | sort))
-  [ -z "$extra" ] || { echo "exposed: $extra" >&2; false; }
+  [ "$(bo_count "$output")" -eq "$("$BO_BIN" --list | wc -l)" ]
+  # ward spec writes run.ward.seccomp: default, so the seccomp-only set
+  # (keyctl among it) is refused; the capabilities Docker drops stay
+  # dropped; CAP_MKNOD is in Docker's set and no user namespace stops it, so
+  # the deny-all device cgroup is what refuses mknod b 7:0 (and the host
+  # disk's node)
+  [ -z "$(bo_exposed "$output")" ]
+  [ "$(printf '%s\n' "$output" | grep '^{' | jq -r 'select(.technique == "keyctl") | .exposed')" = false ]
+  [[ "$(printf '%s\n' "$output" | grep '^{' | jq -r 'select(.technique == "mknod_block_device") | .detail')" == "mknod b 7:0: EPERM" ]]
   assert_clean spec-bo
-  # CAP_MKNOD is in Docker's set; a runtime's deny-all device cgroup is what
-  # keeps a created node from opening. ward writes no device rules
-  # (linux.resources.devices is ignored): reported, see docs/breakout.md.
-  if grep -qx mknod_block_device <<<"$exposed"; then
-    skip "ward bug: no device cgroup; mknod b 7:0 opens under ward spec's config"
-  fi
+}
+
+@test "breakout: ward spec's config whose linux.resources.devices allows b 7:0: mknod and open work (control)" {
+  BO_ARGS+=(--only mknod_block_device,mknod_disk)
+  BO_SPEC_FILTER='.linux.resources.devices = [{allow: true, type: "b", major: 7, minor: 0, access: "rwm"}]' run bo_run_spec spec-bo3
+  bo_show "$output"
+  [ "$status" -eq 0 ]
+  [ "$(bo_exposed "$output")" = mknod_block_device ]
+  # the host disk stays refused: only 7:0 was allowed
+  [[ "$(printf '%s\n' "$output" | grep '^{' | jq -r 'select(.technique == "mknod_disk") | .detail')" == *": EPERM"* ]]
+  assert_clean spec-bo3
+}
+
+@test "breakout: ward spec's config with the annotation set to config: the seccomp-only set is open (control)" {
+  BO_ARGS+=(--only keyctl,add_key,personality)
+  BO_SPEC_FILTER='.annotations["run.ward.seccomp"] = "config"' run bo_run_spec spec-bo2
+  bo_show "$output"
+  [ "$status" -eq 0 ]
+  [ "$(bo_exposed "$output" | tr '\n' ' ')" = "add_key keyctl personality " ]
+  assert_clean spec-bo2
 }

@@ -122,7 +122,7 @@ teardown() {
   for i in $(seq 50); do [ -e "$WARD_ROOT/c5/state.json" ] && break; sleep 0.05; done
   exe=$(readlink /proc/$bg/exe)
   [[ "$exe" == *"memfd:ward"* ]]
-  ! sh -c "echo x >> /proc/$bg/exe" 2>/dev/null
+  ! sh -c "echo x >> /proc/$bg/exe" 2>/dev/null || false
   kill $bg; wait $bg || true
 }
 
@@ -137,7 +137,7 @@ teardown() {
   [[ "$output" == *mounted-inside* ]]
   [ ! -e "$hostdir/sub" ]
   [ "$(cat "$hostdir/marker")" = keep ]
-  ! grep -q " $hostdir/sub " /proc/self/mountinfo
+  ! grep -q " $hostdir/sub " /proc/self/mountinfo || false
   rm -rf "$hostdir"
 }
 
@@ -382,6 +382,31 @@ teardown() {
   [[ "$output" == *"Seccomp_filters:	1"* ]]
   run "$WARD" --root "$WARD_ROOT" run --default-seccomp --bundle "$TEST_TMP/s2" s3
   [[ "$output" == *"Seccomp:	2"* ]]
+}
+
+@test "spec: a bundle from ward spec asks for ward's default seccomp profile" {
+  ensure_rootfs
+  dir="$TEST_TMP/fx-spec"
+  mkdir -p "$dir"
+  cp -a "$ROOTFS_CACHE" "$dir/rootfs"
+  (cd "$dir" && "$WARD" spec)
+  [ "$(jq -r '.annotations["run.ward.seccomp"]' "$dir/config.json")" = default ]
+  [ "$(jq '.linux.seccomp' "$dir/config.json")" = null ]
+  jq '.process.args = ["sh","-c","grep Seccomp: /proc/self/status"] | .process.terminal = false' "$dir/config.json" > "$dir/c.tmp"
+  mv "$dir/c.tmp" "$dir/config.json"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$dir" fx-spec1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Seccomp:	2"* ]]
+  assert_clean fx-spec1
+  # the control: the same bundle with the annotation saying "config" (and
+  # no linux.seccomp) runs unfiltered, as OCI says
+  jq '.annotations["run.ward.seccomp"] = "config"' "$dir/config.json" > "$dir/c.tmp" && mv "$dir/c.tmp" "$dir/config.json"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$dir" fx-spec2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Seccomp:	0"* ]]
+  assert_clean fx-spec2
 }
 
 @test "cgroups: cpu quota and shares are written where the host keeps them" {

@@ -57,8 +57,33 @@ static int confine(void)
   return 0;
 }
 
+/* A profile like podman's, whose default action is an errno, but an odd one
+ * (ENOLINK) that ward check can only know by asking the filter: every
+ * syscall this kernel numbers is allowed except the capability-gated ones
+ * probed below, which fall to the default. */
+static int odd_errno_filter(void)
+{
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return 11;
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOLINK));
+  if (ctx == NULL)
+    return 12;
+  const int denied[] = {SCMP_SYS(mount), SCMP_SYS(bpf), SCMP_SYS(perf_event_open), SCMP_SYS(setns),
+                        SCMP_SYS(open_by_handle_at)};
+  for (int nr = 0; nr < 1024; nr++) {
+    bool deny = false;
+    for (size_t i = 0; i < ARRAY_SIZE(denied); i++)
+      deny |= denied[i] == nr;
+    if (!deny)
+      seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);  /* numbers libseccomp does not know are refused: fine */
+  }
+  int rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  return rc < 0 ? 13 : 0;
+}
+
 /* Runs ward_check_collect in a child (confined or not); returns its JSON. */
-static json_t *child_report(bool confined, int *setup_rc)
+static json_t *child_report_with(int (*setup)(void), int *setup_rc)
 {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0)
@@ -66,7 +91,7 @@ static json_t *child_report(bool confined, int *setup_rc)
   pid_t pid = fork();
   if (pid == 0) {
     close(p[0]);
-    int rc = confined ? confine() : 0;
+    int rc = setup ? setup() : 0;
     if (rc != 0)
       _exit(rc);
     struct ward_check_report r;
@@ -102,6 +127,11 @@ static json_t *child_report(bool confined, int *setup_rc)
   return j;
 }
 
+static json_t *child_report(bool confined, int *setup_rc)
+{
+  return child_report_with(confined ? confine : NULL, setup_rc);
+}
+
 static const char *verdict(json_t *r, const char *sys)
 {
   return json_string_value(json_object_get(json_object_get(json_object_get(r, "syscalls"), sys), "verdict"));
@@ -116,6 +146,16 @@ void test_audit_check(void)
   is_str(verdict(open_, "keyctl"), "reachable", "unconfined: keyctl reachable");
   is_str(verdict(open_, "bpf"), "reachable", "unconfined: bpf reachable");
   is_str(verdict(open_, "ptrace"), "reachable", "unconfined: ptrace reachable (ESRCH)");
+  /* The capability-gated probes: as root with every capability they reach
+   * the call's body (the positive control for the user namespace below). */
+  static const char *const gated[] = {"mount", "bpf", "setns", "perf_event_open", "open_by_handle_at", "clock_settime"};
+  bool root = geteuid() == 0;
+  for (size_t i = 0; i < ARRAY_SIZE(gated); i++) {
+    if (root)
+      is_str(verdict(open_, gated[i]), "reachable", "unconfined root: %s reachable", gated[i]);
+    else
+      is_str(verdict(open_, gated[i]), "blocked", "unconfined, not root: %s blocked by the missing capability", gated[i]);
+  }
   is_int(json_integer_value(json_object_get(json_object_get(open_, "seccomp"), "mode")), 0, "unconfined: seccomp disabled");
   ok(json_is_false(json_object_get(open_, "no_new_privs")), "unconfined: no_new_privs off");
   is_str(json_string_value(json_object_get(json_object_get(open_, "landlock"), "domain")), "not-detected",
@@ -134,6 +174,13 @@ void test_audit_check(void)
   is_str(verdict(conf, "keyctl"), "blocked", "confined: keyctl blocked by seccomp");
   is_str(verdict(conf, "bpf"), "blocked", "confined: bpf blocked by seccomp");
   is_str(verdict(conf, "ptrace"), "reachable", "confined: ptrace still reachable (not in the filter)");
+  /* Not in the filter either, but a user namespace's capabilities do not
+   * cover the host's mount namespace, UTS namespace or file systems: the
+   * kernel's capability checks block them (these read "reachable" while the
+   * probes' bad arguments came before the checks). */
+  for (size_t i = 0; i < ARRAY_SIZE(gated); i++)
+    if (strcmp(gated[i], "bpf") != 0)
+      is_str(verdict(conf, gated[i]), "blocked", "confined: %s blocked by the missing capability", gated[i]);
   json_t *sc = json_object_get(conf, "seccomp");
   is_int(json_integer_value(json_object_get(sc, "mode")), 2, "confined: seccomp mode filter");
   ok(json_integer_value(json_object_get(sc, "filters")) >= 1, "confined: filter counted");
@@ -144,4 +191,23 @@ void test_audit_check(void)
   json_t *ll = json_object_get(conf, "landlock");
   is_str(json_string_value(json_object_get(ll, "domain")), "likely", "confined: Landlock domain inferred");
   contains(json_string_value(json_object_get(ll, "evidence")), "/etc", "confined: evidence names a denied path");
+
+  /* A filter whose default errno is ENOLINK: the probes see ENOLINK, and
+   * ward check learns from a syscall number no kernel has that it is the
+   * filter's answer. */
+  _cleanup_json_ json_t *odd = child_report_with(odd_errno_filter, &rc);
+  is_int(rc, 0, "odd-errno filter child reported");
+  if (odd == NULL) {
+    ok(false, "odd-errno report missing");
+    return;
+  }
+  static const char *const filtered[] = {"mount", "bpf", "setns", "perf_event_open", "open_by_handle_at"};
+  for (size_t i = 0; i < ARRAY_SIZE(filtered); i++) {
+    json_t *p = json_object_get(json_object_get(odd, "syscalls"), filtered[i]);
+    is_str(json_string_value(json_object_get(p, "errno")), "ENOLINK", "odd-errno filter: %s got the filter's errno", filtered[i]);
+    is_str(verdict(odd, filtered[i]), "blocked", "odd-errno filter: %s blocked", filtered[i]);
+  }
+  is_str(verdict(odd, "keyctl"), "reachable", "odd-errno filter: keyctl (allowed) reachable");
+  if (root)
+    is_str(verdict(odd, "clock_settime"), "reachable", "odd-errno filter: clock_settime (allowed, root) reachable");
 }

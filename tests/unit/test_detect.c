@@ -219,6 +219,19 @@ static void test_rules(void)
     ward_detector_event(d, &e, collect, &s);
     ok(s.n == 1 && has(&s, execs[i].rule), "exec of %s: %s", execs[i].path, execs[i].rule);
   }
+  /* one exec reported by the probe and by the supervisor alerts once */
+  s.n = 0;
+  mk(&e, WARD_EV_EXEC, WARD_CALL_fexecve, 51, 0);
+  strcpy(e.path, "/memfd:y (deleted)");
+  e.ts_ns = 5000;
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_EXEC, 0, 51, 0);
+  e.source = WARD_SRC_SUPERVISOR;
+  e.syscall_nr = 322;
+  strcpy(e.path, "/memfd:y (deleted)");
+  e.ts_ns = 9000;
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 1, "the same exec from two sources alerts once");
   s.n = 0;
   mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 50, -2);   /* the failure record of an attempt */
   strcpy(e.path, "/memfd:x");

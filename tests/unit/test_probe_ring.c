@@ -15,6 +15,13 @@
 #define PRODUCERS 4
 #define PER_PRODUCER 200000
 
+static uint64_t thread_cpu_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
 static struct ward_ring *ring;
 static atomic_int producers_done;
 static atomic_bool stop;
@@ -188,9 +195,11 @@ static void test_scribble(void)
   struct ward_event *ev = calloc(64, sizeof(*ev));
   uint64_t t0 = ward_now_ns(), calls = 0, got = 0, worst = 0;
   while (ward_now_ns() - t0 < 1500000000ull) {
-    uint64_t a = ward_now_ns();
+    /* CPU time of this thread, not wall time: on a loaded machine the
+     * scribblers preempt the consumer, which says nothing about its work */
+    uint64_t a = thread_cpu_ns();
     size_t n = ward_ring_consume(ring, ev, 64);
-    uint64_t d = ward_now_ns() - a;
+    uint64_t d = thread_cpu_ns() - a;
     worst = d > worst ? d : worst;
     for (size_t i = 0; i < n; i++) {
       /* whatever got through is a validated event */
@@ -209,7 +218,7 @@ static void test_scribble(void)
   ward_ring_get_stats(ring, &st);
   ok(got < UINT64_MAX / 4, "scribbled ring: every delivered event is well-formed");
   ok(st.bad > 0, "scribbled ring: bad records counted");
-  ok(worst < 50000000ull, "scribbled ring: each consume call is bounded (worst %llu us)", (unsigned long long) worst / 1000);
+  ok(worst < 50000000ull, "scribbled ring: each consume call is bounded (worst %llu us of CPU)", (unsigned long long) worst / 1000);
   tap_diag("scribble: %llu calls, %llu events, %llu bad, %llu lost, %llu repairs", (unsigned long long) calls,
            (unsigned long long) got, (unsigned long long) st.bad, (unsigned long long) st.lost,
            (unsigned long long) st.repairs);
