@@ -38,8 +38,9 @@ stop_agent() {
     kill "$AGENT_PID" 2>/dev/null || true
     wait "$AGENT_PID" 2>/dev/null || true
     # it drains and finalises before it exits; never leave one behind
-    for i in $(seq 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.05; done
-    kill -9 "$AGENT_PID" 2>/dev/null || true
+    local gone=
+    for i in $(seq 100); do kill -0 "$AGENT_PID" 2>/dev/null || { gone=1; break; }; sleep 0.05; done
+    [ -n "$gone" ] || kill -9 "$AGENT_PID" 2>/dev/null || true
     AGENT_PID=
   fi
 }
