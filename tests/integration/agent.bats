@@ -10,11 +10,13 @@ setup() {
   common_setup
   AGENT_PID=
   RUN_DIR=
+  RL_TMP=
 }
 
 teardown() {
   stop_agent
   [ -n "$RUN_DIR" ] && rm -rf "$RUN_DIR"
+  [ -n "${RL_TMP:-}" ] && rm -rf "$RL_TMP"
   common_teardown
 }
 
@@ -35,6 +37,10 @@ stop_agent() {
   if [ -n "$AGENT_PID" ]; then
     kill "$AGENT_PID" 2>/dev/null || true
     wait "$AGENT_PID" 2>/dev/null || true
+    # it drains and finalises before it exits; never leave one behind
+    local gone=
+    for i in $(seq 100); do kill -0 "$AGENT_PID" 2>/dev/null || { gone=1; break; }; sleep 0.05; done
+    [ -n "$gone" ] || kill -9 "$AGENT_PID" 2>/dev/null || true
     AGENT_PID=
   fi
 }
@@ -384,7 +390,9 @@ for r in range(int(sys.argv[1])):
   mkdir -p "$RUN_DIR"
   chown wardtest: "$RUN_DIR"
   RL_ROOT=$RUN_DIR
-  rootless "$RL_WARD" agent --ready-fd 5 5>"$TEST_TMP/ready" 3>&- 2>>"$TEST_TMP/agent.log" &
+  # not through the rootless function: $! must be the agent itself
+  setpriv --reuid wardtest --regid wardtest --clear-groups env -u XDG_RUNTIME_DIR HOME="$RL_TMP" \
+    "$RL_WARD" --root "$RL_ROOT" agent --ready-fd 5 5>"$TEST_TMP/ready" 3>&- 2>>"$TEST_TMP/agent.log" &
   AGENT_PID=$!
   for i in $(seq 100); do [ -s "$TEST_TMP/ready" ] && break; sleep 0.05; done
   sock=$RUN_DIR/.agent/agent.sock
