@@ -23,7 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
   }
   if (m.type == WARD_AGENT_REGISTER) {
-    if (!ward_valid_id(m.reg.id) || m.reg.state_dir[0] != '/' || strstr(m.reg.state_dir, "/..") || m.reg.app == NULL)
+    size_t n = strlen(m.reg.state_dir);
+    if (!ward_valid_id(m.reg.id) || m.reg.state_dir[0] != '/' || strstr(m.reg.state_dir, "/../") ||
+        strstr(m.reg.state_dir, "/./") || strstr(m.reg.state_dir, "//") ||
+        (n >= 3 && strcmp(m.reg.state_dir + n - 3, "/..") == 0) || m.reg.app == NULL)
       abort();
     for (int i = 0; i < WARD_AGENT_FD_ROLES; i++)
       if (m.reg.fd_index[i] >= (int) nfds)

@@ -53,12 +53,32 @@ int ward_agent_connect(const char *path, int *sock, ward_error_t *err)
   return 1;
 }
 
+static int ward_agent_call_reply(int sock, json_t **reply, ward_error_t *err);
+
 int ward_agent_call(int sock, enum ward_agent_msg_type type, json_t *body, const int *fds, size_t nfds,
                     json_t **reply, ward_error_t *err)
 {
   *reply = NULL;
-  if (ward_agent_send(sock, type, body, fds, nfds, err) < 0)
+  if (ward_agent_send(sock, type, body, fds, nfds, err) < 0) {
+    /* an agent that refused us has closed already; its reason may wait
+     * in our queue: report that rather than the broken pipe */
+    if (*err && ((*err)->errnum == EPIPE || (*err)->errnum == ECONNRESET)) {
+      ward_error_t first = steal_pointer(err);
+      json_t *ignored = NULL;
+      if (ward_agent_call_reply(sock, &ignored, err) < 0 && *err) {
+        ward_error_free(&first);
+        return -1;
+      }
+      json_decref(ignored);
+      *err = first;
+    }
     return -1;
+  }
+  return ward_agent_call_reply(sock, reply, err);
+}
+
+static int ward_agent_call_reply(int sock, json_t **reply, ward_error_t *err)
+{
   struct pollfd p = {.fd = sock, .events = POLLIN};
   int r;
   do
@@ -66,12 +86,18 @@ int ward_agent_call(int sock, enum ward_agent_msg_type type, json_t *body, const
   while (r < 0 && errno == EINTR);
   if (r == 0)
     return ward_error(err, ETIMEDOUT, "agent: no reply");
-  _cleanup_free_ char *buf = malloc(WARD_AGENT_MAX_MSG);
+  _cleanup_free_ char *buf = malloc(WARD_AGENT_MAX_REPLY_MSG);
   if (buf == NULL)
     return ward_error(err, ENOMEM, "agent reply");
   int rfds[WARD_AGENT_MAX_FDS];
   size_t nr = 0;
-  ssize_t n = ward_agent_recv(sock, buf, WARD_AGENT_MAX_MSG, rfds, &nr, err);
+  ssize_t n = ward_agent_recv(sock, buf, WARD_AGENT_MAX_REPLY_MSG, rfds, &nr, err);
+  if (n < 0 && *err && (*err)->errnum == ECONNRESET) {
+    /* an agent that refuses us sends its reason and closes; if our request
+     * was still unread, the reset is reported first and the reason after */
+    ward_error_free(err);
+    n = ward_agent_recv(sock, buf, WARD_AGENT_MAX_REPLY_MSG, rfds, &nr, err);
+  }
   if (n < 0)
     return -1;
   for (size_t i = 0; i < nr; i++)

@@ -164,13 +164,14 @@ int ward_agent_msg_decode(const void *buf, size_t len, size_t nfds, struct ward_
   if (get16(p + 4) != WARD_AGENT_PROTO_VERSION)
     return ward_error(err, 0, "message: protocol version %u, this agent speaks %d", get16(p + 4), WARD_AGENT_PROTO_VERSION);
   uint32_t body_len = get32(p + 8), hdr_fds = get32(p + 12);
-  if (body_len > WARD_AGENT_MAX_BODY || body_len != len - WARD_AGENT_HDR_SIZE)
-    return ward_error(err, 0, "message: body length %u does not match the %zu bytes received (at most %d)", body_len,
-                      len - WARD_AGENT_HDR_SIZE, WARD_AGENT_MAX_BODY);
+  uint16_t type = get16(p + 6);
+  size_t max_body = type >= WARD_AGENT_REPLY ? WARD_AGENT_MAX_REPLY_BODY : WARD_AGENT_MAX_BODY;
+  if (body_len > max_body || body_len != len - WARD_AGENT_HDR_SIZE)
+    return ward_error(err, 0, "message: body length %u does not match the %zu bytes received (at most %zu)", body_len,
+                      len - WARD_AGENT_HDR_SIZE, max_body);
   if (hdr_fds != nfds || nfds > WARD_AGENT_MAX_FDS)
     return ward_error(err, 0, "message: header announces %u descriptors, %zu arrived (at most %d)", hdr_fds, nfds,
                       WARD_AGENT_MAX_FDS);
-  uint16_t type = get16(p + 6);
   if (type != WARD_AGENT_REGISTER && nfds)
     return ward_error(err, 0, "message: descriptors on a message of type %u", type);
   /* jansson stops at an embedded NUL only with a flag; refuse them outright */
@@ -226,8 +227,9 @@ int ward_agent_msg_encode(enum ward_agent_msg_type type, const void *body, size_
   if (text == NULL)
     return ward_error(err, ENOMEM, "agent message");
   size_t n = strlen(text);
-  if (n > WARD_AGENT_MAX_BODY || WARD_AGENT_HDR_SIZE + n > cap)
-    return ward_error(err, EMSGSIZE, "agent message: body of %zu bytes exceeds %d", n, WARD_AGENT_MAX_BODY);
+  size_t max_body = type >= WARD_AGENT_REPLY ? WARD_AGENT_MAX_REPLY_BODY : WARD_AGENT_MAX_BODY;
+  if (n > max_body || WARD_AGENT_HDR_SIZE + n > cap)
+    return ward_error(err, EMSGSIZE, "agent message: body of %zu bytes exceeds %zu", n, max_body);
   uint8_t *p = (uint8_t *) buf;
   memcpy(p, WARD_AGENT_MAGIC, 4);
   put16(p + 4, WARD_AGENT_PROTO_VERSION);
@@ -261,10 +263,10 @@ int ward_agent_send(int sock, enum ward_agent_msg_type type, const void *body, c
 {
   if (nfds > WARD_AGENT_MAX_FDS)
     return ward_error(err, EINVAL, "agent message: %zu descriptors", nfds);
-  _cleanup_free_ char *buf = malloc(WARD_AGENT_MAX_MSG);
+  _cleanup_free_ char *buf = malloc(WARD_AGENT_MAX_REPLY_MSG);
   if (buf == NULL)
     return ward_error(err, ENOMEM, "agent message");
-  int n = ward_agent_msg_encode(type, body, nfds, buf, WARD_AGENT_MAX_MSG, err);
+  int n = ward_agent_msg_encode(type, body, nfds, buf, WARD_AGENT_MAX_REPLY_MSG, err);
   if (n < 0)
     return -1;
   struct iovec iov = {.iov_base = buf, .iov_len = (size_t) n};

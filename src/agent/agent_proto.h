@@ -9,7 +9,8 @@
  *   6       2     type (enum ward_agent_msg_type)
  *   8       4     body length (must equal datagram length - 16)
  *   12      4     fd count (must equal the descriptors received)
- *   16      ...   JSON object, at most WARD_AGENT_MAX_BODY bytes
+ *   16      ...   JSON object, at most WARD_AGENT_MAX_BODY bytes in a request,
+ *                 WARD_AGENT_MAX_REPLY_BODY in a reply (the agent's status)
  *
  * The decoder treats every byte as hostile (the peer may be any process of
  * the agent's uid): sizes, counts, types and every string are checked before
@@ -30,6 +31,9 @@
 #define WARD_AGENT_HDR_SIZE 16
 #define WARD_AGENT_MAX_BODY 16384
 #define WARD_AGENT_MAX_MSG (WARD_AGENT_HDR_SIZE + WARD_AGENT_MAX_BODY)
+/* Fits one datagram in the default socket send buffer (wmem_default). */
+#define WARD_AGENT_MAX_REPLY_BODY (160 * 1024)
+#define WARD_AGENT_MAX_REPLY_MSG (WARD_AGENT_HDR_SIZE + WARD_AGENT_MAX_REPLY_BODY)
 #define WARD_AGENT_MAX_FDS 3
 #define WARD_AGENT_APP_MAX 128
 
@@ -76,8 +80,8 @@ struct ward_agent_msg {
 int ward_agent_msg_decode(const void *buf, size_t len, size_t nfds, struct ward_agent_msg *out, ward_error_t *err);
 void ward_agent_msg_clear(struct ward_agent_msg *m);
 
-/* Encodes header + body (a json_t *, borrowed) into buf (>= WARD_AGENT_MAX_MSG
- * bytes); returns the length or -1 when the body is too large. */
+/* Encodes header + body (a json_t *, borrowed) into buf; returns the length
+ * or -1 when the body is too large for the type (request or reply). */
 int ward_agent_msg_encode(enum ward_agent_msg_type type, const void *body, size_t nfds, char *buf, size_t cap,
                           ward_error_t *err);
 /* A REGISTER body for r (fd roles from r->fd_index >= 0, in role order). */

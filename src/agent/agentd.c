@@ -114,6 +114,10 @@ static void accept_conns(struct ward_agentd *a)
       ward_error_t err = NULL;
       if (ward_agent_send(fd, WARD_AGENT_ERROR, b, NULL, 0, &err) < 0)
         ward_error_free(&err);
+      /* what it sent unasked is dropped (descriptors closed) */
+      char junk[64];
+      while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT | MSG_CMSG_CLOEXEC) > 0)
+        ;
       close(fd);
       continue;
     }
@@ -263,7 +267,8 @@ static int agentd_init(struct ward_agentd *a, const struct ward_agentd_opts *o, 
     return ward_error(err, ENOMEM, "agent");
   if (ward_alert_out_open(o->alerts, NULL, &a->alerts, err) < 0)
     return ward_error_prefix(err, "--alerts");
-  struct ward_engine_opts eo = {.alerts = a->alerts, .state_root = a->state_root, .on_exit = agentd_on_exit, .opaque = a};
+  struct ward_engine_opts eo = {.alerts = a->alerts, .state_root = a->state_root, .on_exit = agentd_on_exit, .opaque = a,
+                                .idle_max_us = o->poll_max_us ? o->poll_max_us : WARD_AGENTD_POLL_MAX_US};
   if (ward_engine_new(&eo, &a->engine, err) < 0)
     return -1;
   if ((a->engine_stop = eventfd(0, EFD_CLOEXEC)) < 0 || (a->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)

@@ -268,6 +268,18 @@ int agentd_status(struct ward_agentd *a, const char *id, json_t **reply, ward_er
                                           "bad_records", (json_int_t) st.ring_bad, "notifications",
                                           (json_int_t) st.sv_notifications));
   }
+  /* one datagram: with thousands of containers the list is cut short and
+   * says so (the metrics have every one) */
+  bool truncated = false;
+  for (;;) {
+    _cleanup_free_ char *text = json_dumps(list, JSON_COMPACT);
+    if (text == NULL || strlen(text) + 512 <= WARD_AGENT_MAX_REPLY_BODY || json_array_size(list) == 0)
+      break;
+    size_t keep = json_array_size(list) * 9 / 10;
+    while (json_array_size(list) > keep)
+      json_array_remove(list, json_array_size(list) - 1);
+    truncated = true;
+  }
   pthread_mutex_lock(&a->lock);
   struct agentd_stats as = a->stats;
   pthread_mutex_unlock(&a->lock);
@@ -275,6 +287,8 @@ int agentd_status(struct ward_agentd *a, const char *id, json_t **reply, ward_er
                      "socket", a->socket_path, "uptime_s", (json_int_t) ((ward_now_ns() - a->started_ns) / 1000000000u),
                      "containers", (json_int_t) n, "registrations", (json_int_t) as.registrations, "refused_peers",
                      (json_int_t) as.refused_peers, "bad_messages", (json_int_t) as.bad_messages, "containers", list);
+  if (*reply && truncated)
+    json_object_set_new(*reply, "truncated", json_true());
   return *reply ? 0 : ward_error(err, ENOMEM, "status");
 }
 
@@ -291,6 +305,19 @@ void agentd_loop_sample(struct ward_agentd *a, uint64_t ns)
     b++;
   a->stats.loop_buckets[b]++;
   pthread_mutex_unlock(&a->lock);
+}
+
+/* Rule names come from ward's own code; anything that would need escaping
+ * in a label value is replaced all the same. */
+static void render_rule(void *opaque, const char *rule, enum ward_severity sev, uint64_t raised)
+{
+  char safe[64];
+  size_t i = 0;
+  for (; rule[i] && i + 1 < sizeof(safe); i++)
+    safe[i] = (rule[i] == '"' || rule[i] == '\\' || (unsigned char) rule[i] < 0x20) ? '_' : rule[i];
+  safe[i] = '\0';
+  fprintf(opaque, "ward_agent_alerts_by_rule_total{rule=\"%s\",severity=\"%s\"} %llu\n", safe,
+          ward_severity_name(sev), (unsigned long long) raised);
 }
 
 /* Label values are ids and app names, which the decoder restricted to
@@ -344,6 +371,9 @@ void agentd_render_metrics(void *opaque, FILE *f)
   for (int sev = 0; sev < WARD_SEV_COUNT; sev++)
     fprintf(f, "ward_agent_alerts_total{severity=\"%s\"} %llu\n", ward_severity_name((enum ward_severity) sev),
             (unsigned long long) al.by_severity[sev]);
+  fprintf(f, "# HELP ward_agent_alerts_by_rule_total Alerts raised, by rule and severity.\n"
+             "# TYPE ward_agent_alerts_by_rule_total counter\n");
+  ward_alert_foreach_rule(a->alerts, render_rule, f);
   fprintf(f, "# HELP ward_agent_alerts_suppressed_total Alert lines held back by the rate limit.\n"
              "# TYPE ward_agent_alerts_suppressed_total counter\nward_agent_alerts_suppressed_total %llu\n",
           (unsigned long long) al.suppressed);

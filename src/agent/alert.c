@@ -27,6 +27,8 @@ struct bucket {
   double tokens;
   uint64_t last_ns;
   uint64_t suppressed;
+  enum ward_severity last_sev;
+  uint64_t raised[WARD_SEV_COUNT];  /* for the agent's per-rule metrics */
 };
 
 struct ward_alert_out {
@@ -72,10 +74,32 @@ int ward_alert_out_open(const char *spec, const struct ward_alert_limits *lim, s
   return 0;
 }
 
+static int write_line(struct ward_alert_out *o, const char *line, enum ward_severity sev);
+
+/* What the rate limit still holds when the output closes gets one last
+ * line per rule, so no count is lost. */
+static void flush_suppressed(struct ward_alert_out *o)
+{
+  for (unsigned i = 0; i <= RULE_SLOTS; i++) {
+    struct bucket *b = i < RULE_SLOTS ? &o->rules[i] : &o->overflow;
+    if (b->suppressed == 0)
+      continue;
+    char detail[96];
+    snprintf(detail, sizeof(detail), "%llu alert line(s) held back by the rate limit", (unsigned long long) b->suppressed);
+    struct ward_alert a = {.container = "", .rule = i < RULE_SLOTS ? b->name : "other", .severity = b->last_sev,
+                           .detail = detail, .action = "none"};
+    _cleanup_free_ char *line = ward_alert_format(&a, b->suppressed);
+    if (line && write_line(o, line, b->last_sev) == 0)
+      o->stats.emitted++;
+    b->suppressed = 0;
+  }
+}
+
 void ward_alert_out_free(struct ward_alert_out *o)
 {
   if (o == NULL)
     return;
+  flush_suppressed(o);
   if (o->own_fd)
     close(o->fd);
   pthread_mutex_destroy(&o->lock);
@@ -176,6 +200,9 @@ int ward_alert_emit(struct ward_alert_out *o, const struct ward_alert *a)
   if ((unsigned) a->severity < WARD_SEV_COUNT)
     o->stats.by_severity[a->severity]++;
   struct bucket *b = bucket_for(o, a->rule ? a->rule : "unknown", now);
+  if ((unsigned) a->severity < WARD_SEV_COUNT)
+    b->raised[a->severity]++;
+  b->last_sev = a->severity;
   b->tokens += (double) (now - b->last_ns) / 1e9 * o->rate;
   if (b->tokens > o->burst)
     b->tokens = o->burst;
@@ -206,5 +233,20 @@ void ward_alert_get_stats(struct ward_alert_out *o, struct ward_alert_stats *out
 {
   pthread_mutex_lock(&o->lock);
   *out = o->stats;
+  pthread_mutex_unlock(&o->lock);
+}
+
+void ward_alert_foreach_rule(struct ward_alert_out *o, ward_alert_rule_fn fn, void *opaque)
+{
+  pthread_mutex_lock(&o->lock);
+  for (unsigned i = 0; i <= RULE_SLOTS; i++) {
+    const struct bucket *b = i < RULE_SLOTS ? &o->rules[i] : &o->overflow;
+    const char *name = i < RULE_SLOTS ? b->name : "other";
+    if (i < RULE_SLOTS && b->name[0] == 0)
+      continue;
+    for (int sev = 0; sev < WARD_SEV_COUNT; sev++)
+      if (b->raised[sev])
+        fn(opaque, name, (enum ward_severity) sev, b->raised[sev]);
+  }
   pthread_mutex_unlock(&o->lock);
 }

@@ -2,7 +2,8 @@
  * one write(2) (or one syslog(3) call) so a line is out within the call that
  * raised it. Bounded: a token bucket per rule lets a burst through and then
  * only so many lines per second; what it holds back is counted and reported
- * as "suppressed" on the rule's next line, so a flood cannot fill a disk.
+ * as "suppressed" on the rule's next line (or on a last line per rule when
+ * the output closes), so a flood cannot fill a disk and no count is lost.
  *
  * Line fields: time (RFC 3339, UTC, ns), container, app, pid, exe, event (the
  * event as JSON, probe/event_json.h), rule, severity, detail, action, denied,
@@ -52,6 +53,11 @@ struct ward_alert_stats {
   uint64_t by_severity[WARD_SEV_COUNT];  /* raised, emitted or not */
 };
 void ward_alert_get_stats(struct ward_alert_out *o, struct ward_alert_stats *out);
+/* Alerts raised per rule and severity (emitted or held back), for the
+ * agent's metrics; rules beyond the table's capacity count as "other".
+ * fn runs with the output's lock held: it must not emit. */
+typedef void (*ward_alert_rule_fn)(void *opaque, const char *rule, enum ward_severity sev, uint64_t raised);
+void ward_alert_foreach_rule(struct ward_alert_out *o, ward_alert_rule_fn fn, void *opaque);
 
 /* The alert as a JSON line without the newline (for tests and the agent). */
 char *ward_alert_format(const struct ward_alert *a, uint64_t suppressed);

@@ -17,7 +17,7 @@ struct ep_ref {
   struct ctr *c;
 };
 
-#define EXE_SLOTS 256   /* pid -> last exec'd path, for the alert's "exe" */
+#define EXE_SLOTS 64    /* pid -> last exec'd path, for the alert's "exe" (16 KiB per container: the agent holds hundreds) */
 
 struct exe_slot {
   uint32_t pid;
@@ -27,6 +27,7 @@ struct exe_slot {
 struct ctr {
   struct ward_engine *e;
   char *id, *app, *state_dir;
+  bool app_explicit;                    /* given by the caller or the policy, not defaulted */
   struct ward_policy *policy;
   struct ward_alert_out *alerts;       /* the policy's own output, or the engine's */
   bool own_alerts;
@@ -58,6 +59,7 @@ struct ward_engine {
   struct ctr *list;
   struct ward_engine_stats totals;      /* of removed containers */
   uint32_t idle_rounds, sleep_us;
+  uint64_t last_event_ns;               /* CLOCK_MONOTONIC of the last ring event */
   struct ep_ref ep_stop;
   uint64_t finalize_errors;             /* templates that could not be saved */
   /* ward_engine_add from another thread (the agent) wakes a loop that

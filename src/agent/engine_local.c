@@ -47,7 +47,14 @@ static int compile_layers(const struct ward_policy *p, const struct ward_config 
   if (!o->host_root_bind && root < 0)
     return ward_error_sys(err, "root.path: %s", cfg->root_path);
   struct ward_template_rules r = {0};
-  if (ward_template_compile_at(t, o->host_root_bind ? AT_FDCWD : root, &r, err) < 0)
+  /* The compiler names the probe directory (ward mounts it, so it cannot
+   * look), unless the container runs without probes: then NO_PROBE, as
+   * Landlock refuses a path that does not exist. */
+  const char *probe_ann = ward_config_annotation(cfg, "run.ward.probe");
+  bool probes = !o->no_probe && !(probe_ann && strcmp(probe_ann, "off") == 0) &&
+                !(o->probe_groups && strcmp(o->probe_groups, "off") == 0) &&
+                (o->host_root_bind || ward_probe_variant_for_rootfs(cfg->root_path) != WARD_PROBE_NONE);
+  if (ward_template_compile_ex(t, o->host_root_bind ? AT_FDCWD : root, probes ? 0 : WARD_TEMPLATE_NO_PROBE, &r, err) < 0)
     return ward_error_prefix(err, "%s", p->template_path);
   struct ward_seccomp *sc = NULL;
   int rc = 0;
@@ -55,21 +62,6 @@ static int compile_layers(const struct ward_policy *p, const struct ward_config 
     rc = ward_seccomp_compile(sc, NULL, &o->extra_seccomp, err);
     ward_seccomp_free(sc);
   }
-  /* The template compiler drops paths missing from the root it sees, and
-   * the probe directory only exists inside the container (ward mounts it):
-   * the preloaded library must stay readable under the new layer. */
-  const char *probe_ann = ward_config_annotation(cfg, "run.ward.probe");
-  bool probes = !o->no_probe && !(probe_ann && strcmp(probe_ann, "off") == 0) &&
-                !(o->probe_groups && strcmp(o->probe_groups, "off") == 0) &&
-                (o->host_root_bind || ward_probe_variant_for_rootfs(cfg->root_path) != WARD_PROBE_NONE);
-  /* (the template compiler names it too when the root has a dynamic
-   * loader; a duplicate rule is harmless) */
-  if (rc == 0 && r.landlock && probes)
-    rc = ward_landlock_add_path(r.landlock, WARD_PROBE_DIR, "rw", err);
-  /* a sandbox's root is the host's, which has a loader: the compiled layer
-   * names the probe directory, which --no-probe leaves out */
-  if (rc == 0 && r.landlock && !probes && o->host_root_bind)
-    rc = ward_error(err, 0, "--mode protect in a sandbox needs the probe (drop --no-probe or run.ward.probe=off)");
   if (rc == 0 && !learned_files(t)) {
     /* learning saw no file access at all (no probe: a static image), so
      * a file ruleset would deny everything the workload does */
@@ -203,6 +195,9 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
    * by catching SIGBUS, and a blocked fault signal would kill us instead */
   sigdelset(&all, SIGBUS);
   sigdelset(&all, SIGSEGV);
+  sigdelset(&all, SIGFPE);
+  sigdelset(&all, SIGILL);
+  sigdelset(&all, SIGABRT);
   pthread_sigmask(SIG_BLOCK, &all, &old);
   int rc = pthread_create(&l->thread, NULL, engine_thread, l);
   pthread_sigmask(SIG_SETMASK, &old, NULL);

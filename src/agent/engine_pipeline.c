@@ -24,6 +24,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <libgen.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -47,6 +49,14 @@ static void on_detection(void *opaque, const struct ward_event *ev, const struct
   pipeline_alert(opaque, ev, d->rule, d->severity, d->detail, false);
 }
 
+static char *template_base_name(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  const char *b = slash ? slash + 1 : path;
+  size_t n = strcspn(b, ".");
+  return n ? strndup(b, n) : NULL;
+}
+
 static int open_template(struct ctr *c, ward_error_t *err)
 {
   struct pipeline *pl = c->pl;
@@ -58,8 +68,12 @@ static int open_template(struct ctr *c, ward_error_t *err)
     _cleanup_template_ struct ward_template *old = NULL;
     if (exists && ward_template_load(p->template_path, &old, err) < 0)
       return -1;
-    const char *app = p->app ? p->app : old ? ward_template_app(old) : c->app;
-    pl->tpl = ward_template_new(app);
+    /* replicas learning at once must agree on the name without having
+     * seen each other's file: the policy's, the file's, else the file's
+     * base name ("web" for web.yaml) */
+    _cleanup_free_ char *base = NULL;
+    const char *app = c->app_explicit ? c->app : old ? ward_template_app(old) : (base = template_base_name(p->template_path));
+    pl->tpl = ward_template_new(app ? app : c->app);
   } else {
     if (ward_template_load(p->template_path, &pl->tpl, err) < 0)
       return -1;
@@ -67,6 +81,14 @@ static int open_template(struct ctr *c, ward_error_t *err)
   pl->tracker = ward_template_tracker_new();
   if (pl->tpl == NULL || pl->tracker == NULL)
     return ward_error(err, ENOMEM, "template");
+  /* alerts name the application as the template does */
+  if (!c->app_explicit) {
+    char *app = strdup(ward_template_app(pl->tpl));
+    if (app) {
+      free(c->app);
+      c->app = app;
+    }
+  }
   return 0;
 }
 
@@ -187,6 +209,14 @@ static int save_learned(struct ctr *c, ward_error_t *err)
       json_decref(model);
     }
   }
+  /* replicas learning into one file merge one after the other: an flock
+   * on the template's directory (no lock file left beside it) */
+  _cleanup_free_ char *dir = strdup(path);
+  if (dir == NULL)
+    return ward_error(err, ENOMEM, "template");
+  _cleanup_close_ int lock = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (lock < 0 || flock(lock, LOCK_EX) < 0)
+    return ward_error_sys(err, "lock the directory of %s", path);
   struct stat st;
   if (stat(path, &st) < 0)
     return ward_template_save(pl->tpl, path, err);

@@ -18,13 +18,14 @@ static void usage(FILE *out)
 {
   fprintf(out,
           "usage: ward agent [--socket PATH] [--alerts stdout|FILE|syslog] [--metrics 127.0.0.1:PORT|unix:PATH]\n"
-          "                  [--state DIR] [--max-containers N] [--ready-fd FD]\n"
+          "                  [--state DIR] [--max-containers N] [--poll-max-us N] [--ready-fd FD]\n"
           "       ward agent status|list [--socket PATH] [--json] [ID]\n"
           "       ward agent deregister [--socket PATH] ID\n\n"
           "  --socket PATH   registration socket (default STATE/.agent/agent.sock)\n"
           "  --state DIR     state root of the containers served (default: --root)\n"
           "  --alerts SPEC   where alert lines go (default stdout)\n"
-          "  --metrics ADDR  Prometheus text format on GET /metrics (loopback or unix socket only)\n");
+          "  --metrics ADDR  Prometheus text format on GET /metrics (loopback or unix socket only)\n"
+          "  --poll-max-us N longest sleep between ring polls when idle (default 500; bounds alert latency)\n");
 }
 
 static void print_status(json_t *reply)
@@ -102,12 +103,12 @@ int cmd_agent(struct ward_global *g, int argc, char **argv)
   if (argc > 1 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "list") == 0 || strcmp(argv[1], "deregister") == 0))
     return client_cmd(g, argc - 1, argv + 1);
   struct ward_agentd_opts o = {.ready_fd = -1, .state_root = g->root};
-  enum { OPT_SOCKET = 256, OPT_ALERTS, OPT_METRICS, OPT_STATE, OPT_MAX, OPT_READY, OPT_HELP };
+  enum { OPT_SOCKET = 256, OPT_ALERTS, OPT_METRICS, OPT_STATE, OPT_MAX, OPT_READY, OPT_POLL, OPT_HELP };
   static const struct option opts[] = {
     {"socket", required_argument, NULL, OPT_SOCKET}, {"alerts", required_argument, NULL, OPT_ALERTS},
     {"metrics", required_argument, NULL, OPT_METRICS}, {"state", required_argument, NULL, OPT_STATE},
     {"max-containers", required_argument, NULL, OPT_MAX}, {"ready-fd", required_argument, NULL, OPT_READY},
-    {"help", no_argument, NULL, OPT_HELP}, {NULL, 0, NULL, 0}};
+    {"poll-max-us", required_argument, NULL, OPT_POLL}, {"help", no_argument, NULL, OPT_HELP}, {NULL, 0, NULL, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
     char *end;
@@ -122,6 +123,12 @@ int cmd_agent(struct ward_global *g, int argc, char **argv)
       if (*end || v <= 0 || v > 1000000)
         return cli_usage_error("agent", "--max-containers: \"%s\" is not a positive number", optarg);
       o.max_containers = (uint32_t) v;
+      break;
+    case OPT_POLL:
+      v = strtol(optarg, &end, 10);
+      if (*end || v < 10 || v > 1000000)
+        return cli_usage_error("agent", "--poll-max-us: \"%s\" is not a number from 10 to 1000000", optarg);
+      o.poll_max_us = (uint32_t) v;
       break;
     case OPT_READY:
       v = strtol(optarg, &end, 10);

@@ -52,7 +52,12 @@ static int open_flight(struct probe_src *s, const char *dir, ward_error_t *err)
   _cleanup_free_ char *path = NULL;
   if (asprintf(&path, "%s/" WARD_FLIGHT_FILE, dir) < 0)
     return ward_error(err, ENOMEM, "flight");
-  s->flight_fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* the runtime takes the lock when the ring is made; the engine creates
+   * the recorder a moment later, when it takes the container over */
+  for (int i = 0; i < 300 && (s->flight_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT; i++) {
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+  }
   if (s->flight_fd < 0)
     return ward_error_sys(err, "the ring is consumed by an engine, but its flight recorder %s", path);
   /* the ring's health is still ours to report: the same checks a consumer

@@ -110,6 +110,9 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     return cli_error(&err);
   }
   if (create || detach) {
+    if (!cli.agent && cli.policy && cli.policy->mode != WARD_MODE_OFF)
+      ward_warn("container \"%s\": mode %s from its annotations needs a running ward agent for a detached "
+                "container; only its kernel layers apply", o.id, ward_mode_name(cli.policy->mode));
     /* detached: a running agent serves it, through a keeper process that
      * re-registers it if the agent restarts (agent_client.h) */
     struct ward_agent_handover *unused = NULL;

@@ -147,6 +147,26 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
   if (o.name == NULL)
     o.name = default_name;
 
+  /* the state root and the agent's socket must not be reachable inside */
+  _cleanup_strv_ char **hide = NULL;
+  char *root_real = realpath(cli_root(g), NULL);  /* created by the launch when missing */
+  const char *root_hide = root_real ? root_real : cli_root(g)[0] == '/' ? cli_root(g) : NULL;
+  if (root_hide && ward_strv_append(&hide, root_hide) < 0)
+    return free(root_real), 1;
+  free(root_real);
+  const char *agent_sock = getenv("WARD_AGENT_SOCKET");
+  if (agent_sock && agent_sock[0] == '/') {
+    _cleanup_free_ char *copy = strdup(agent_sock);
+    char *slash = copy ? strrchr(copy, '/') : NULL;
+    if (slash && slash != copy) {
+      *slash = '\0';
+      char *dir_real = realpath(copy, NULL);
+      if (dir_real && ward_strv_append(&hide, dir_real) < 0)
+        return free(dir_real), 1;
+      free(dir_real);
+    }
+  }
+  o.hide = hide;
   struct ward_create_opts co = {.root = cli_root(g), .id = o.name, .host_root_bind = "/", .mode = WARD_LAUNCH_RUN,
                                 .default_seccomp = true, .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED,
                                 .no_probe = no_probe, .probe_groups = probe_groups,

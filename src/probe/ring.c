@@ -404,7 +404,11 @@ size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max
     return 0;
   volatile size_t n = 0;
   sigjmp_buf jb;
-  if (sigsetjmp(jb, 1)) {
+  /* No signal mask saved: that would be a system call per call, and the
+   * agent calls this for every ring many thousand times a second. The
+   * handler runs with SA_NODEFER, so the jump back leaves the mask as it
+   * was anyway. */
+  if (sigsetjmp(jb, 0)) {
     bus_guard = NULL;
     r->truncated = true;
     r->st.bad++;
@@ -424,13 +428,26 @@ size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max
   return n;
 }
 
+static pthread_key_t batch_key;
+static void make_batch_key(void) { pthread_key_create(&batch_key, free); }
+
 size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaque, size_t max)
 {
   /* In batches through ward_ring_consume, so the same guard covers it. */
   enum { BATCH = 32 };
-  _cleanup_free_ struct ward_event *evs = malloc(BATCH * sizeof(*evs));
-  if (evs == NULL)
-    return 0;
+  /* One batch buffer per thread (270 KiB: a malloc here would be an
+   * mmap/munmap pair per call, per ring, per poll round). */
+  static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+  pthread_once(&key_once, make_batch_key);
+  struct ward_event *evs = pthread_getspecific(batch_key);
+  if (evs == NULL) {
+    if ((evs = malloc(BATCH * sizeof(*evs))) == NULL)
+      return 0;
+    if (pthread_setspecific(batch_key, evs) != 0) {
+      free(evs);
+      return 0;
+    }
+  }
   size_t n = 0;
   while (n < max) {
     size_t want = max - n < BATCH ? max - n : BATCH;
@@ -448,7 +465,7 @@ void ward_ring_get_stats(struct ward_ring *r, struct ward_ring_stats *out)
 {
   sigjmp_buf jb;
   if (!r->truncated) {
-    if (sigsetjmp(jb, 1) == 0) {
+    if (sigsetjmp(jb, 0) == 0) {
       bus_guard = &jb;
       account_drops(r);
     } else {

@@ -51,6 +51,19 @@ static json_t *caps_json(uint64_t caps)
   return a;
 }
 
+/* Under a directory the sandbox mounts afresh: nothing of the host's
+ * shows there. */
+static bool sandbox_hidden_already(const char *path)
+{
+  static const char *const fresh[] = {"/run", "/tmp", "/dev", "/proc", "/sys"};
+  for (size_t i = 0; i < ARRAY_SIZE(fresh); i++) {
+    size_t n = strlen(fresh[i]);
+    if (strncmp(path, fresh[i], n) == 0 && (path[n] == '/' || path[n] == '\0'))
+      return true;
+  }
+  return path[0] != '/' || strcmp(path, "/") == 0;
+}
+
 static json_t *build_doc(const struct ward_sandbox_opts *o)
 {
   static const char *const tmp_opts[] = {"nosuid", "nodev", "mode=1777", NULL};
@@ -72,6 +85,10 @@ static json_t *build_doc(const struct ward_sandbox_opts *o)
   json_array_append_new(mounts, mount_json("/sys", "sysfs", "sysfs", sys_opts));
   /* /run holds the host's sockets (ward's agent among them): hide it. */
   json_array_append_new(mounts, mount_json("/run", "tmpfs", "tmpfs", run_opts));
+  static const char *const hide_opts[] = {"nosuid", "nodev", "noexec", "mode=000", "size=4k", NULL};
+  for (size_t i = 0; o->hide && o->hide[i]; i++)
+    if (!sandbox_hidden_already(o->hide[i]))
+      json_array_append_new(mounts, mount_json(o->hide[i], "tmpfs", "tmpfs", hide_opts));
 
   json_t *ns = json_array();
   const char *kinds[] = {"user", "mount", "pid", "ipc", "uts", "cgroup", o->net_host ? NULL : "network"};

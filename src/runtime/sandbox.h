@@ -27,6 +27,12 @@ struct ward_sandbox_opts {
   char **ro, **rw, **exec_paths;  /* --ro/--rw/--exec, NULL-terminated */
   long *connect_ports, *bind_ports;
   size_t n_connect, n_bind;
+  /* Host directories covered by an empty tmpfs (NULL-terminated): the
+   * state root and the agent's socket directory when they are not under
+   * /run or /tmp, which the sandbox replaces anyway. A unix socket stays
+   * connectable through a read-only bind, so hiding is what keeps the
+   * agent's socket out of reach. */
+  char **hide;
 };
 
 int ward_sandbox_config(const struct ward_sandbox_opts *o, struct ward_config **out, ward_error_t *err);

@@ -44,7 +44,7 @@ count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "
   # learning again merges into the same file
   run sandbox --name eng-learn2 --mode learn --template "$TPL" -- sh -c "$WL"
   [ "$status" -eq 0 ]
-  grep -q '^app: eng-learn$' "$TPL"
+  grep -q '^app: web$' "$TPL"   # named after the file: replicas agree
 
   run sandbox --name eng-replay --mode protect --template "$TPL" --alerts "$TEST_TMP/replay.alerts" -- sh -c "$WL"
   echo "$output"
@@ -270,4 +270,15 @@ count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "
   [[ "$output" == *"Permission denied"* ]]
   [[ "$output" != *uid=* ]]
   [ "$(count "$A" '.rule == "template.exec" and .denied == true and .event.path == "/bin/busybox"')" -ge 1 ]
+}
+
+@test "replicas learning into one template at once: every run is merged" {
+  T="$TEST_TMP/rep.yaml"
+  for i in 1 2 3 4; do
+    sandbox --name eng-rep$i --mode learn --template "$T" -- sh -c "cat /etc/hostname > /tmp/rep$i-x" 2>/dev/null &
+  done
+  wait
+  cat "$T"
+  grep -q '^app: rep$' "$T"
+  for i in 1 2 3 4; do grep -q "/tmp/rep$i-x" "$T"; done
 }

@@ -3,6 +3,7 @@
 #include "agent/agentd.h"
 #include "agent/metrics.h"
 #include "common/util.h"
+#include "runtime/state.h"
 #include "tap.h"
 
 #include <arpa/inet.h>
@@ -20,7 +21,7 @@
 
 static int decode_json(enum ward_agent_msg_type type, json_t *body, size_t nfds, struct ward_agent_msg *m, ward_error_t *err)
 {
-  char buf[WARD_AGENT_MAX_MSG];
+  static char buf[WARD_AGENT_MAX_REPLY_MSG];
   int n = ward_agent_msg_encode(type, body, nfds, buf, sizeof(buf), err);
   json_decref(body);
   return n < 0 ? -1 : ward_agent_msg_decode(buf, (size_t) n, nfds, m, err);
@@ -113,6 +114,87 @@ static void test_fd_kinds(void)
   contains(err ? err->msg : NULL, "exited", "because it exited");
   ward_error_free(&err);
   close(pidfd);
+}
+
+/* The checks of a registration against a real process and a state
+ * directory written the way the runtime writes it. */
+static void test_check_register(void)
+{
+  ward_error_t err = NULL;
+  char root[] = "/tmp/agt-unit.XXXXXX";
+  if (mkdtemp(root) == NULL)
+    return;
+  pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  pid_t other = fork();
+  if (other == 0) {
+    pause();
+    _exit(0);
+  }
+  char *dir = NULL;
+  ok(ward_state_create_dir(root, "agt-u2", &dir, &err) == 0, "state dir");
+  struct ward_state st = {.id = "agt-u2", .dir = dir, .pid = child, .pid_start = ward_proc_start_time(child),
+                          .owner = geteuid()};
+  ok(ward_state_save(&st, &err) == 0, "state.json");
+  int pidfd = (int) syscall(SYS_pidfd_open, child, 0);
+  int other_fd = (int) syscall(SYS_pidfd_open, other, 0);
+  struct ward_agent_register r = {.id = "agt-u2", .state_dir = dir, .fd_index = {-1, -1, 0}};
+  struct ward_agentd_peer me = {.pid = getpid(), .uid = geteuid(), .gid = getegid()};
+  pid_t got = 0;
+  int fds[1] = {pidfd};
+  is_int(ward_agentd_check_register(&r, fds, 1, &me, &got, &err), 0, "the init's own pidfd and state pass");
+  if (err)
+    tap_diag("  %s", err->msg), ward_error_free(&err);
+  is_int(got, child, "and the init's pid is returned");
+
+  fds[0] = other_fd;
+  ok(ward_agentd_check_register(&r, fds, 1, &me, &got, &err) < 0, "a pidfd of another process is refused");
+  contains(err ? err->msg : NULL, "records the init as", "because the state names another init");
+  ward_error_free(&err);
+
+  fds[0] = pidfd;
+  struct ward_agentd_peer stranger = {.pid = 1, .uid = 4242, .gid = 4242};
+  ok(ward_agentd_check_register(&r, fds, 1, &stranger, &got, &err) < 0, "a peer of another uid is refused");
+  contains(err ? err->msg : NULL, "uid", "and the error names the uid");
+  ward_error_free(&err);
+
+  struct ward_agent_register wrong = r;
+  wrong.id = "agt-u3";
+  ok(ward_agentd_check_register(&wrong, fds, 1, &me, &got, &err) < 0, "an id that is not the directory's is refused");
+  contains(err ? err->msg : NULL, "does not end in the id", "named");
+  ward_error_free(&err);
+
+  /* a ring that is not the recorded one */
+  char ringdir[512];
+  snprintf(ringdir, sizeof(ringdir), "%s/probe", dir);
+  ward_mkdir_p(ringdir, 0700, &err);
+  char idp[600];
+  snprintf(idp, sizeof(idp), "%s/ring.id", ringdir);
+  ward_write_file_atomic(idp, "1:1\n", 4, 0600, &err);
+  int ring = open(idp, O_RDONLY | O_CLOEXEC);
+  int two[2] = {ring, pidfd};
+  struct ward_agent_register with_ring = r;
+  with_ring.fd_index[WARD_AGENT_FD_RING] = 0;
+  with_ring.fd_index[WARD_AGENT_FD_PIDFD] = 1;
+  ok(ward_agentd_check_register(&with_ring, two, 2, &me, &got, &err) < 0, "a ring other than the recorded one is refused");
+  contains(err ? err->msg : NULL, "not the ring recorded", "named");
+  ward_error_free(&err);
+  close(ring);
+
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  ok(ward_agentd_check_register(&r, fds, 1, &me, &got, &err) < 0, "an exited init is refused");
+  ward_error_free(&err);
+  kill(other, SIGKILL);
+  waitpid(other, NULL, 0);
+  close(pidfd);
+  close(other_fd);
+  ward_remove_tree(root, &err);
+  ward_error_free(&err);
+  free(dir);
 }
 
 static void render(void *opaque, FILE *out)
@@ -215,6 +297,7 @@ int main(void)
 {
   test_proto();
   test_fd_kinds();
+  test_check_register();
   test_metrics();
   return tap_done();
 }

@@ -14,7 +14,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,6 +94,52 @@ static void test_policy_files(void)
   ward_error_free(&err);
 }
 
+/* syslog(3) writes to /dev/log; a private mount namespace with a tmpfs
+ * over /dev gives the child its own /dev/log to read from. Root only. */
+static void test_syslog(void)
+{
+  int pfd[2];
+  if (pipe(pfd) < 0)
+    return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(pfd[0]);
+    char res[1024] = "skip";
+    if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+        mount("tmpfs", "/dev", "tmpfs", 0, NULL) == 0) {
+      int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      struct sockaddr_un a = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+      struct ward_alert_out *o = NULL;
+      ward_error_t err = NULL;
+      struct ward_alert al = {.container = "c9", .rule = "inject.exec_memfd", .severity = WARD_SEV_CRITICAL,
+                              .detail = "exec from a memfd", .action = "kill"};
+      if (s >= 0 && bind(s, (struct sockaddr *) &a, sizeof(a)) == 0 && ward_alert_out_open("syslog:daemon", NULL, &o, &err) == 0 &&
+          ward_alert_emit(o, &al) == 1) {
+        struct timeval tv = {2, 0};
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        ssize_t n = recv(s, res, sizeof(res) - 1, 0);
+        res[n > 0 ? n : 0] = 0;
+      }
+    }
+    if (write(pfd[1], res, strlen(res)) < 0)
+      _exit(1);
+    _exit(0);
+  }
+  close(pfd[1]);
+  char buf[1024] = "";
+  ssize_t n = read(pfd[0], buf, sizeof(buf) - 1);
+  buf[n > 0 ? n : 0] = 0;
+  close(pfd[0]);
+  waitpid(pid, NULL, 0);
+  if (strcmp(buf, "skip") == 0) {
+    ok(1, "# SKIP syslog: needs root for a private /dev");
+    return;
+  }
+  /* LOG_DAEMON (3 << 3) | LOG_CRIT (2) = 26 */
+  contains(buf, "<26>", "syslog line at daemon.crit");
+  contains(buf, "\"rule\":\"inject.exec_memfd\"", "  carrying the alert JSON");
+}
+
 static void test_annotations(void)
 {
   ward_error_t err = NULL;
@@ -151,8 +202,10 @@ static void test_alerts(void)
   ok(st.emitted == 4 && st.suppressed == 7 && st.by_severity[WARD_SEV_HIGH] == 11, "counted: 4 written, 7 suppressed");
   ward_alert_out_free(o);
 
-  _cleanup_free_ char *text = slurp(path);
-  is_int(count_lines(text), 4, "four lines in the file");
+  char *text = slurp(path);
+  is_int(count_lines(text), 5, "four lines in the file, and one for what was held back when it closed");
+  contains(text, "\"detail\":\"7 alert line(s) held back by the rate limit\",\"action\":\"none\",\"denied\":false,\"suppressed\":7",
+           "  that line counts the 7");
   _cleanup_json_ json_t *j = text ? json_loadb(text, strcspn(text, "\n"), 0, NULL) : NULL;
   ok(j != NULL, "a line is JSON");
   const char *keys[] = {"time", "container", "app", "pid", "exe", "event", "rule", "severity", "detail", "action", "denied"};
@@ -165,12 +218,33 @@ static void test_alerts(void)
      "pid, denied and the event");
 
   /* the held-back count reaches the next line of the rule */
-  lim.per_second = 1e6;
-  ok(ward_alert_out_open(path, &lim, &o, &err) == 0, "reopen with a fast refill");
+  free(text);
+  unlink(path);
+  lim = (struct ward_alert_limits) {.burst = 1, .per_second = 20};
+  ok(ward_alert_out_open(path, &lim, &o, &err) == 0, "reopen: burst 1, 20 lines/s");
   a.rule = "template.exec";
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < 3; i++)
+    ward_alert_emit(o, &a);
+  usleep(120000);
+  is_int(ward_alert_emit(o, &a), 1, "a refilled token lets the next line out");
+  ward_alert_out_free(o);
+  text = slurp(path);
+  is_int(count_lines(text), 2, "two lines");
+  contains(text, "\"denied\":true,\"suppressed\":2}", "the second carries the 2 held back");
+
+  /* what is still held when the output closes gets a last line */
+  lim.per_second = 0.001;
+  lim.burst = 1;
+  ward_alert_out_open(path, &lim, &o, &err);
+  a.rule = "rate.exec";
+  for (int i = 0; i < 4; i++)
     ward_alert_emit(o, &a);
   ward_alert_out_free(o);
+  free(text);
+  text = slurp(path);
+  contains(text, "\"rule\":\"rate.exec\",\"severity\":\"high\",\"detail\":\"3 alert line(s) held back by the rate limit\"",
+           "closing flushes the held-back count");
+  free(text);
   ward_error_free(&err);
 }
 
@@ -318,6 +392,7 @@ int main(void)
   test_policy_files();
   test_annotations();
   test_alerts();
+  test_syslog();
   test_engine_ring();
   ward_error_t err = NULL;
   ward_remove_tree(tmpdir, &err);
