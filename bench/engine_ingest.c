@@ -173,6 +173,16 @@ static void *engine_thread(void *arg)
   return NULL;
 }
 
+/* the share of one core a thread used over the next us microseconds */
+static double cpu_share(clockid_t cid, long us)
+{
+  struct timespec c0, c1;
+  clock_gettime(cid, &c0);
+  usleep((useconds_t) us);
+  clock_gettime(cid, &c1);
+  return ((double) (c1.tv_sec - c0.tv_sec) + (double) (c1.tv_nsec - c0.tv_nsec) / 1e9) / ((double) us / 1e6);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
   uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
@@ -197,9 +207,11 @@ static void latency(const char *tpl, int n)
   if (ward_alert_out_open(spec, &lim, &ao, &err) < 0)
     die(&err);
   struct lat l = {.stop = eventfd(0, EFD_CLOEXEC)};
-  /* ENGINE_IDLE_MAX_US: the longest idle sleep (default: the engine's) */
-  const char *idle = getenv("ENGINE_IDLE_MAX_US");
-  struct ward_engine_opts eo = {.alerts = ao, .idle_max_us = idle ? (uint32_t) strtoul(idle, NULL, 10) : 0};
+  /* ENGINE_HOT_MAX_US / ENGINE_IDLE_MAX_US: the longest sleep within a
+   * second of an event / after that (default: the engine's) */
+  const char *idle = getenv("ENGINE_IDLE_MAX_US"), *hot = getenv("ENGINE_HOT_MAX_US");
+  struct ward_engine_opts eo = {.alerts = ao, .idle_max_us = idle ? (uint32_t) strtoul(idle, NULL, 10) : 0,
+                                .hot_max_us = hot ? (uint32_t) strtoul(hot, NULL, 10) : 0};
   if (ward_engine_new(&eo, &l.e, &err) < 0)
     die(&err);
   struct ward_engine_container c = {.id = "lat", .state_dir = cdir, .ring_fd = fd, .listener_fd = -1, .pidfd = -1,
@@ -225,14 +237,12 @@ static void latency(const char *tpl, int n)
     lat[i] = ward_now_ns() - t0;
   }
   /* what polling costs when nothing happens: the engine thread's CPU time
-   * over 2 idle seconds */
+   * in the second after the last event (short sleeps) and later (long) */
   clockid_t cid;
-  struct timespec c0, c1;
   pthread_getcpuclockid(th, &cid);
-  clock_gettime(cid, &c0);
-  sleep(2);
-  clock_gettime(cid, &c1);
-  double idle_cpu = ((double) (c1.tv_sec - c0.tv_sec) + (double) (c1.tv_nsec - c0.tv_nsec) / 1e9) / 2.0;
+  double hot_cpu = cpu_share(cid, 800000), cold_wait = cpu_share(cid, 400000);
+  double idle_cpu = cpu_share(cid, 2000000);
+  (void) cold_wait;
   uint64_t one = 1;
   if (write(l.stop, &one, 8) < 0)
     perror("stop");
@@ -240,7 +250,8 @@ static void latency(const char *tpl, int n)
   qsort(lat, (size_t) n, sizeof(uint64_t), cmp_u64);
   printf("alert latency (ring write -> alert line), %d alerts: p50 %.1f us  p99 %.1f us  max %.1f us\n", n,
          (double) lat[n / 2] / 1e3, (double) lat[(size_t) n * 99 / 100] / 1e3, (double) lat[n - 1] / 1e3);
-  printf("idle engine thread: %.2f %% of one core (one ring polled)\n", idle_cpu * 100);
+  printf("idle engine thread (one ring): %.2f %% of one core within 1 s of the last event, %.2f %% after\n",
+         hot_cpu * 100, idle_cpu * 100);
   free(lat);
   free(line);
   fclose(in);
@@ -261,10 +272,14 @@ int main(int argc, char **argv)
   bool all = strcmp(argv[1], "all") == 0;
   if (all || strcmp(argv[1], "throughput") == 0) {
     long k = n > 0 ? n : 5000000;
-    double raw = raw_drain(k);
-    double mon = run_throughput("engine, mode monitor", WARD_MODE_MONITOR, tpl, k);
-    double off = run_throughput("engine, mode off", WARD_MODE_OFF, NULL, k);
-    printf("ratios: off/drain %.2f  monitor/drain %.2f\n", off / raw, mon / raw);
+    if (getenv("ENGINE_BENCH_MONITOR_ONLY")) {  /* for profiling */
+      run_throughput("engine, mode monitor", WARD_MODE_MONITOR, tpl, k);
+    } else {
+      double raw = raw_drain(k);
+      double mon = run_throughput("engine, mode monitor", WARD_MODE_MONITOR, tpl, k);
+      double off = run_throughput("engine, mode off", WARD_MODE_OFF, NULL, k);
+      printf("ratios: off/drain %.2f  monitor/drain %.2f\n", off / raw, mon / raw);
+    }
   }
   if (all || strcmp(argv[1], "latency") == 0)
     latency(tpl, n > 0 && !all ? (int) n : 2000);

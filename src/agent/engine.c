@@ -32,7 +32,13 @@ int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, 
   if (e->o.idle_min_us == 0)
     e->o.idle_min_us = 50;
   if (e->o.idle_max_us < e->o.idle_min_us)
-    e->o.idle_max_us = e->o.idle_min_us > 500 ? e->o.idle_min_us : 500;
+    e->o.idle_max_us = e->o.idle_min_us > 1000 ? e->o.idle_min_us : 1000;
+  if (e->o.hot_max_us == 0)
+    e->o.hot_max_us = 200;
+  if (e->o.hot_max_us < e->o.idle_min_us)
+    e->o.hot_max_us = e->o.idle_min_us;
+  if (e->o.hot_max_us > e->o.idle_max_us)
+    e->o.hot_max_us = e->o.idle_max_us;
   e->sleep_us = e->o.idle_min_us;
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (e->epfd < 0)
@@ -443,6 +449,7 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
     if (n > 0) {
       e->idle_rounds = 0;
       e->sleep_us = e->o.idle_min_us;
+      e->last_event_ns = ward_now_ns();
       wait_ns = 0;
     } else if (!rings) {
       wait_ns = -1;   /* nothing to poll: sleep until epoll says */
@@ -450,9 +457,14 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
       e->idle_rounds++;
       wait_ns = 0;
     } else {
+      /* a container that was busy a moment ago is likely to be again:
+       * keep its latency low; a quiet engine backs off further */
+      uint32_t cap = ward_now_ns() - e->last_event_ns < 1000000000ull ? e->o.hot_max_us : e->o.idle_max_us;
+      if (e->sleep_us > cap)
+        e->sleep_us = cap;
       wait_ns = (int64_t) e->sleep_us * 1000;
-      if (e->sleep_us < e->o.idle_max_us)
-        e->sleep_us = e->sleep_us * 2 > e->o.idle_max_us ? e->o.idle_max_us : e->sleep_us * 2;
+      if (e->sleep_us < cap)
+        e->sleep_us = e->sleep_us * 2 > cap ? cap : e->sleep_us * 2;
       e->totals.sleeps++;
     }
     e->totals.polls++;

@@ -20,7 +20,9 @@
  *
  * Ring polling: producers never make system calls, so rings are polled. After
  * an event the engine spins (re-polls at once) for opts.spin_rounds empty
- * rounds, then sleeps idle_min_us, doubling up to idle_max_us while idle;
+ * rounds, then sleeps idle_min_us, doubling up to hot_max_us while events
+ * came in the last second (bursty workloads: low latency) and up to
+ * idle_max_us after that (idle containers: little CPU);
  * listeners, pidfds and stop_fd wake it at once through epoll. */
 #ifndef WARD_ENGINE_H
 #define WARD_ENGINE_H
@@ -43,7 +45,8 @@ struct ward_engine_opts {
   const char *state_root;          /* --root: where actions find containers */
   size_t flight_capacity;          /* events kept per container (0: 4096) */
   uint32_t spin_rounds;            /* empty rounds before sleeping (0: 64) */
-  uint32_t idle_min_us, idle_max_us; /* sleep range when idle (0: 50, 500) */
+  uint32_t idle_min_us, idle_max_us; /* sleep range when idle (0: 50, 1000) */
+  uint32_t hot_max_us;             /* longest sleep within 1 s of an event (0: 200) */
   /* Called from the engine's thread when a container's init has exited and
    * its ring has been drained (the container is then removed). */
   void (*on_exit)(void *opaque, const char *id);

@@ -59,6 +59,7 @@ struct ward_engine {
   struct ctr *list;
   struct ward_engine_stats totals;      /* of removed containers */
   uint32_t idle_rounds, sleep_us;
+  uint64_t last_event_ns;               /* CLOCK_MONOTONIC of the last ring event */
   struct ep_ref ep_stop;
   uint64_t finalize_errors;             /* templates that could not be saved */
   /* ward_engine_add from another thread (the agent) wakes a loop that
