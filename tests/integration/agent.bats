@@ -13,8 +13,20 @@ setup() {
   RL_TMP=
 }
 
+# Any agent still serving RUN_DIR (a path unique to this run) is ours.
+kill_run_dir_agents() {
+  local f pid
+  [ -n "$RUN_DIR" ] || return 0
+  for f in /proc/[0-9]*/cmdline; do
+    pid=${f#/proc/}; pid=${pid%/cmdline}
+    tr '\0' ' ' < "$f" 2>/dev/null | grep -qF -- "--root $RUN_DIR agent" && kill -9 "$pid" 2>/dev/null
+  done
+  return 0
+}
+
 teardown() {
   stop_agent
+  kill_run_dir_agents
   [ -n "$RUN_DIR" ] && rm -rf "$RUN_DIR"
   [ -n "${RL_TMP:-}" ] && rm -rf "$RL_TMP"
   common_teardown
