@@ -62,11 +62,12 @@ int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err
   uint32_t nslots = 0;
   if (geometry(&size, &slot_size, &nslots, err) < 0)
     return -1;
-  if (ftruncate(fd, (off_t) size) < 0)
+  /* zero-filled from scratch: all-zero slots are free (ring_format.h) */
+  if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t) size) < 0)
     return ward_error_sys(err, "ring: resize to %zu bytes", size);
-  uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  uint8_t *m = mmap(NULL, WARD_RING_HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED)
-    return ward_error_sys(err, "ring: map %zu bytes", size);
+    return ward_error_sys(err, "ring: map its header");
   struct ward_ring_hdr *h = (struct ward_ring_hdr *) m;
   memset(h, 0, WARD_RING_HDR_SIZE);
   h->magic = WARD_RING_MAGIC;
@@ -75,13 +76,8 @@ int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err
   h->slot_size = slot_size;
   h->nslots = nslots;
   h->created_ns = ward_now_ns();
-  /* slot i is free for ticket i */
-  for (uint32_t i = 0; i < nslots; i++) {
-    struct ward_rec *r = (struct ward_rec *) (m + WARD_RING_HDR_SIZE + (size_t) i * slot_size);
-    __atomic_store_n(&r->commit, (uint64_t) i, __ATOMIC_RELAXED);
-  }
   __atomic_thread_fence(__ATOMIC_RELEASE);
-  munmap(m, size);
+  munmap(m, WARD_RING_HDR_SIZE);
   return 0;
 }
 
@@ -276,7 +272,7 @@ static inline struct ward_rec *slot_at(struct ward_ring *r, uint64_t ticket)
 
 static void release_slot(struct ward_ring *r, struct ward_rec *rec)
 {
-  __atomic_store_n(&rec->commit, r->tail + r->nslots, __ATOMIC_RELEASE);
+  ward_rec_commit_store(rec, r->tail, r->mask, r->tail + r->nslots, __ATOMIC_RELEASE);
   r->tail++;
   r->stalling = false;
 }
@@ -286,7 +282,7 @@ static int step(struct ward_ring *r, struct ward_event *ev)
 {
   uint64_t t = r->tail;
   struct ward_rec *rec = slot_at(r, t);
-  uint64_t c = __atomic_load_n(&rec->commit, __ATOMIC_ACQUIRE);
+  uint64_t c = ward_rec_commit_load(rec, t, r->mask, __ATOMIC_ACQUIRE);
   if (c == t + 1) {
     /* Copy once, validate the copy (no double fetch), then check the commit
      * word did not move under the copy: a torn record is never accepted. */
@@ -294,7 +290,7 @@ static int step(struct ward_ring *r, struct ward_event *ev)
     size_t n = len < sizeof(struct ward_rec) ? sizeof(struct ward_rec) : len > r->slot_size ? r->slot_size : len;
     memcpy(r->scratch, rec, n);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    bool torn = __atomic_load_n(&rec->commit, __ATOMIC_RELAXED) != c;
+    bool torn = ward_rec_commit_load(rec, t, r->mask, __ATOMIC_RELAXED) != c;
     int ok = !torn && ward_rec_decode(r->scratch, n, t, ev) == 0;
     release_slot(r, rec);
     if (ok) {

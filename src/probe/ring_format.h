@@ -9,7 +9,10 @@
  * commit == p; a producer claims ticket p by CAS on head (p -> p+1), fills
  * the slot and publishes with a release store of commit = p+1. The consumer
  * accepts the slot at its own tail t only when commit == t+1, copies it out,
- * then releases it for the next lap with commit = t+nslots. The ticket is the
+ * then releases it for the next lap with commit = t+nslots. The word stored
+ * in slot k is commit - k (version 2), so a freshly truncated, all-zero file
+ * is already a valid empty ring: creating one touches no slot page, which
+ * keeps a 4 MiB ring off the container's start-up path. The ticket is the
  * per-container sequence number. A full ring fails the claim and the producer
  * counts a drop; nothing ever waits.
  *
@@ -21,7 +24,7 @@
 #include <stdint.h>
 
 #define WARD_RING_MAGIC 0x474e5257u          /* "WRNG" little-endian */
-#define WARD_RING_VERSION 1u
+#define WARD_RING_VERSION 2u
 #define WARD_RING_HDR_SIZE 4096u
 #define WARD_RING_SLOT_MIN 128u
 #define WARD_RING_SLOT_MAX 4096u
@@ -49,7 +52,7 @@ struct ward_ring_hdr {
 
 /* Record header: the first 64 bytes of a used slot. */
 struct ward_rec {
-  uint64_t commit;          /* see above; also the busy marker */
+  uint64_t commit;          /* see above (stored minus the slot index); also the busy marker */
   uint16_t type;            /* enum ward_event_type */
   uint16_t len;             /* bytes used in the slot, header included */
   uint16_t call;            /* enum ward_probe_call */

@@ -21,6 +21,17 @@ struct ward_ring_prod {
   uint32_t slot_size;
 };
 
+/* The commit word of slot k holds commit - k (ring_format.h). */
+static inline uint64_t ward_rec_commit_load(const struct ward_rec *r, uint64_t ticket, uint64_t mask, int order)
+{
+  return __atomic_load_n(&r->commit, order) + (ticket & mask);
+}
+
+static inline void ward_rec_commit_store(struct ward_rec *r, uint64_t ticket, uint64_t mask, uint64_t value, int order)
+{
+  __atomic_store_n(&r->commit, value - (ticket & mask), order);
+}
+
 /* A hostile head/commit pattern could otherwise keep a producer retrying. */
 #define WARD_RING_CLAIM_TRIES 64
 
@@ -36,7 +47,7 @@ static inline struct ward_rec *ward_ring_claim(const struct ward_ring_prod *p, u
   uint64_t pos = __atomic_load_n(&p->hdr->head, __ATOMIC_RELAXED);
   for (int tries = 0; tries < WARD_RING_CLAIM_TRIES; tries++) {
     struct ward_rec *r = ward_ring_slot(p, pos);
-    uint64_t seq = __atomic_load_n(&r->commit, __ATOMIC_ACQUIRE);
+    uint64_t seq = ward_rec_commit_load(r, pos, p->mask, __ATOMIC_ACQUIRE);
     int64_t dif = (int64_t) (seq - pos);
     if (dif == 0) {
       if (__atomic_compare_exchange_n(&p->hdr->head, &pos, pos + 1, 1,
@@ -55,9 +66,9 @@ static inline struct ward_rec *ward_ring_claim(const struct ward_ring_prod *p, u
   return NULL;
 }
 
-static inline void ward_ring_publish(struct ward_rec *r, uint64_t ticket)
+static inline void ward_ring_publish(const struct ward_ring_prod *p, struct ward_rec *r, uint64_t ticket)
 {
-  __atomic_store_n(&r->commit, ticket + 1, __ATOMIC_RELEASE);
+  ward_rec_commit_store(r, ticket, p->mask, ticket + 1, __ATOMIC_RELEASE);
 }
 
 /* Room for strings in a slot once the fixed parts are accounted for. */

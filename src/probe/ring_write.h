@@ -94,7 +94,7 @@ static inline int ward_ring_write(const struct ward_ring_prod *p, const struct w
   r->call_ns = in->call_ns;
   r->len1 = (uint16_t) n1;
   r->len2 = (uint16_t) n2;
-  ward_ring_publish(r, ticket);
+  ward_ring_publish(p, r, ticket);
   return 0;
 }
 
