@@ -2,6 +2,7 @@
  * node agent when one listens, instead of serving it in-process. */
 #include "agent/agent_client.h"
 #include "agent/agent_client_ct.h"
+#include "agent/engine_local.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 
@@ -75,4 +76,39 @@ int ward_agent_handover_container(struct ward_container *ct, const struct ward_p
     *out = h;
   }
   return 1;
+}
+
+int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli, const char *root, bool run_poststop)
+{
+  _cleanup_error_ ward_error_t err = NULL;
+  struct ward_agent_handover *agent = NULL;
+  ward_container_unlock_ring(ct);  /* the agent's engine takes it */
+  int handed = ward_agent_handover_container(ct, cli->policy, cli->policy_file, root, false, &agent, &err);
+  if (handed < 0) {
+    ward_warn("%s; serving the container in-process", err->msg);
+    ward_error_free(&err);
+  }
+  if (handed <= 0 && ward_container_lock_ring(ct, &err) < 0) {
+    /* someone else consumes the ring now: the engine below reports it */
+    ward_error_free(&err);
+  }
+  struct ward_engine_local *engine = NULL;
+  int status;
+  if (handed > 0) {
+    ward_engine_cli_release(cli);
+    status = ward_container_wait(ct);
+  } else if (ward_engine_local_start(ct, cli, root, &engine, &err) < 0) {
+    ward_engine_cli_release(cli);
+    ward_error_report(&err);
+    status = 1;
+  } else {
+    status = ward_container_wait(ct);
+    if (ward_engine_local_finish(engine) < 0 && status == 0)
+      status = 1;
+  }
+  ward_agent_handover_free(agent);
+  if (ward_container_destroy(root, ct->state, run_poststop, &err) < 0)
+    ward_error_report(&err);
+  ward_container_free(ct);
+  return status;
 }

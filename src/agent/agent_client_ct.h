@@ -20,4 +20,11 @@
 int ward_agent_handover_container(struct ward_container *ct, const struct ward_policy *policy, const char *policy_path,
                                   const char *root, bool detach, struct ward_agent_handover **out, ward_error_t *err);
 
+/* ward run and ward sandbox, once the container runs: hand it to a running
+ * agent or serve it with the in-process engine (the same engine), wait for
+ * it, then remove everything it left and free ct. Returns the exit status
+ * the way a shell reports it. */
+struct ward_engine_cli;
+int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli, const char *root, bool run_poststop);
+
 #endif

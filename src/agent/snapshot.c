@@ -333,6 +333,10 @@ int ward_snapshot_take(const char *root, const char *id, const char *path, const
     return ward_error(err, ENOMEM, "manifest");
   s.entries = json_object_get(manifest, "entries");
   s.skipped = json_object_get(manifest, "skipped");
+  if (ward_archive_load(err) < 0) {
+    unlink(tmp);
+    return -1;
+  }
   s.ar = archive_write_new();
   if (s.ar == NULL || archive_write_set_format_pax_restricted(s.ar) != ARCHIVE_OK ||
       archive_write_open_fd(s.ar, fd) != ARCHIVE_OK) {

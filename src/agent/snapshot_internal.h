@@ -3,7 +3,7 @@
 #ifndef WARD_SNAPSHOT_INTERNAL_H
 #define WARD_SNAPSHOT_INTERNAL_H
 
-#include <archive.h>
+#include "agent/archive_dl.h"
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>

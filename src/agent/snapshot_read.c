@@ -141,6 +141,8 @@ int ward_snapshot_read_manifest(const char *path, json_t **manifest, ward_error_
   struct stat sb;
   if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
     return ward_error(err, 0, "%s: not a regular file", path);
+  if (ward_archive_load(err) < 0)
+    return -1;
   __attribute__((cleanup(archive_freep))) struct archive *a = archive_read_new();
   if (a == NULL || archive_read_support_format_tar(a) != ARCHIVE_OK || archive_read_open_fd(a, fd, 10240) != ARCHIVE_OK)
     return ward_error(err, 0, "%s: not a tar archive: %s", path, a ? archive_error_string(a) : "out of memory");

@@ -182,34 +182,5 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     return cli_error(&err);
   }
   /* a running `ward agent` serves the container; else this process does */
-  struct ward_agent_handover *agent = NULL;
-  ward_container_unlock_ring(ct);  /* the agent's engine takes it */
-  int handed = ward_agent_handover_container(ct, cli.policy, cli.policy_file, co.root, false, &agent, &err);
-  if (handed < 0) {
-    ward_warn("%s; serving the container in-process", err->msg);
-    ward_error_free(&err);
-  }
-  if (handed <= 0 && ward_container_lock_ring(ct, &err) < 0) {
-    /* someone else consumes the ring now: the engine below reports it */
-    ward_error_free(&err);
-  }
-  struct ward_engine_local *engine = NULL;
-  if (handed > 0)
-    ward_engine_cli_release(&cli);
-  else if (ward_engine_local_start(ct, &cli, co.root, &engine, &err) < 0) {
-    ward_engine_cli_release(&cli);
-    ward_error_report(&err);
-    if (ward_container_destroy(co.root, ct->state, false, &err) < 0)
-      ward_error_report(&err);
-    ward_container_free(ct);
-    return 1;
-  }
-  int status = ward_container_wait(ct);
-  if (engine && ward_engine_local_finish(engine) < 0 && status == 0)
-    status = 1;
-  ward_agent_handover_free(agent);
-  if (ward_container_destroy(co.root, ct->state, false, &err) < 0)
-    ward_error_report(&err);
-  ward_container_free(ct);
-  return status;
+  return ward_container_serve(ct, &cli, co.root, false);
 }
