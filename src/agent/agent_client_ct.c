@@ -94,7 +94,10 @@ int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli,
   }
   struct ward_engine_local *engine = NULL;
   int status;
-  if (handed > 0) {
+  /* a static image with the supervisor off gives the engine nothing to
+   * read; it would only cost start-up time */
+  bool idle = ct->probe.ring_fd < 0 && ct->launch.listener_fd < 0 && (cli->policy == NULL || cli->policy->mode == WARD_MODE_OFF);
+  if (handed > 0 || idle) {
     ward_engine_cli_release(cli);
     status = ward_container_wait(ct);
   } else if (ward_engine_local_start(ct, cli, root, &engine, &err) < 0) {

@@ -168,7 +168,9 @@ int pipeline_open(struct ctr *c, ward_error_t *err)
   if (ward_flight_open(c->state_dir, c->e->o.flight_capacity, &pl->flight, err) < 0)
     return ward_error_prefix(err, "container \"%s\": flight recorder", c->id);
   const struct ward_policy *p = c->policy;
-  if (p->mode == WARD_MODE_OFF)
+  /* mode off still runs the injected-code rules (on by default; they need
+   * no template or model); only a policy with detect: false goes without */
+  if (p->mode == WARD_MODE_OFF && !p->detect)
     return 0;
   if (c->pid > 0) {
     char root[64];
