@@ -90,6 +90,7 @@ static void consume_all(int nprod, uint64_t *got, bool *in_order, bool *seq_mono
 static void test_threads(void)
 {
   ring = new_ring(1 << 20, 256);
+  ward_ring_set_stall_timeout(ring, 30000000000ull);  /* as in test_processes */
   atomic_store(&producers_done, 0);
   pthread_t t[PRODUCERS];
   for (int i = 0; i < PRODUCERS; i++)
@@ -113,6 +114,9 @@ static void test_threads(void)
 static void test_processes(void)
 {
   ring = new_ring(1 << 20, 256);
+  /* honest producers: on a loaded machine one can be preempted mid-record
+   * for longer than the default stall timeout, which would count it lost */
+  ward_ring_set_stall_timeout(ring, 30000000000ull);
   pid_t kids[3];
   for (int i = 0; i < 3; i++) {
     kids[i] = fork();
