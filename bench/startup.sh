@@ -24,6 +24,12 @@ make_bundle "$work/bundle" '["/bin/true"]' '.mounts |= map(select(.destination !
 jq --slurpfile s "$work/seccomp.json" '.linux.seccomp = $s[0] | .linux.namespaces |= map(select(.type != "cgroup"))' \
   "$work/bundle/config.json" > "$work/c.json" && mv "$work/c.json" "$work/bundle/config.json"
 
+# the same bundle without the seccomp-notify supervisor (on by default for
+# no_new_privs bundles; its engine must be up before the first exec)
+cp -a "$work/bundle" "$work/nosv"
+jq '.annotations["run.ward.supervisor"] = "off"' "$work/bundle/config.json" > "$work/nosv/config.json"
+export WARD_AGENT_SOCKET=none
+
 n=0
 cat > "$work/cmds.sh" <<EOS
 ward_run() { "$ward" --root "$work/ward-state" run --bundle "$work/bundle" w\$RANDOM\$RANDOM >/dev/null; }
@@ -40,6 +46,7 @@ unshare -m bash -c "
   umount /sys/fs/cgroup/unified 2>/dev/null || true
   hyperfine -N --warmup 10 --runs $runs --export-json $work/side.json \
     -n ward   '$ward --root $work/ward-state run --bundle $work/bundle wb' \
+    -n ward-nosv '$ward --root $work/ward-state run --bundle $work/nosv wn' \
     -n crun   'crun --root $work/crun-state run --bundle $work/bundle cb' \
     -n bwrap  '$bwrap_cmd' \
     -n ward-sandbox '$ward --root $work/ward-state sandbox --name sb -- /bin/true' \
@@ -49,8 +56,8 @@ unshare -m bash -c "
 jq -r '.results[] | [.command, (.median*1000), (.mean*1000), (.stddev*1000)] | @tsv' "$work/side.json" |
   awk -F'\t' 'BEGIN { printf "%-14s %10s %10s %10s\n", "command", "median ms", "mean ms", "stddev" }
               { printf "%-14s %10.2f %10.2f %10.2f\n", $1, $2, $3, $4; med[$1] = $2 }
-              END { printf "\nward/crun median ratio: %.2f   ward/bwrap: %.2f   sandbox/bwrap: %.2f\n",
-                      med["ward"] / med["crun"], med["ward"] / med["bwrap"], med["ward-sandbox"] / med["bwrap"] }'
+              END { printf "\nward/crun median ratio: %.2f (supervisor off: %.2f)   ward/bwrap: %.2f   sandbox/bwrap: %.2f\n",
+                      med["ward"] / med["crun"], med["ward-nosv"] / med["crun"], med["ward"] / med["bwrap"], med["ward-sandbox"] / med["bwrap"] }'
 echo "ward on the hybrid host (median ms): $(jq '.results[0].median*1000' "$work/host.json")"
 
 # Peak RSS (VmHWM) of the runtime process itself, sampled while the
