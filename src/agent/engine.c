@@ -450,7 +450,12 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
       e->idle_rounds = 0;
       e->sleep_us = e->o.idle_min_us;
       e->last_event_ns = ward_now_ns();
-      wait_ns = 0;
+      /* a full batch means a backlog: go again at once. A partial one means
+       * the rings are drained; re-polling at once would spin a core for a
+       * steady trickle (a web server's few events per request) and take it
+       * from the workload (a wake-up costs tens of microseconds in a VM),
+       * so wait the longest sleep that keeps alerts within 1 ms instead. */
+      wait_ns = n >= DRAIN_BATCH ? 0 : (int64_t) e->o.hot_max_us * 1000;
     } else if (!rings) {
       wait_ns = -1;   /* nothing to poll: sleep until epoll says */
     } else if (e->idle_rounds < e->o.spin_rounds) {
