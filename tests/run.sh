@@ -5,6 +5,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-test}
+# Sandbox tests run helper programs from the build tree, and every
+# `ward sandbox` gets a private /tmp: a checkout under /tmp is invisible there.
+case "$PWD/" in
+  /tmp/*) echo "tests/run.sh: $PWD is under /tmp, which ward sandbox replaces with a private one; clone elsewhere" >&2
+          exit 1 ;;
+esac
 if [ ! -d "$BUILD" ]; then
   meson setup "$BUILD" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
 fi
