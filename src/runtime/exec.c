@@ -303,39 +303,6 @@ static __attribute__((noreturn)) void helper_main(struct exec_plan *x, int sock)
   _exit(ward_msg_send(sock, 'P', &host_pid, sizeof(host_pid), -1, &err) < 0 ? 1 : 0);
 }
 
-static int wait_process(pid_t pid, int pidfd)
-{
-  sigset_t mask, old;
-  sigemptyset(&mask);
-  int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-  for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-    sigaddset(&mask, forwarded[i]);
-  sigprocmask(SIG_BLOCK, &mask, &old);
-  _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-  struct pollfd fds[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-  for (;;) {
-    int r = poll(fds, sfd >= 0 ? 2 : 1, -1);
-    if (r < 0 && errno != EINTR)
-      break;
-    if (sfd >= 0 && (fds[1].revents & POLLIN)) {
-      struct signalfd_siginfo si;
-      if (read(sfd, &si, sizeof(si)) == sizeof(si))
-        kill(pid, (int) si.ssi_signo);
-    }
-    if (fds[0].revents & (POLLIN | POLLHUP))
-      break;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  sigprocmask(SIG_SETMASK, &old, NULL);
-  if (WIFEXITED(status))
-    return WEXITSTATUS(status);
-  if (WIFSIGNALED(status))
-    return 128 + WTERMSIG(status);
-  return 1;
-}
-
 /* P, after the fork: cgroup, go, then B's pid and its execve. */
 static int parent_side(const struct ward_state *st, pid_t helper, int sock, pid_t *child, ward_error_t *err)
 {
@@ -444,7 +411,7 @@ int ward_exec(const struct ward_exec_opts *o, int *status, ward_error_t *err)
   plan_release(&x);
   *status = 0;
   if (rc == 0 && !o->detach)
-    *status = wait_process(child, child_fd);
+    *status = ward_wait_forwarding(child, child_fd);
   if (child_fd >= 0)
     close(child_fd);
   return rc;

@@ -454,7 +454,7 @@ int ward_container_destroy(const char *root, struct ward_state *st, bool run_hoo
   return ward_state_remove_dir(st->dir, err);
 }
 
-int ward_container_wait(struct ward_container *c)
+int ward_wait_forwarding(pid_t pid, int pidfd)
 {
   sigset_t mask, old;
   sigemptyset(&mask);
@@ -463,9 +463,8 @@ int ward_container_wait(struct ward_container *c)
     sigaddset(&mask, forwarded[i]);
   sigprocmask(SIG_BLOCK, &mask, &old);
   _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-  pid_t pid = c->launch.pid;
   int status = 0;
-  struct pollfd fds[2] = {{.fd = c->launch.pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+  struct pollfd fds[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
   for (;;) {
     int r = poll(fds, sfd >= 0 ? 2 : 1, -1);
     if (r < 0 && errno != EINTR)
@@ -487,6 +486,8 @@ int ward_container_wait(struct ward_container *c)
     return 128 + WTERMSIG(status);
   return 1;
 }
+
+int ward_container_wait(struct ward_container *c) { return ward_wait_forwarding(c->launch.pid, c->launch.pidfd); }
 
 int ward_container_start(const char *root, const char *id, ward_error_t *err)
 {

@@ -71,8 +71,11 @@ void ward_container_free(struct ward_container *c);
 /* Removes everything a container left: processes, cgroup, state. */
 int ward_container_destroy(const char *root, struct ward_state *st, bool run_poststop, ward_error_t *err);
 
-/* Waits for the init, forwarding SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 to
- * it; returns the exit status the way a shell reports it (128+N). */
+/* Waits for pid (whose pidfd is given), forwarding SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT, SIGUSR1/2 and SIGWINCH to it; returns the exit status the way a
+ * shell reports it (128+N). Shared by the container's init and `ward exec`. */
+int ward_wait_forwarding(pid_t pid, int pidfd);
+/* The same for the container's init. */
 int ward_container_wait(struct ward_container *c);
 
 int ward_container_start(const char *root, const char *id, ward_error_t *err);
