@@ -134,6 +134,9 @@ HIDDEN size_t probe_cwd(char *dst, size_t cap);
 HIDDEN size_t probe_safe_read(void *dst, const void *src, size_t n);
 /* Copies a NUL-terminated string safely; returns its length (< cap). */
 HIDDEN size_t probe_safe_str(char *dst, size_t cap, const char *src);
+/* The target of /proc/self/fd/FD into dst (NUL-terminated, "" on failure);
+ * returns its length. Not always a path: "socket:[N]", "anon_inode:...". */
+HIDDEN size_t probe_fd_target(int fd, char *dst, size_t cap);
 
 /* Mapping guards: a process that unmaps or remaps over the ring or control
  * page turns its own probe off first instead of faulting on the next call. */

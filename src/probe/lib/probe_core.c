@@ -269,6 +269,25 @@ HIDDEN size_t probe_safe_read(void *dst, const void *src, size_t n)
   return got > 0 ? (size_t) got : 0;
 }
 
+HIDDEN size_t probe_fd_target(int fd, char *dst, size_t cap)
+{
+  /* formatted by hand: no snprintf in a wrapper that may run in a signal
+   * handler */
+  char link[32] = "/proc/self/fd/";
+  char num[12];
+  int k = 0;
+  unsigned v = (unsigned) fd;
+  do { num[k++] = (char) ('0' + v % 10); v /= 10; } while (v && k < 11);
+  size_t l = strlen(link);
+  while (k)
+    link[l++] = num[--k];
+  link[l] = 0;
+  long n = syscall(SYS_readlinkat, AT_FDCWD, link, dst, cap - 1);
+  n = n > 0 ? n : 0;
+  dst[n] = 0;
+  return (size_t) n;
+}
+
 HIDDEN size_t probe_safe_str(char *dst, size_t cap, const char *src)
 {
   size_t n = 0;

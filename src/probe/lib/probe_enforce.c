@@ -66,22 +66,13 @@ static int path_hash_listed(const struct ward_control *c, uint64_t h)
 
 /* ---- paths ------------------------------------------------------------------ */
 
+/* a dirfd's path; sockets, pipes and anon inodes have none */
 static size_t fd_link(int fd, char *dst, size_t cap)
 {
-  char link[32] = "/proc/self/fd/";
-  char num[12];
-  int k = 0;
-  unsigned v = (unsigned) fd;
-  do { num[k++] = (char) ('0' + v % 10); v /= 10; } while (v && k < 11);
-  size_t l = strlen(link);
-  while (k)
-    link[l++] = num[--k];
-  link[l] = 0;
-  long n = syscall(SYS_readlinkat, AT_FDCWD, link, dst, cap - 1);
-  if (n <= 0 || dst[0] != '/')
-    return 0;  /* sockets, pipes, anon inodes: no path */
-  dst[n] = 0;
-  return (size_t) n;
+  size_t n = probe_fd_target(fd, dst, cap);
+  if (n == 0 || dst[0] != '/')
+    return 0;
+  return n;
 }
 
 /* (dirfd, path) -> normalised absolute path in out; 0 if it cannot be

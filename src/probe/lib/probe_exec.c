@@ -38,21 +38,6 @@ static void argv_summary(char *dst, size_t cap, char *const argv[])
   dst[n] = 0;
 }
 
-/* fd -> "/proc/self/fd/N" target: names memfd and deleted-file executables */
-static void fd_path(char *dst, size_t cap, int fd)
-{
-  char link[32] = "/proc/self/fd/";
-  char num[12];
-  int k = 0;
-  unsigned v = (unsigned) fd;
-  do { num[k++] = (char) ('0' + v % 10); v /= 10; } while (v && k < 11);
-  size_t l = strlen(link);
-  while (k)
-    link[l++] = num[--k];
-  link[l] = 0;
-  long n = syscall(SYS_readlinkat, AT_FDCWD, link, dst, cap - 1);
-  dst[n > 0 ? n : 0] = 0;
-}
 
 static void exec_record(unsigned call, int dirfd, const char *path, int fd, char *const argv[], int flags,
                         uint32_t want, int64_t ret, char *pbuf, char *abuf, int denied)
@@ -63,7 +48,7 @@ static void exec_record(unsigned call, int dirfd, const char *path, int fd, char
     if (path && !(fd >= 0 && path[0] == 0))
       probe_safe_str(pbuf, PATH_MAX, path);
     else if (fd >= 0)
-      fd_path(pbuf, PATH_MAX, fd);
+      probe_fd_target(fd, pbuf, PATH_MAX);  /* names memfd and deleted-file executables */
     argv_summary(abuf, ARGV_SUMMARY, argv);
   }
   if (dirfd == PROBE_SEARCH)
@@ -78,7 +63,7 @@ static void exec_record(unsigned call, int dirfd, const char *path, int fd, char
   } else if (dirfd >= 0 && pbuf[0] != '/') {
     /* relative to a directory fd: name the directory (exec is slow anyway) */
     char dir[PATH_MAX];
-    fd_path(dir, sizeof(dir), dirfd);
+    probe_fd_target(dirfd, dir, sizeof(dir));
     size_t a = strlen(dir), b = strlen(pbuf);
     if (dir[0] == '/' && a + 1 + b < PATH_MAX) {
       memmove(pbuf + a + 1, pbuf, b + 1);
