@@ -83,9 +83,7 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     switch (c) {
     case OPT_NAME: o.name = optarg; break;
     case OPT_NET:
-      if (strcmp(optarg, "host") == 0)
-        o.net_host = true;
-      else if (strcmp(optarg, "none") != 0)
+      if (ward_sandbox_set_net(&o, optarg) < 0)
         return cli_usage_error(argv[0], "--net takes none or host, not \"%s\"", optarg);
       break;
     case OPT_CAP:

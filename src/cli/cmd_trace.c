@@ -310,9 +310,7 @@ int cmd_trace(struct ward_global *g, int argc, char **argv)
     case OPT_RING: ring = optarg; break;
     case OPT_NAME: o.name = optarg; break;
     case OPT_NET:
-      if (strcmp(optarg, "host") == 0)
-        o.net_host = true;
-      else if (strcmp(optarg, "none") != 0)
+      if (ward_sandbox_set_net(&o, optarg) < 0)
         return cli_usage_error(argv[0], "--net takes none or host, not \"%s\"", optarg);
       break;
     case OPT_RO: if (ward_strv_append(&ro, optarg) < 0) return 1; break;

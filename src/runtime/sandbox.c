@@ -182,3 +182,14 @@ int ward_sandbox_landlock(const struct ward_sandbox_opts *o, struct ward_landloc
   *out = steal_pointer(&ll);
   return 0;
 }
+
+int ward_sandbox_set_net(struct ward_sandbox_opts *o, const char *mode)
+{
+  if (strcmp(mode, "host") == 0)
+    o->net_host = true;
+  else if (strcmp(mode, "none") == 0)
+    o->net_host = false;
+  else
+    return -1;
+  return 0;
+}

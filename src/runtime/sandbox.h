@@ -39,4 +39,8 @@ int ward_sandbox_config(const struct ward_sandbox_opts *o, struct ward_config **
 /* NULL in *out with --no-landlock. */
 int ward_sandbox_landlock(const struct ward_sandbox_opts *o, struct ward_landlock **out, ward_error_t *err);
 
+/* --net MODE: "none" (a private network namespace with only loopback) or
+ * "host"; -1 for anything else. */
+int ward_sandbox_set_net(struct ward_sandbox_opts *o, const char *mode);
+
 #endif
