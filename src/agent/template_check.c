@@ -124,10 +124,8 @@ int ward_template_check_tracked(const struct ward_template *t, struct ward_templ
       parent = p ? p : "?";
       edge = tr != NULL;
     }
-    /* pid 1 exec'ing from an unknown parent is the container's entry point,
-     * which the supervisor (on by default) now reports: it is in the exec
-     * set, and no edge names it when it was added by hand */
-    if (edge && !(ev->pid == 1 && strcmp(parent, "?") == 0) && !edge_known(t, parent, ev->path))
+    /* (pid 1's entry-point exec is no edge: the tracker says so) */
+    if (edge && !edge_known(t, parent, ev->path))
       return deviate(dev, "template.tree", WARD_SEV_MEDIUM, "%s started %s", parent, ev->path);
     return 0;
   case WARD_EV_CONNECT:
