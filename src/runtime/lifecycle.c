@@ -283,6 +283,9 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
   c->state->rootless = geteuid() != 0;
   c->state->sandbox = o->host_root_bind != NULL;
   c->state->status_hint = strdup("creating");
+  for (int k = 0; k < WARD_HOOK_COUNT; k++)
+    if (cfg->hooks.count[k])
+      c->state->hooks |= 1 << k;
   if (cfg->raw)
     c->state->annotations = json_incref(json_object_get(cfg->raw, "annotations"));
   if (ward_state_save(c->state, err) < 0 || save_config_copy(c, err) < 0)
@@ -422,11 +425,18 @@ int ward_container_config(const struct ward_state *st, struct ward_config **out,
   return ward_config_parse_json(path, doc, out, err);
 }
 
+/* Only a config with hooks of this kind is worth parsing again (states
+ * written before the mask existed say -1: parse to find out). */
+static bool may_have_hooks(const struct ward_state *st, enum ward_hook_kind kind)
+{
+  return st->hooks < 0 || (st->hooks & (1 << kind)) != 0;
+}
+
 static void run_poststop(struct ward_state *st)
 {
   _cleanup_error_ ward_error_t err = NULL;
   struct ward_config *cfg = NULL;
-  if (ward_container_config(st, &cfg, &err) < 0)
+  if (!may_have_hooks(st, WARD_HOOK_POSTSTOP) || ward_container_config(st, &cfg, &err) < 0)
     return;
   if (cfg->hooks.count[WARD_HOOK_POSTSTOP]) {
     _cleanup_json_ json_t *sj = ward_state_oci_json(st);
@@ -512,7 +522,8 @@ int ward_container_start(const char *root, const char *id, ward_error_t *err)
   if (n != 1)
     return ward_error(err, EIO, "container \"%s\": the init exited before it was started", id);
   _cleanup_config_ struct ward_config *cfg = NULL;
-  if (ward_container_config(st, &cfg, err) == 0 && cfg->hooks.count[WARD_HOOK_POSTSTART]) {
+  if (may_have_hooks(st, WARD_HOOK_POSTSTART) && ward_container_config(st, &cfg, err) == 0 &&
+      cfg->hooks.count[WARD_HOOK_POSTSTART]) {
     _cleanup_json_ json_t *sj = ward_state_oci_json(st);
     _cleanup_free_ char *text = json_dumps(sj, JSON_COMPACT);
     _cleanup_error_ ward_error_t herr = NULL;

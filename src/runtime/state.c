@@ -1,4 +1,5 @@
 #include "runtime/state.h"
+#include "runtime/config.h"
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "common/json.h"
@@ -71,7 +72,7 @@ int ward_state_save(const struct ward_state *st, ward_error_t *err)
                                        "bundle", st->bundle ? st->bundle : "", "created", st->created ? st->created : "",
                                        "owner", (int) st->owner, "rootless", st->rootless, "sandbox", st->sandbox,
                                        "annotations", st->annotations, "cgroup", cg, "status_hint", st->status_hint);
-  if (o == NULL)
+  if (o == NULL || (st->hooks >= 0 && json_object_set_new(o, "hooks", json_integer(st->hooks)) < 0))
     return ward_error(err, ENOMEM, "state.json");
   _cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
   _cleanup_free_ char *path = ward_state_path(st, "state.json");
@@ -114,14 +115,17 @@ int ward_state_load(const char *root, const char *id, struct ward_state **out, w
       return ward_error(err, ENOENT, "container \"%s\" is still being created or its creation failed", id);
     return -1;
   }
-  uint32_t pid = 0, owner = 0;
+  uint32_t pid = 0, owner = 0, hooks = 0;
+  bool has_hooks = false;
   uint64_t start = 0;
   if (wj_opt_uint32(o, "pid", "state", &pid, NULL, err) < 0 || wj_opt_uint64(o, "pid_start", "state", &start, NULL, err) < 0 ||
       wj_opt_string(o, "bundle", "state", &st->bundle, err) < 0 || wj_opt_string(o, "created", "state", &st->created, err) < 0 ||
       wj_opt_uint32(o, "owner", "state", &owner, NULL, err) < 0 || wj_opt_bool(o, "rootless", "state", &st->rootless, err) < 0 ||
       wj_opt_bool(o, "sandbox", "state", &st->sandbox, err) < 0 ||
-      wj_opt_string(o, "status_hint", "state", &st->status_hint, err) < 0)
+      wj_opt_string(o, "status_hint", "state", &st->status_hint, err) < 0 ||
+      wj_opt_uint32(o, "hooks", "state", &hooks, &has_hooks, err) < 0)
     return ward_error_prefix(err, "%s", path);
+  st->hooks = has_hooks ? (int) (hooks & ((1u << WARD_HOOK_COUNT) - 1)) : -1;
   st->pid = (pid_t) pid;
   st->pid_start = start;
   st->owner = owner;

@@ -28,6 +28,10 @@ struct ward_state {
   json_t *annotations;
   struct ward_cgroup *cgroup;
   char *status_hint; /* "creating" until the init is ready */
+  /* Bit (1 << kind) per hook kind the config has, recorded at create time
+   * so that start and delete need not parse the config copy to find out;
+   * -1 in a state file written before the field existed. */
+  int hooks;
 };
 
 /* The default --root: /run/ward for root, $XDG_RUNTIME_DIR/ward or
