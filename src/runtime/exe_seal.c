@@ -1,11 +1,14 @@
 #include "runtime/exe_seal.h"
 #include "common/cleanup.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -46,6 +49,24 @@ static bool needs_seal(int argc, char **argv)
   return false;
 }
 
+/* Only the part of the file that exec and the dynamic loader read is
+ * copied: the ELF header, the program headers and every segment's file
+ * contents, which the linker lays out ahead of the debug info, symbol
+ * tables and section headers (more than two thirds of a debugoptimized
+ * build). Our own program headers, as loaded, say where that part ends. */
+static off_t loaded_extent(off_t file_size)
+{
+  const ElfW(Phdr) *ph = (const ElfW(Phdr) *) getauxval(AT_PHDR);
+  unsigned long n = getauxval(AT_PHNUM);
+  off_t end = 0;
+  for (unsigned long i = 0; ph && i < n; i++) {
+    off_t e = (off_t) (ph[i].p_offset + ph[i].p_filesz);
+    if (e > end)
+      end = e;
+  }
+  return end > 0 && end <= file_size ? end : file_size;
+}
+
 void ward_exe_ensure_sealed(int argc, char **argv)
 {
   if (!needs_seal(argc, argv) || ward_exe_is_sealed())
@@ -61,9 +82,9 @@ void ward_exe_ensure_sealed(int argc, char **argv)
     fprintf(stderr, "ward: cannot make a sealed copy of the runtime: %s\n", strerror(errno));
     exit(1);
   }
-  off_t off = 0;
-  while (off < st.st_size) {
-    ssize_t n = sendfile(mfd, self, &off, (size_t) (st.st_size - off));
+  off_t off = 0, size = loaded_extent(st.st_size);
+  while (off < size) {
+    ssize_t n = sendfile(mfd, self, &off, (size_t) (size - off));
     if (n <= 0) {
       fprintf(stderr, "ward: copy the runtime into a memfd: %s\n", n < 0 ? strerror(errno) : "short copy");
       exit(1);
