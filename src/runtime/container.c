@@ -141,8 +141,6 @@ static int handshake(struct ward_launch *L, int sock, ward_error_t *err)
   struct ward_config *cfg = L->cfg;
   if (L->new_userns && ward_userns_write_maps(L->pid, cfg, err) < 0)
     return -1;
-  if (L->state->cgroup && ward_cgroup_enter(L->state->cgroup, L->pid, err) < 0)
-    return -1;
   L->state->pid = L->pid;
   L->state->pid_start = ward_proc_start_time(L->pid);
   _cleanup_json_ json_t *sj = ward_state_oci_json(L->state);
@@ -152,6 +150,14 @@ static int handshake(struct ward_launch *L, int sock, ward_error_t *err)
     return ward_error(err, ENOMEM, "state");
   if (ward_msg_send(sock, 'G', state_json, strlen(state_json), -1, err) < 0)
     return -1;
+  /* The first write to a v1 cgroup.procs waits for an RCU grace period
+   * (milliseconds): the init sets up its mounts meanwhile, and waits for
+   * 'C' before anything that must count against the cgroup (init.c). */
+  if (L->state->cgroup && ward_cgroup_enter(L->state->cgroup, L->pid, err) < 0)
+    return -1;
+  /* An init that already failed has closed its end: its 'E' is read below. */
+  _cleanup_error_ ward_error_t lost = NULL;
+  ward_msg_send(sock, 'C', NULL, 0, -1, &lost);
   char buf[4096];
   for (;;) {
     char type;

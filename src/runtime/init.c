@@ -82,13 +82,34 @@ static int enter_time_ns(const struct ward_config *cfg, ward_error_t *err)
   return 0;
 }
 
+/* The parent joins us to the container's cgroup while we set up the mounts
+ * and says 'C' when done. Before a new cgroup namespace (its root is our
+ * cgroup at that moment), hooks and everything after the file system, we
+ * must be in. */
+static int await_cgroup(struct ward_launch *L, ward_error_t *err)
+{
+  if (L->in_cgroup)
+    return 0;
+  char type, buf[16];
+  if (ward_msg_recv(L->sync_fd, &type, buf, sizeof(buf), NULL, err) < 0)
+    return -1;
+  if (type != 'C')
+    return ward_error(err, EPROTO, "the runtime did not confirm the cgroup");
+  L->in_cgroup = true;
+  return 0;
+}
+
 static int enter_namespaces(struct ward_launch *L, ward_error_t *err)
 {
   const struct ward_config *cfg = L->cfg;
   if (become_ns_root(L, err) < 0 || ward_ns_join(L->ns_fds, err) < 0)
     return -1;
-  if (cfg->ns[WARD_NS_CGROUP].requested && !cfg->ns[WARD_NS_CGROUP].path && unshare(CLONE_NEWCGROUP) < 0)
-    return ward_error_sys(err, "create the cgroup namespace");
+  if (cfg->ns[WARD_NS_CGROUP].requested && !cfg->ns[WARD_NS_CGROUP].path) {
+    if (await_cgroup(L, err) < 0)
+      return -1;
+    if (unshare(CLONE_NEWCGROUP) < 0)
+      return ward_error_sys(err, "create the cgroup namespace");
+  }
   if (cfg->ns[WARD_NS_TIME].requested && !cfg->ns[WARD_NS_TIME].path && enter_time_ns(cfg, err) < 0)
     return -1;
   if ((L->clone_flags & CLONE_NEWNET) && ward_net_loopback_up(err) < 0)
@@ -108,7 +129,7 @@ static int wait_hooks(struct ward_launch *L, ward_error_t *err)
   if (h->count[WARD_HOOK_PRESTART] == 0 && h->count[WARD_HOOK_CREATE_RUNTIME] == 0)
     return 0;
   char type, buf[16];
-  if (ward_msg_send(L->sync_fd, 'H', NULL, 0, -1, err) < 0 || ward_msg_recv(L->sync_fd, &type, buf, sizeof(buf), NULL, err) < 0)
+  if (await_cgroup(L, err) < 0 || ward_msg_send(L->sync_fd, 'H', NULL, 0, -1, err) < 0 || ward_msg_recv(L->sync_fd, &type, buf, sizeof(buf), NULL, err) < 0)
     return -1;
   if (type != 'A')
     return ward_error(err, EPROTO, "the runtime did not confirm the hooks");
@@ -229,7 +250,7 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
     return ward_error_sys(err, "domainname");
   if (ward_proc_console(p, &L->console_fd, true, err) < 0 || apply_sysctl(cfg, err) < 0 || ward_rootfs_finish(&plan, err) < 0)
     return -1;
-  if (ward_hooks_run(&cfg->hooks, WARD_HOOK_CREATE_CONTAINER, state_json, err) < 0)
+  if (await_cgroup(L, err) < 0 || ward_hooks_run(&cfg->hooks, WARD_HOOK_CREATE_CONTAINER, state_json, err) < 0)
     return -1;
   if (ward_proc_limits(p, err) < 0 || ward_proc_enter_cwd(p, err) < 0)
     return -1;

@@ -5,9 +5,11 @@
  *   parent                               init (child)
  *   ------                               ------------
  *   clone3(new namespaces) ------------>
- *   write uid/gid maps, join cgroup
- *   'G' + state JSON ------------------> setns, unshare cgroup ns, mounts,
- *                                        pivot_root, hostname, sysctl,
+ *   write uid/gid maps
+ *   'G' + state JSON ------------------> setns, mounts, pivot_root,
+ *   join cgroup (meanwhile)              hostname, sysctl
+ *   'C' cgroup joined -----------------> (waits for 'C' here, or before
+ *                                        unsharing a cgroup ns or hooks)
  *                                        rlimits, user, caps, NNP
  *   <---------------------------------- 'L' + notify listener fd (optional)
  *   <---------------------------------- 'R' ready (or 'E' + error)
@@ -52,6 +54,7 @@ struct ward_launch {
    * second Landlock ruleset applied after the main one. Each can only
    * narrow what the layer below allows. */
   bool ready_sent;                 /* init: 'R' is out, the parent stopped listening */
+  bool in_cgroup;                  /* init: 'C' came, the parent has moved us into the cgroup */
   int close_in_init;               /* the parent's ring consumer lock: the init drops its copy at once */
   struct ward_seccomp_prog *extra_seccomp;
   struct ward_landlock *extra_landlock;
