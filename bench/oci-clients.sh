@@ -9,12 +9,17 @@
 # inside `unshare -m` with /sys/fs/cgroup/unified unmounted.
 #
 #   bench/oci-clients.sh [RUNS] [PODMAN_RUNS]   (a release build in build/)
+# WARD_B=/path/to/other/ward adds a second ward binary ("ward-b", e.g. one
+# built from another commit) to the lifecycle comparison, interleaved with
+# the others in the same hyperfine run; PODMAN_RUNS=0 skips podman.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-100}
 podman_runs=${2:-15}
 ward=$PWD/build/src/cli/ward
+ward_b=${WARD_B:-}
 [ -x "$ward" ] || { meson setup build >/dev/null && ninja -C build >/dev/null; }
+[ -z "$ward_b" ] || [ -x "$ward_b" ] || { echo "bench: WARD_B=$ward_b is not executable" >&2; exit 1; }
 for tool in crun runc podman hyperfine jq; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (scripts/setup.sh)" >&2; exit 1; }
 done
@@ -43,16 +48,22 @@ rt=\$1; shift
 EOS
 chmod +x "$work/cycle.sh"
 
-WARD=$ward podman_setup "$work/podman"
-podman_image wardbox >/dev/null
+if [ "$podman_runs" -gt 0 ]; then
+  WARD=$ward podman_setup "$work/podman"
+  podman_image wardbox >/dev/null
+else
+  PODMAN_DIR= CONTAINERS_STORAGE_CONF= CONTAINERS_CONF=
+fi
 
 echo "== machine: $(nproc) cores, $(uname -r); $(crun --version | head -1); $(runc --version | head -1); podman $(podman --version | awk '{print $3}')"
 unshare -m bash -c "
   umount /sys/fs/cgroup/unified 2>/dev/null || true
   hyperfine -N --warmup 5 --runs $runs --export-json $work/cycle.json \
     -n ward '$work/cycle.sh ward $ward' \
+    ${ward_b:+-n ward-b '$work/cycle.sh ward-b $ward_b'} \
     -n crun '$work/cycle.sh crun crun' \
     -n runc '$work/cycle.sh runc runc'
+  [ $podman_runs -gt 0 ] || exit 0
   $(declare -f pm)
   export CONTAINERS_STORAGE_CONF=$CONTAINERS_STORAGE_CONF CONTAINERS_CONF=$CONTAINERS_CONF PODMAN_DIR=$PODMAN_DIR
   for rt in $ward crun runc; do pm --runtime \$rt run --rm localhost/wardbox true || exit 1; done
@@ -67,10 +78,13 @@ report() {
     awk -F'\t' -v a="$2" -v b="$3" -v c="$4" '
       BEGIN { printf "%-14s %10s %10s %10s\n", "command", "median ms", "mean ms", "stddev" }
       { printf "%-14s %10.2f %10.2f %10.2f\n", $1, $2, $3, $4; med[$1] = $2 }
-      END { printf "ratios (median): crun/ward %.2f   runc/ward %.2f\n", med[b] / med[a], med[c] / med[a] }'
+      END { printf "ratios (median): crun/ward %.2f   runc/ward %.2f", med[b] / med[a], med[c] / med[a]
+            if ("ward-b" in med) printf "   crun/ward-b %.2f   ward-b/ward %.2f", med[b] / med["ward-b"], med["ward-b"] / med[a]
+            printf "\n" }'
 }
 echo "== create + start + delete --force ($runs runs)"
 report "$work/cycle.json" ward crun runc
+[ "$podman_runs" -gt 0 ] || exit 0
 echo
 echo "== podman run --rm ($podman_runs runs)"
 report "$work/podman.json" podman+ward podman+crun podman+runc
