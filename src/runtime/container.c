@@ -142,14 +142,15 @@ static int handshake(struct ward_launch *L, int sock, ward_error_t *err)
   if (L->new_userns && ward_userns_write_maps(L->pid, cfg, err) < 0)
     return -1;
   L->state->pid = L->pid;
-  L->state->pid_start = ward_proc_start_time(L->pid);
-  _cleanup_json_ json_t *sj = ward_state_oci_json(L->state);
-  json_object_set_new(sj, "status", json_string("creating"));
-  _cleanup_free_ char *state_json = json_dumps(sj, JSON_COMPACT);
+  /* The init waits for 'G': what it carries is known without looking at
+   * /proc; the start time is read once it is on its way. */
+  _cleanup_json_ json_t *sj = ward_state_oci_json_as(L->state, WARD_CREATING);
+  _cleanup_free_ char *state_json = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
   if (state_json == NULL)
     return ward_error(err, ENOMEM, "state");
   if (ward_msg_send(sock, 'G', state_json, strlen(state_json), -1, err) < 0)
     return -1;
+  L->state->pid_start = ward_proc_start_time(L->pid);
   /* The first write to a v1 cgroup.procs waits for an RCU grace period
    * (milliseconds): the init sets up its mounts meanwhile, and waits for
    * 'C' before anything that must count against the cgroup (init.c). */

@@ -243,7 +243,11 @@ int ward_state_list(const char *root, char ***ids, ward_error_t *err)
 
 json_t *ward_state_oci_json(const struct ward_state *st)
 {
-  enum ward_status s = ward_state_status(st);
+  return ward_state_oci_json_as(st, ward_state_status(st));
+}
+
+json_t *ward_state_oci_json_as(const struct ward_state *st, enum ward_status s)
+{
   json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "ociVersion", WARD_OCI_SPEC_VERSION, "id", st->id,
                         "status", ward_status_name(s), "bundle", st->bundle ? st->bundle : "");
   if (o && s != WARD_STOPPED && st->pid > 0)

@@ -56,6 +56,8 @@ int ward_state_remove_dir(const char *dir, ward_error_t *err);
 int ward_state_list(const char *root, char ***ids, ward_error_t *err);
 /* The runtime-spec state object. */
 json_t *ward_state_oci_json(const struct ward_state *st);
+/* The same with a status the caller already knows (no /proc look-ups). */
+json_t *ward_state_oci_json_as(const struct ward_state *st, enum ward_status s);
 /* Path of a file inside the state directory; the caller frees. */
 char *ward_state_path(const struct ward_state *st, const char *file);
 
