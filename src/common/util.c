@@ -109,6 +109,13 @@ int ward_write_file_atomic(const char *path, const char *data, size_t len, mode_
 
 int ward_mkdir_p(const char *path, mode_t mode, ward_error_t *err)
 {
+  /* Usually only the last component is missing (a container's cgroup in
+   * each of up to a dozen hierarchies): one mkdir instead of one per
+   * ancestor. */
+  if (mkdir(path, mode) == 0 || errno == EEXIST)
+    return 0;
+  if (errno != ENOENT)
+    return ward_error_sys(err, "mkdir %s", path);
   _cleanup_free_ char *copy = strdup(path);
   if (copy == NULL)
     return ward_error(err, ENOMEM, "mkdir %s", path);
