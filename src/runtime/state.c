@@ -138,23 +138,32 @@ int ward_state_load(const char *root, const char *id, struct ward_state **out, w
   return 0;
 }
 
-uint64_t ward_proc_start_time(pid_t pid)
+/* Field 22 (start time) and the state letter of /proc/PID/stat, in one
+ * read; false if the process is gone or the file unreadable. */
+static bool proc_stat(pid_t pid, uint64_t *start, char *state)
 {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
   _cleanup_free_ char *buf = NULL;
   _cleanup_error_ ward_error_t ignored = NULL;
   if (ward_read_file(path, 8192, &buf, NULL, &ignored) < 0)
-    return 0;
+    return false;
   /* The command name may contain spaces and parentheses: skip to the last ')'. */
   char *p = strrchr(buf, ')');
-  if (p == NULL)
-    return 0;
-  unsigned long long start = 0;
-  /* field 22 (starttime) is the 20th after the ") " */
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1)
-    return 0;
-  return start;
+  unsigned long long st = 0;
+  /* the state, then field 22 (starttime), the 20th after the state */
+  if (p == NULL || p[1] != ' ' ||
+      sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", state, &st) != 2)
+    return false;
+  *start = st;
+  return true;
+}
+
+uint64_t ward_proc_start_time(pid_t pid)
+{
+  uint64_t start = 0;
+  char state;
+  return proc_stat(pid, &start, &state) ? start : 0;
 }
 
 bool ward_state_pid_alive(const struct ward_state *st)
@@ -163,20 +172,12 @@ bool ward_state_pid_alive(const struct ward_state *st)
     return false;
   if (kill(st->pid, 0) < 0 && errno == ESRCH)
     return false;
-  uint64_t start = ward_proc_start_time(st->pid);
-  if (start == 0 || (st->pid_start && start != st->pid_start))
+  uint64_t start = 0;
+  char state = 0;
+  if (!proc_stat(st->pid, &start, &state) || start == 0 || (st->pid_start && start != st->pid_start))
     return false;
   /* A zombie has exited; only its parent has not collected it yet. */
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int) st->pid);
-  _cleanup_free_ char *buf = NULL;
-  _cleanup_error_ ward_error_t ignored = NULL;
-  if (ward_read_file(path, 8192, &buf, NULL, &ignored) == 0) {
-    char *p = strrchr(buf, ')');
-    if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
-      return false;
-  }
-  return true;
+  return state != 'Z' && state != 'X';
 }
 
 enum ward_status ward_state_status(const struct ward_state *st)
