@@ -84,8 +84,8 @@ static int enter_time_ns(const struct ward_config *cfg, ward_error_t *err)
 
 /* The parent joins us to the container's cgroup while we set up the mounts
  * and says 'C' when done. Before a new cgroup namespace (its root is our
- * cgroup at that moment), hooks and everything after the file system, we
- * must be in. */
+ * cgroup at that moment), mknod (the device cgroup), hooks and everything
+ * after the file system, we must be in. */
 static int await_cgroup(struct ward_launch *L, ward_error_t *err)
 {
   if (L->in_cgroup)
@@ -242,7 +242,9 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
     .cfg = cfg, .rootfs = cfg->root_path, .rootfs_fd = -1, .host_root_bind = L->host_root_bind, .in_userns = L->new_userns || L->ns_fds[WARD_NS_USER] >= 0,
     .no_pivot = L->no_pivot, .cgroup = L->state->cgroup, .extra = L->binds, .n_extra = L->n_binds,
   };
-  if (ward_rootfs_setup(&plan, err) < 0)
+  /* Outside a user namespace the device nodes are made with mknod, which
+   * the device cgroup governs: be in it first, as before the overlap. */
+  if ((!plan.in_userns && await_cgroup(L, err) < 0) || ward_rootfs_setup(&plan, err) < 0)
     return -1;
   if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
     return ward_error_sys(err, "hostname");

@@ -8,8 +8,9 @@
  *   write uid/gid maps
  *   'G' + state JSON ------------------> setns, mounts, pivot_root,
  *   join cgroup (meanwhile)              hostname, sysctl
- *   'C' cgroup joined -----------------> (waits for 'C' here, or before
- *                                        unsharing a cgroup ns or hooks)
+ *   'C' cgroup joined -----------------> (waits for 'C' here, or earlier:
+ *                                        before a cgroup ns, hooks, or the
+ *                                        mounts when there is no user ns)
  *                                        rlimits, user, caps, NNP
  *   <---------------------------------- 'L' + notify listener fd (optional)
  *   <---------------------------------- 'R' ready (or 'E' + error)
