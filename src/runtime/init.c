@@ -1,10 +1,14 @@
 /* The container's init, from clone to execve. The steps run in this order
  * because each depends on the one before:
- *   1. wait for the parent (id maps written, cgroup joined)
+ *   1. wait for the parent's 'G' (id maps written)
  *   2. become root of the user namespace, join namespaces given by path,
- *      unshare the cgroup namespace, bring up lo, new session and keyring
- *   3. the file system: mounts, devices, masks, pivot_root (mount/)
- *   4. hostname, console, sysctl, read-only root, rlimits, oom score, cwd
+ *      unshare the cgroup namespace (after 'C'), bring up lo, new session
+ *      and keyring
+ *   3. the file system: mounts, devices, masks, pivot_root (mount/), while
+ *      the parent joins us to the cgroup ('C'; awaited first when there is
+ *      no user namespace, since mknod is subject to the device cgroup)
+ *   4. hostname, console, sysctl, read-only root, 'C' at the latest, the
+ *      createContainer hooks, rlimits, oom score, cwd
  *   5. identity: bounding set, groups, gid, uid, umask, capabilities, NNP
  *   6. the seccomp-notify supervisor filter (its listener goes to the parent)
  *   7. ready; for `create`, block on the exec fifo until `start`
