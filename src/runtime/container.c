@@ -156,9 +156,14 @@ static int handshake(struct ward_launch *L, int sock, ward_error_t *err)
    * 'C' before anything that must count against the cgroup (init.c). */
   if (L->state->cgroup && ward_cgroup_enter(L->state->cgroup, L->pid, err) < 0)
     return -1;
-  /* An init that already failed has closed its end: its 'E' is read below. */
+  /* An init that already failed has closed its end: its 'E' (or its exit)
+   * is read below. Any other failure would leave it waiting for 'C'. */
   _cleanup_error_ ward_error_t lost = NULL;
-  ward_msg_send(sock, 'C', NULL, 0, -1, &lost);
+  if (ward_msg_send(sock, 'C', NULL, 0, -1, &lost) < 0 && lost->errnum != EPIPE && lost->errnum != ECONNRESET) {
+    ward_error_free(err);
+    *err = steal_pointer(&lost);
+    return -1;
+  }
   char buf[4096];
   for (;;) {
     char type;
