@@ -3,15 +3,27 @@
 # 1 ms). One glibc bundle whose process is /bin/true (dynamically linked, so
 # the probe is preloaded), run by `ward run` with everything on (probes,
 # supervisor, in-process engine), with each of them off, and with both off;
-# crun on the same bundle for scale. Side by side in one hyperfine run,
-# inside `unshare -m` with /sys/fs/cgroup/unified unmounted (crun 1.8 refuses
-# the hybrid host). Needs a release build in build/.
-#   bench/startup-probes.sh [RUNS]
+# crun on the same bundle for scale.
+#
+# A 1 ms difference drowns in the drift of a shared machine when each
+# variant runs as one block (hyperfine): here every round runs every variant
+# once, in a fresh random order, so drift hits all of them alike, and the
+# differences are taken within each round (paired) before their median is
+# reported, with a bootstrap 95% interval. WARD_BASE=/path/to/other/ward adds
+# that binary's "everything on" and "neither" variants to the same rounds,
+# for before/after figures from one run.
+#
+# Everything runs inside `unshare -m` with /sys/fs/cgroup/unified unmounted
+# (crun 1.8 refuses the hybrid host). The state root is on /tmp (this VM's
+# ext4); WARD_BENCH_TMP=/dev/shm puts bundles and state on tmpfs instead.
+#   bench/startup-probes.sh [RUNS]          (needs a release build in build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-100}
+runs=${1:-200}
 ward=$PWD/build/src/cli/ward
-work=$(mktemp -d /tmp/ward-bench.XXXXXX)
+[ -x "$ward" ] || { meson setup build -Dbuildtype=release >/dev/null && ninja -C build src/cli/ward src/probe/libward-probe.so >/dev/null; }
+base=${WARD_BASE:-}
+work=$(mktemp -d "${WARD_BENCH_TMP:-/tmp}/ward-bench.XXXXXX")
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 source tests/lib/bundle.sh
@@ -32,19 +44,73 @@ variant "$work/noprobe" off on
 variant "$work/nosv" on off
 variant "$work/none" off off
 export WARD_AGENT_SOCKET=none
-echo "== machine: $(nproc) cores, $(uname -r), $(crun --version | head -1)"
+
+# name <TAB> command, one variant a line
+{
+  printf 'all\t%s --root %s/st run --bundle %s/all a\n' "$ward" "$work" "$work"
+  printf 'supervisor\t%s --root %s/st run --bundle %s/noprobe b\n' "$ward" "$work" "$work"
+  printf 'probes\t%s --root %s/st run --bundle %s/nosv c\n' "$ward" "$work" "$work"
+  printf 'neither\t%s --root %s/st run --bundle %s/none d\n' "$ward" "$work" "$work"
+  printf 'crun\tcrun --root %s/crun run --bundle %s/none e\n' "$work" "$work"
+  if [ -n "$base" ]; then
+    printf 'base:all\t%s --root %s/st run --bundle %s/all f\n' "$base" "$work" "$work"
+    printf 'base:neither\t%s --root %s/st run --bundle %s/none g\n' "$base" "$work" "$work"
+  fi
+} > "$work/variants.tsv"
+
+cat > "$work/rounds.py" <<'EOF'
+# Runs every variant once per round in a random order; writes one line per
+# run: round, name, wall-clock microseconds.
+import random, subprocess, sys, time
+variants = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+runs, warmup, out = int(sys.argv[2]), int(sys.argv[3]), open(sys.argv[4], "w")
+for r in range(-warmup, runs):
+    order = variants[:]
+    random.shuffle(order)
+    for name, cmd in order:
+        t0 = time.perf_counter_ns()
+        rc = subprocess.run(cmd.split(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+        t1 = time.perf_counter_ns()
+        if rc != 0:
+            sys.exit(f"{name}: exit status {rc}: {cmd}")
+        if r >= 0:
+            print(r, name, (t1 - t0) // 1000, file=out)
+EOF
+
+cat > "$work/report.py" <<'EOF'
+# Medians per variant, and the paired differences within rounds.
+import collections, random, statistics, sys
+t = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    r, name, us = line.split()
+    t[name][int(r)] = int(us) / 1000.0
+names = [n for n in ["all", "supervisor", "probes", "neither", "crun", "base:all", "base:neither"] if n in t]
+print("%-14s %10s %8s %8s" % ("variant", "median ms", "p25", "p75"))
+for n in names:
+    v = sorted(t[n].values())
+    q = statistics.quantiles(v, n=4)
+    print("%-14s %10.2f %8.2f %8.2f" % (n, statistics.median(v), q[0], q[2]))
+def paired(a, b):
+    d = [t[a][r] - t[b][r] for r in t[a] if r in t[b]]
+    med = statistics.median(d)
+    rng = random.Random(1)
+    boots = sorted(statistics.median(rng.choices(d, k=len(d))) for _ in range(1000))
+    return med, boots[25], boots[974], len(d)
+print("\npaired differences (median of per-round differences, bootstrap 95% interval):")
+pairs = [("all", "neither", "probes+supervisor"), ("probes", "neither", "probes"),
+         ("supervisor", "neither", "supervisor"), ("base:all", "base:neither", "before: probes+supervisor"),
+         ("all", "base:all", "after - before, everything on"), ("neither", "base:neither", "after - before, neither")]
+for a, b, label in pairs:
+    if a in t and b in t:
+        m, lo, hi, n = paired(a, b)
+        print("  %-32s %+7.2f ms  [%+.2f, %+.2f]  (%d rounds)" % (label, m, lo, hi, n))
+print("\nward(all)/crun: %.2f" % (statistics.median(t["all"].values()) / statistics.median(t["crun"].values())))
+EOF
+
+echo "== machine: $(nproc) cores, $(uname -r), $(crun --version | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $runs rounds of $(wc -l < "$work/variants.tsv") variants, state root $work/st ($(stat -f -c %T "$work"))"
 unshare -m bash -c "
   umount /sys/fs/cgroup/unified 2>/dev/null || true
-  hyperfine -N --warmup 10 --runs $runs --export-json $work/r.json \
-    -n 'ward: probes+supervisor' '$ward --root $work/st run --bundle $work/all a' \
-    -n 'ward: supervisor only'   '$ward --root $work/st run --bundle $work/noprobe b' \
-    -n 'ward: probes only'       '$ward --root $work/st run --bundle $work/nosv c' \
-    -n 'ward: neither'           '$ward --root $work/st run --bundle $work/none d' \
-    -n 'crun'                    'crun --root $work/crun run --bundle $work/none e'
-" >/dev/null 2>&1
-jq -r '.results[] | [.command, (.median*1000), (.stddev*1000)] | @tsv' "$work/r.json" |
-  awk -F'\t' 'BEGIN { printf "%-26s %10s %10s\n", "command", "median ms", "stddev" }
-              { printf "%-26s %10.2f %10.2f\n", $1, $2, $3; m[$1] = $2 }
-              END { printf "\nprobes+supervisor - neither: %+.2f ms   probes: %+.2f ms   supervisor: %+.2f ms   ward(all)/crun: %.2f\n",
-                      m["ward: probes+supervisor"] - m["ward: neither"], m["ward: probes only"] - m["ward: neither"],
-                      m["ward: supervisor only"] - m["ward: neither"], m["ward: probes+supervisor"] / m["crun"] }'
+  python3 '$work/rounds.py' '$work/variants.tsv' $runs 5 '$work/times.txt'
+"
+python3 "$work/report.py" "$work/times.txt"
