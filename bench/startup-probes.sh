@@ -11,7 +11,9 @@
 # differences are taken within each round (paired) before their median is
 # reported, with a bootstrap 95% interval. WARD_BASE=/path/to/other/ward adds
 # that binary's "everything on" and "neither" variants to the same rounds,
-# for before/after figures from one run.
+# for before/after figures from one run. CPU time (user+system of ward and
+# the container) is reported beside wall time: on a loaded machine it is
+# the steadier of the two, though the target is wall time.
 #
 # Everything runs inside `unshare -m` with /sys/fs/cgroup/unified unmounted
 # (crun 1.8 refuses the hybrid host). The state root is on /tmp (this VM's
@@ -60,51 +62,59 @@ export WARD_AGENT_SOCKET=none
 
 cat > "$work/rounds.py" <<'EOF'
 # Runs every variant once per round in a random order; writes one line per
-# run: round, name, wall-clock microseconds.
-import random, subprocess, sys, time
+# run: round, name, wall-clock and CPU (user+system, the container's
+# processes included) microseconds.
+import os, random, subprocess, sys, time
 variants = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 runs, warmup, out = int(sys.argv[2]), int(sys.argv[3]), open(sys.argv[4], "w")
+null = os.open(os.devnull, os.O_RDWR)
 for r in range(-warmup, runs):
     order = variants[:]
     random.shuffle(order)
     for name, cmd in order:
         t0 = time.perf_counter_ns()
-        rc = subprocess.run(cmd.split(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+        p = subprocess.Popen(cmd.split(), stdout=null, stderr=null)
+        _, status, ru = os.wait4(p.pid, 0)
         t1 = time.perf_counter_ns()
-        if rc != 0:
-            sys.exit(f"{name}: exit status {rc}: {cmd}")
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0:
+            sys.exit(f"{name}: exit status {p.returncode}: {cmd}")
         if r >= 0:
-            print(r, name, (t1 - t0) // 1000, file=out)
+            print(r, name, (t1 - t0) // 1000, int((ru.ru_utime + ru.ru_stime) * 1e6), file=out)
 EOF
 
 cat > "$work/report.py" <<'EOF'
 # Medians per variant, and the paired differences within rounds.
 import collections, random, statistics, sys
-t = collections.defaultdict(dict)
+wall, cpu = collections.defaultdict(dict), collections.defaultdict(dict)
 for line in open(sys.argv[1]):
-    r, name, us = line.split()
-    t[name][int(r)] = int(us) / 1000.0
-names = [n for n in ["all", "supervisor", "probes", "neither", "crun", "base:all", "base:neither"] if n in t]
-print("%-14s %10s %8s %8s" % ("variant", "median ms", "p25", "p75"))
+    r, name, us, cus = line.split()
+    wall[name][int(r)] = int(us) / 1000.0
+    cpu[name][int(r)] = int(cus) / 1000.0
+names = [n for n in ["all", "supervisor", "probes", "neither", "crun", "base:all", "base:neither"] if n in wall]
+print("%-14s %10s %8s %8s %10s" % ("variant", "median ms", "p25", "p75", "cpu ms"))
 for n in names:
-    v = sorted(t[n].values())
+    v = sorted(wall[n].values())
     q = statistics.quantiles(v, n=4)
-    print("%-14s %10.2f %8.2f %8.2f" % (n, statistics.median(v), q[0], q[2]))
-def paired(a, b):
+    print("%-14s %10.2f %8.2f %8.2f %10.2f" % (n, statistics.median(v), q[0], q[2], statistics.median(cpu[n].values())))
+def paired(t, a, b):
     d = [t[a][r] - t[b][r] for r in t[a] if r in t[b]]
-    med = statistics.median(d)
     rng = random.Random(1)
     boots = sorted(statistics.median(rng.choices(d, k=len(d))) for _ in range(1000))
-    return med, boots[25], boots[974], len(d)
-print("\npaired differences (median of per-round differences, bootstrap 95% interval):")
+    return statistics.median(d), boots[25], boots[974], len(d)
+print("\npaired differences: median of the per-round differences [bootstrap 95%% interval], %d rounds" % len(wall["all"]))
+print("  %-32s %24s %24s" % ("", "wall ms", "cpu ms"))
 pairs = [("all", "neither", "probes+supervisor"), ("probes", "neither", "probes"),
          ("supervisor", "neither", "supervisor"), ("base:all", "base:neither", "before: probes+supervisor"),
          ("all", "base:all", "after - before, everything on"), ("neither", "base:neither", "after - before, neither")]
 for a, b, label in pairs:
-    if a in t and b in t:
-        m, lo, hi, n = paired(a, b)
-        print("  %-32s %+7.2f ms  [%+.2f, %+.2f]  (%d rounds)" % (label, m, lo, hi, n))
-print("\nward(all)/crun: %.2f" % (statistics.median(t["all"].values()) / statistics.median(t["crun"].values())))
+    if a in wall and b in wall:
+        cols = []
+        for t in (wall, cpu):
+            m, lo, hi, n = paired(t, a, b)
+            cols.append("%+6.2f [%+6.2f, %+6.2f]" % (m, lo, hi))
+        print("  %-32s %24s %24s" % (label, cols[0], cols[1]))
+print("\nward(all)/crun: %.2f" % (statistics.median(wall["all"].values()) / statistics.median(wall["crun"].values())))
 EOF
 
 echo "== machine: $(nproc) cores, $(uname -r), $(crun --version | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
