@@ -106,12 +106,17 @@ int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli,
     status = 1;
   } else {
     status = ward_container_wait(ct);
-    if (ward_engine_local_finish(engine) < 0 && status == 0)
-      status = 1;
+    /* The engine's last drain and the container's removal do not depend
+     * on each other: overlap them. Its processes are gone (the init's exit
+     * waited for the rest of its pid namespace), so the ring's backlog is
+     * final, and what the engine still maps survives the unlink. */
+    ward_engine_local_stop(engine);
   }
   ward_agent_handover_free(agent);
   if (ward_container_destroy(root, ct->state, run_poststop, &err) < 0)
     ward_error_report(&err);
+  if (engine && ward_engine_local_finish(engine) < 0 && status == 0)
+    status = 1;
   ward_container_free(ct);
   return status;
 }

@@ -132,6 +132,7 @@ struct ward_engine_local {
   struct ward_alert_out *alerts;
   pthread_t thread;
   int stop_fd;
+  bool stopping;
   int rc;
   ward_error_t err;
 };
@@ -173,12 +174,24 @@ static int start_thread(struct ward_engine_local *l)
   return rc;
 }
 
-static void stop_thread(struct ward_engine_local *l)
+static void request_stop(struct ward_engine_local *l)
 {
   uint64_t one = 1;
-  if (write(l->stop_fd, &one, sizeof(one)) < 0)
+  if (!l->stopping && write(l->stop_fd, &one, sizeof(one)) < 0)
     ward_warn("engine: stop: %s", strerror(errno));
+  l->stopping = true;
+}
+
+static void stop_thread(struct ward_engine_local *l)
+{
+  request_stop(l);
   pthread_join(l->thread, NULL);
+}
+
+void ward_engine_local_stop(struct ward_engine_local *l)
+{
+  if (l)
+    request_stop(l);
 }
 
 int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
