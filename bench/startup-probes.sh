@@ -3,15 +3,29 @@
 # 1 ms). One glibc bundle whose process is /bin/true (dynamically linked, so
 # the probe is preloaded), run by `ward run` with everything on (probes,
 # supervisor, in-process engine), with each of them off, and with both off;
-# crun on the same bundle for scale. Side by side in one hyperfine run,
-# inside `unshare -m` with /sys/fs/cgroup/unified unmounted (crun 1.8 refuses
-# the hybrid host). Needs a release build in build/.
-#   bench/startup-probes.sh [RUNS]
+# crun on the same bundle for scale.
+#
+# A 1 ms difference drowns in the drift of a shared machine when each
+# variant runs as one block (hyperfine): here every round runs every variant
+# once, in a fresh random order, so drift hits all of them alike, and the
+# differences are taken within each round (paired) before their median is
+# reported, with a bootstrap 95% interval. WARD_BASE=/path/to/other/ward adds
+# that binary's "everything on" and "neither" variants to the same rounds,
+# for before/after figures from one run. CPU time (user+system of ward and
+# the container) is reported beside wall time: on a loaded machine it is
+# the steadier of the two, though the target is wall time.
+#
+# Everything runs inside `unshare -m` with /sys/fs/cgroup/unified unmounted
+# (crun 1.8 refuses the hybrid host). The state root is on /tmp (this VM's
+# ext4); WARD_BENCH_TMP=/dev/shm puts bundles and state on tmpfs instead.
+#   bench/startup-probes.sh [RUNS]          (needs a release build in build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-100}
+runs=${1:-200}
 ward=$PWD/build/src/cli/ward
-work=$(mktemp -d /tmp/ward-bench.XXXXXX)
+[ -x "$ward" ] || { meson setup build -Dbuildtype=release >/dev/null && ninja -C build src/cli/ward src/probe/libward-probe.so >/dev/null; }
+base=${WARD_BASE:-}
+work=$(mktemp -d "${WARD_BENCH_TMP:-/tmp}/ward-bench.XXXXXX")
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 source tests/lib/bundle.sh
@@ -32,19 +46,81 @@ variant "$work/noprobe" off on
 variant "$work/nosv" on off
 variant "$work/none" off off
 export WARD_AGENT_SOCKET=none
-echo "== machine: $(nproc) cores, $(uname -r), $(crun --version | head -1)"
+
+# name <TAB> command, one variant a line
+{
+  printf 'all\t%s --root %s/st run --bundle %s/all a\n' "$ward" "$work" "$work"
+  printf 'supervisor\t%s --root %s/st run --bundle %s/noprobe b\n' "$ward" "$work" "$work"
+  printf 'probes\t%s --root %s/st run --bundle %s/nosv c\n' "$ward" "$work" "$work"
+  printf 'neither\t%s --root %s/st run --bundle %s/none d\n' "$ward" "$work" "$work"
+  printf 'crun\tcrun --root %s/crun run --bundle %s/none e\n' "$work" "$work"
+  if [ -n "$base" ]; then
+    printf 'base:all\t%s --root %s/st run --bundle %s/all f\n' "$base" "$work" "$work"
+    printf 'base:neither\t%s --root %s/st run --bundle %s/none g\n' "$base" "$work" "$work"
+  fi
+} > "$work/variants.tsv"
+
+cat > "$work/rounds.py" <<'EOF'
+# Runs every variant once per round in a random order; writes one line per
+# run: round, name, wall-clock and CPU (user+system, the container's
+# processes included) microseconds.
+import os, random, subprocess, sys, time
+variants = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+runs, warmup, out = int(sys.argv[2]), int(sys.argv[3]), open(sys.argv[4], "w")
+null = os.open(os.devnull, os.O_RDWR)
+for r in range(-warmup, runs):
+    order = variants[:]
+    random.shuffle(order)
+    for name, cmd in order:
+        t0 = time.perf_counter_ns()
+        p = subprocess.Popen(cmd.split(), stdout=null, stderr=null)
+        _, status, ru = os.wait4(p.pid, 0)
+        t1 = time.perf_counter_ns()
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0:
+            sys.exit(f"{name}: exit status {p.returncode}: {cmd}")
+        if r >= 0:
+            print(r, name, (t1 - t0) // 1000, int((ru.ru_utime + ru.ru_stime) * 1e6), file=out)
+EOF
+
+cat > "$work/report.py" <<'EOF'
+# Medians per variant, and the paired differences within rounds.
+import collections, random, statistics, sys
+wall, cpu = collections.defaultdict(dict), collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    r, name, us, cus = line.split()
+    wall[name][int(r)] = int(us) / 1000.0
+    cpu[name][int(r)] = int(cus) / 1000.0
+names = [n for n in ["all", "supervisor", "probes", "neither", "crun", "base:all", "base:neither"] if n in wall]
+print("%-14s %10s %8s %8s %10s" % ("variant", "median ms", "p25", "p75", "cpu ms"))
+for n in names:
+    v = sorted(wall[n].values())
+    q = statistics.quantiles(v, n=4)
+    print("%-14s %10.2f %8.2f %8.2f %10.2f" % (n, statistics.median(v), q[0], q[2], statistics.median(cpu[n].values())))
+def paired(t, a, b):
+    d = [t[a][r] - t[b][r] for r in t[a] if r in t[b]]
+    rng = random.Random(1)
+    boots = sorted(statistics.median(rng.choices(d, k=len(d))) for _ in range(1000))
+    return statistics.median(d), boots[25], boots[974], len(d)
+print("\npaired differences: median of the per-round differences [bootstrap 95%% interval], %d rounds" % len(wall["all"]))
+print("  %-32s %24s %24s" % ("", "wall ms", "cpu ms"))
+pairs = [("all", "neither", "probes+supervisor"), ("probes", "neither", "probes"),
+         ("supervisor", "neither", "supervisor"), ("base:all", "base:neither", "before: probes+supervisor"),
+         ("all", "base:all", "after - before, everything on"), ("neither", "base:neither", "after - before, neither")]
+for a, b, label in pairs:
+    if a in wall and b in wall:
+        cols = []
+        for t in (wall, cpu):
+            m, lo, hi, n = paired(t, a, b)
+            cols.append("%+6.2f [%+6.2f, %+6.2f]" % (m, lo, hi))
+        print("  %-32s %24s %24s" % (label, cols[0], cols[1]))
+print("\nward(all)/crun: %.2f" % (statistics.median(wall["all"].values()) / statistics.median(wall["crun"].values())))
+EOF
+
+echo "== machine: $(nproc) cores, $(uname -r), $(crun --version | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $runs rounds of $(wc -l < "$work/variants.tsv") variants, state root $work/st ($(stat -f -c %T "$work"))"
 unshare -m bash -c "
   umount /sys/fs/cgroup/unified 2>/dev/null || true
-  hyperfine -N --warmup 10 --runs $runs --export-json $work/r.json \
-    -n 'ward: probes+supervisor' '$ward --root $work/st run --bundle $work/all a' \
-    -n 'ward: supervisor only'   '$ward --root $work/st run --bundle $work/noprobe b' \
-    -n 'ward: probes only'       '$ward --root $work/st run --bundle $work/nosv c' \
-    -n 'ward: neither'           '$ward --root $work/st run --bundle $work/none d' \
-    -n 'crun'                    'crun --root $work/crun run --bundle $work/none e'
-" >/dev/null 2>&1
-jq -r '.results[] | [.command, (.median*1000), (.stddev*1000)] | @tsv' "$work/r.json" |
-  awk -F'\t' 'BEGIN { printf "%-26s %10s %10s\n", "command", "median ms", "stddev" }
-              { printf "%-26s %10.2f %10.2f\n", $1, $2, $3; m[$1] = $2 }
-              END { printf "\nprobes+supervisor - neither: %+.2f ms   probes: %+.2f ms   supervisor: %+.2f ms   ward(all)/crun: %.2f\n",
-                      m["ward: probes+supervisor"] - m["ward: neither"], m["ward: probes only"] - m["ward: neither"],
-                      m["ward: supervisor only"] - m["ward: neither"], m["ward: probes+supervisor"] / m["crun"] }'
+  python3 '$work/rounds.py' '$work/variants.tsv' $runs 5 '$work/times.txt'
+"
+python3 "$work/report.py" "$work/times.txt"

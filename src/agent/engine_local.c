@@ -132,6 +132,7 @@ struct ward_engine_local {
   struct ward_alert_out *alerts;
   pthread_t thread;
   int stop_fd;
+  bool stopping;
   int rc;
   ward_error_t err;
 };
@@ -152,6 +153,45 @@ static void local_free(struct ward_engine_local *l)
     close(l->stop_fd);
   ward_error_free(&l->err);
   free(l);
+}
+
+/* Signals belong to the waiting thread, which forwards them to the
+ * container; the engine thread takes none. */
+static int start_thread(struct ward_engine_local *l)
+{
+  sigset_t all, old;
+  sigfillset(&all);
+  /* but faults stay deliverable: the ring reader survives a truncated ring
+   * by catching SIGBUS, and a blocked fault signal would kill us instead */
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGSEGV);
+  sigdelset(&all, SIGFPE);
+  sigdelset(&all, SIGILL);
+  sigdelset(&all, SIGABRT);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  int rc = pthread_create(&l->thread, NULL, engine_thread, l);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
+static void request_stop(struct ward_engine_local *l)
+{
+  uint64_t one = 1;
+  if (!l->stopping && write(l->stop_fd, &one, sizeof(one)) < 0)
+    ward_warn("engine: stop: %s", strerror(errno));
+  l->stopping = true;
+}
+
+static void stop_thread(struct ward_engine_local *l)
+{
+  request_stop(l);
+  pthread_join(l->thread, NULL);
+}
+
+void ward_engine_local_stop(struct ward_engine_local *l)
+{
+  if (l)
+    request_stop(l);
 }
 
 int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
@@ -175,6 +215,14 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
   }
   l->summary = p && p->mode != WARD_MODE_OFF;
   l->id = strdup(ct->state->id);
+  /* The thread first, idle until the container is added: its start-up
+   * overlaps the add (flight recorder, ring, detector), and the container's
+   * first execve, which the supervisor holds, waits for both. */
+  int rc = start_thread(l);
+  if (rc != 0) {
+    local_free(l);
+    return ward_error(err, rc, "engine thread");
+  }
   int pidfd = fcntl(ct->launch.pidfd, F_DUPFD_CLOEXEC, 3);
   int lock_fd = steal_fd(&ct->ring_lock_fd);  /* (initializers are unordered) */
   struct ward_engine_container c = {
@@ -184,26 +232,9 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
     .policy = steal_pointer(&cli->policy),
   };
   if (ward_engine_add(l->e, &c, err) < 0) {
+    stop_thread(l);
     local_free(l);
     return -1;
-  }
-  /* Signals belong to the waiting thread, which forwards them to the
-   * container; the engine thread takes none. */
-  sigset_t all, old;
-  sigfillset(&all);
-  /* but faults stay deliverable: the ring reader survives a truncated ring
-   * by catching SIGBUS, and a blocked fault signal would kill us instead */
-  sigdelset(&all, SIGBUS);
-  sigdelset(&all, SIGSEGV);
-  sigdelset(&all, SIGFPE);
-  sigdelset(&all, SIGILL);
-  sigdelset(&all, SIGABRT);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  int rc = pthread_create(&l->thread, NULL, engine_thread, l);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
-    local_free(l);
-    return ward_error(err, rc, "engine thread");
   }
   *out = l;
   return 0;
@@ -213,10 +244,7 @@ int ward_engine_local_finish(struct ward_engine_local *l)
 {
   if (l == NULL)
     return 0;
-  uint64_t one = 1;
-  if (write(l->stop_fd, &one, sizeof(one)) < 0)
-    ward_warn("engine: stop: %s", strerror(errno));
-  pthread_join(l->thread, NULL);
+  stop_thread(l);
   int rc = l->rc;
   if (l->summary) {
     /* one line for people and tests: what the engine saw of this run */

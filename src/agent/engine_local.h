@@ -7,6 +7,7 @@
  *   ward_container_create(&create_opts, &ct, &err);
  *   ward_engine_local_start(ct, &cli, root, &local, &err);
  *   status = ward_container_wait(ct);
+ *   ward_engine_local_stop(local);     // optional: finish while removing
  *   ward_engine_local_finish(local);   // drains the ring, saves templates
  */
 #ifndef WARD_ENGINE_LOCAL_H
@@ -42,8 +43,13 @@ struct ward_engine_local;
  * resolved policy (cli->policy becomes NULL). */
 int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
                             struct ward_engine_local **out, ward_error_t *err);
-/* Stops the thread after the container exited: last drain, learn mode saves
- * the template. Returns 0, or -1 after reporting an error on stderr. */
+/* Asks the thread to stop after the container exited, without waiting: it
+ * drains and finishes while the caller removes the container (the files it
+ * still maps may be unlinked meanwhile). */
+void ward_engine_local_stop(struct ward_engine_local *l);
+/* Stops the thread (if not asked yet) and waits for it: last drain, learn
+ * mode saves the template. Returns 0, or -1 after reporting an error on
+ * stderr. */
 int ward_engine_local_finish(struct ward_engine_local *l);
 
 #endif

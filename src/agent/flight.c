@@ -5,13 +5,16 @@
 
 #include "common/cleanup.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +73,40 @@ static bool geometry_ok(uint32_t capacity, uint32_t slot_size)
          slot_size <= WARD_FLIGHT_SLOT_MAX && slot_size % 8 == 0;
 }
 
+/* A new recorder's header, written rather than stored through the mapping,
+ * with the first slots' pages: on a disk file system (a state root on ext4)
+ * the first store into a hole of a shared mapping costs a few hundred
+ * microseconds, paid by the engine's first records and so by the start-up
+ * of every container; pages already in the page cache fault in cheaply.
+ * The magic goes last, so a reader never takes a half-written header. */
+static int write_header(int fd, size_t capacity, uint32_t slot_size, size_t len)
+{
+  static const uint8_t zero[4096];
+  _Alignas(8) uint8_t page[4096] = {0};
+  struct flight_hdr *h = (struct flight_hdr *) page;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  h->hdr_size = FLIGHT_HDR;
+  h->capacity = (uint32_t) capacity;
+  h->slot_size = slot_size;
+  h->created_ns = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+  h->version = FLIGHT_VERSION;
+  struct iovec iov[16] = {{page, len < sizeof(page) ? len : sizeof(page)}};
+  size_t n = 1, bytes = iov[0].iov_len;
+  for (; n < ARRAY_SIZE(iov) && bytes + sizeof(zero) <= len; n++, bytes += sizeof(zero))
+    iov[n] = (struct iovec) {(void *) zero, sizeof(zero)};
+  ssize_t w = pwritev(fd, iov, (int) n, 0);
+  if (w >= 0 && w != (ssize_t) bytes)
+    errno = EIO;
+  if (w != (ssize_t) bytes)
+    return -1;
+  uint32_t magic = FLIGHT_MAGIC;
+  w = pwrite(fd, &magic, sizeof(magic), offsetof(struct flight_hdr, magic));
+  if (w >= 0 && w != (ssize_t) sizeof(magic))
+    errno = EIO;
+  return w == (ssize_t) sizeof(magic) ? 0 : -1;
+}
+
 int ward_flight_open_path(const char *path, size_t capacity, uint32_t slot_size, struct ward_flight **out,
                           ward_error_t *err)
 {
@@ -98,6 +135,8 @@ int ward_flight_open_path(const char *path, size_t capacity, uint32_t slot_size,
               old.capacity == capacity && old.slot_size == slot_size;
   if (!keep && (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t) len) < 0))
     return ward_error_sys(err, "%s: resize to %zu bytes", path, len);
+  if (!keep && write_header(fd, capacity, slot_size, len) < 0)
+    return ward_error_sys(err, "%s: write the header", path);
   void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED)
     return ward_error_sys(err, "%s: mmap", path);
@@ -112,17 +151,6 @@ int ward_flight_open_path(const char *path, size_t capacity, uint32_t slot_size,
   f->hdr = m;
   f->capacity = (uint32_t) capacity;
   f->slot_size = slot_size;
-  if (!keep) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    f->hdr->hdr_size = FLIGHT_HDR;
-    f->hdr->capacity = f->capacity;
-    f->hdr->slot_size = slot_size;
-    f->hdr->created_ns = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-    f->hdr->version = FLIGHT_VERSION;
-    atomic_thread_fence(memory_order_release);
-    f->hdr->magic = FLIGHT_MAGIC;
-  }
   *out = f;
   return 0;
 }

@@ -7,6 +7,7 @@
 #include "common/util.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #ifndef WARD_PROBE_LIBDIR
 #define WARD_PROBE_LIBDIR "/usr/local/lib/ward"
@@ -145,6 +147,26 @@ void ward_probe_setup_free(struct ward_probe_setup *s)
   s->ring_fd = -1;
 }
 
+/* A small file in the fresh probe directory: nothing reads it before the
+ * container exists, so it is written in place; the write-and-rename of
+ * ward_write_file_atomic (a second inode and a rename on a disk file
+ * system) is kept for a directory left from an earlier create. */
+static int write_new_file(const char *path, const char *data, size_t len, mode_t mode, ward_error_t *err)
+{
+  _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0 && errno == EEXIST)
+    return ward_write_file_atomic(path, data, len, mode, err);
+  if (fd < 0)
+    return ward_error_sys(err, "create %s", path);
+  ssize_t n = write(fd, data, len);
+  if (n != (ssize_t) len) {
+    int saved = n < 0 ? errno : EIO;
+    unlink(path);
+    return ward_error(err, saved, "write %s", path);
+  }
+  return 0;
+}
+
 int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct ward_probe_opts *opts,
                        struct ward_probe_setup *out, ward_error_t *err)
 {
@@ -186,7 +208,7 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
   if (asprintf(&idp, "%s/ring.id", out->dir) < 0)
     return ward_error(err, ENOMEM, "probe paths");
   int n = snprintf(buf, sizeof(buf), "%llu:%llu\n", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino);
-  if (ward_write_file_atomic(idp, buf, (size_t) n, 0600, err) < 0)
+  if (write_new_file(idp, buf, (size_t) n, 0600, err) < 0)
     return -1;
   snprintf(buf, sizeof(buf), "%s", ring);
   const char *lib_target = out->variant == WARD_PROBE_MUSL ? WARD_PROBE_DIR "/libward-probe-musl.so"
@@ -211,7 +233,7 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
     if (asprintf(&out->preload, "%s/ld.so.preload", out->dir) < 0)
       return ward_error(err, ENOMEM, "probe paths");
     n = snprintf(buf, sizeof(buf), "%s\n", lib_target);
-    if (ward_write_file_atomic(out->preload, buf, (size_t) n, 0644, err) < 0)
+    if (write_new_file(out->preload, buf, (size_t) n, 0644, err) < 0)
       return -1;
     if (add_mount(out, out->preload, "/etc/ld.so.preload", true, true) < 0)
       return ward_error(err, ENOMEM, "probe mounts");

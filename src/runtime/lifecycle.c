@@ -253,7 +253,8 @@ static int prepare_supervisor(struct ward_container *c, const struct ward_create
     ward_debug("supervisor: not installed (process.noNewPrivileges is false)");
     return 0;
   }
-  return ward_supervisor_build(NULL, &c->launch.supervisor, err) < 0 ? ward_error_prefix(err, "supervisor") : 0;
+  _cleanup_free_ char *cache = seccomp_cache_dir(o->root);
+  return ward_supervisor_build_cached(NULL, cache, &c->launch.supervisor, err) < 0 ? ward_error_prefix(err, "supervisor") : 0;
 }
 
 static int create_steps(struct ward_container *c, struct ward_create_opts *o, ward_error_t *err)

@@ -3,8 +3,12 @@
 #include "supervisor/supervisor.h"
 #include "supervisor/table.h"
 #include "common/cleanup.h"
+#include "common/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -195,6 +199,107 @@ int ward_supervisor_build(const struct ward_supervisor_config *cfg,
   if (!watched)
     return ward_error(err, 0, "supervisor: the watched syscall set is empty");
   return export_bpf(ctx, out, err);
+}
+
+/* The cache (ward_supervisor_build_cached). Bump WARD_SUPERVISOR_FORMAT
+ * whenever what a name compiles to changes (add_name, add_clone_rules,
+ * export_bpf): the key covers the names, the i386 spellings, the
+ * architectures and libseccomp's version, not this file's code. */
+#define WARD_SUPERVISOR_FORMAT 1
+#define SV_CACHE_MAGIC "WARDSV01"
+#define SV_CACHE_HEADER (8 + 64 + 64)
+
+/* Every input of ward_supervisor_build, in the order it uses them. */
+static int cache_key(const struct ward_supervisor_config *cfg, char key[65])
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (f == NULL)
+    return -1;
+  const struct scmp_version *v = seccomp_version();
+  fprintf(f, "format=%d libseccomp=%u.%u.%u arch=%u native_only=%d\n", WARD_SUPERVISOR_FORMAT, v->major, v->minor,
+          v->micro, seccomp_arch_native(), cfg->native_only);
+  const char *const *base = cfg->syscalls ? cfg->syscalls : ward_supervisor_default_syscalls();
+  for (const char *const *n = base; *n; n++)
+    fprintf(f, "base %s\n", *n);
+  for (const char *const *n = cfg->add; n && *n; n++)
+    fprintf(f, "add %s\n", *n);
+  for (const char *const *n = cfg->remove; n && *n; n++)
+    fprintf(f, "remove %s\n", *n);
+  for (unsigned i = 0; i < sv_table_len; i++)
+    if (sv_table[i].native)
+      fprintf(f, "alias %s %s\n", sv_table[i].name, sv_table[i].native);
+  if (fclose(f) != 0) {
+    free(text);
+    return -1;
+  }
+  ward_sha256_hex(text, len, key);
+  free(text);
+  return 0;
+}
+
+/* 1 and *out set when path holds a sound program for key; else 0. */
+static int cache_read(const char *path, const char *key, struct ward_supervisor_prog **out)
+{
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+    return 0;
+  size_t body = st.st_size > SV_CACHE_HEADER ? (size_t) st.st_size - SV_CACHE_HEADER : 0;
+  size_t n = body / sizeof(struct sock_filter);
+  if (n == 0 || n > BPF_MAXINSNS || body % sizeof(struct sock_filter) != 0)
+    return 0;
+  _cleanup_free_ char *buf = malloc(SV_CACHE_HEADER + body);
+  if (buf == NULL || pread(fd, buf, SV_CACHE_HEADER + body, 0) != (ssize_t) (SV_CACHE_HEADER + body))
+    return 0;
+  char digest[65];
+  ward_sha256_hex(buf + SV_CACHE_HEADER, body, digest);
+  if (memcmp(buf, SV_CACHE_MAGIC, 8) != 0 || memcmp(buf + 8, key, 64) != 0 || memcmp(buf + 8 + 64, digest, 64) != 0)
+    return 0;
+  struct ward_supervisor_prog *p = calloc(1, sizeof(*p) + body);
+  if (p == NULL)
+    return 0;
+  memcpy(p->insns, buf + SV_CACHE_HEADER, body);
+  p->fprog.len = (unsigned short) n;
+  p->fprog.filter = p->insns;
+  *out = p;
+  return 1;
+}
+
+/* A cache that cannot be written only costs the next start-up time. */
+static void cache_write(const char *dir, const char *path, const char *key, const struct ward_supervisor_prog *p)
+{
+  size_t body = p->fprog.len * sizeof(struct sock_filter);
+  _cleanup_free_ char *buf = malloc(SV_CACHE_HEADER + body);
+  if (buf == NULL)
+    return;
+  char digest[65];
+  ward_sha256_hex(p->insns, body, digest);
+  memcpy(buf, SV_CACHE_MAGIC, 8);
+  memcpy(buf + 8, key, 64);
+  memcpy(buf + 8 + 64, digest, 64);
+  memcpy(buf + SV_CACHE_HEADER, p->insns, body);
+  _cleanup_error_ ward_error_t err = NULL;
+  if (ward_mkdir_p(dir, 0700, &err) < 0 || ward_write_file_atomic(path, buf, SV_CACHE_HEADER + body, 0600, &err) < 0)
+    ward_error_free(&err);
+}
+
+int ward_supervisor_build_cached(const struct ward_supervisor_config *cfg, const char *cache_dir,
+                                 struct ward_supervisor_prog **out, ward_error_t *err)
+{
+  static const struct ward_supervisor_config none;
+  char key[65];
+  _cleanup_free_ char *path = NULL;
+  if (cache_dir && cache_key(cfg ? cfg : &none, key) == 0 && asprintf(&path, "%s/supervisor-%s.bpf", cache_dir, key) < 0)
+    path = NULL;
+  if (path && cache_read(path, key, out) == 1)
+    return 0;
+  if (ward_supervisor_build(cfg, out, err) < 0)
+    return -1;
+  if (path)
+    cache_write(cache_dir, path, key, *out);
+  return 0;
 }
 
 void ward_supervisor_prog_free(struct ward_supervisor_prog *p) { free(p); }

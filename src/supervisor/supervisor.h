@@ -49,6 +49,13 @@ struct ward_supervisor_prog;
  * refused with an error naming them. Runs in the parent before clone. */
 int ward_supervisor_build(const struct ward_supervisor_config *cfg,
                           struct ward_supervisor_prog **out, ward_error_t *err);
+/* The same, through a cache of compiled programs in cache_dir (NULL: no
+ * cache): libseccomp takes about a millisecond to build the filter cold, on
+ * every supervised container's start-up path. A cached copy is used only
+ * when it is ours (owner, mode), its key covers every input of the build
+ * and its digest matches; else it is rebuilt and replaced. */
+int ward_supervisor_build_cached(const struct ward_supervisor_config *cfg, const char *cache_dir,
+                                 struct ward_supervisor_prog **out, ward_error_t *err);
 void ward_supervisor_prog_free(struct ward_supervisor_prog *p);
 /* Number of BPF instructions, for tests and `ward seccomp` style dumps. */
 size_t ward_supervisor_prog_len(const struct ward_supervisor_prog *p);

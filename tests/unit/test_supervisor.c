@@ -9,6 +9,7 @@
 #include "tap.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -253,6 +254,63 @@ static struct ward_supervisor_prog *build(const struct ward_supervisor_config *c
   if (ward_supervisor_build(c, &p, &err) < 0)
     tap_diag("build: %s", err->msg);
   return p;
+}
+
+/* The compiled-program cache: a miss builds and stores, a hit loads the same
+ * program, and a copy that is tampered with or writable by others is not
+ * used but rebuilt. Returns the program loaded from the cache, which the
+ * behavioural tests below then run with. */
+static struct ward_supervisor_prog *test_build_cache(void)
+{
+  _cleanup_error_ ward_error_t err = NULL;
+  char dir[] = "/tmp/ward-sv-cache.XXXXXX";
+  if (mkdtemp(dir) == NULL) {
+    ok(false, "cache: mkdtemp: %s", strerror(errno));
+    return NULL;
+  }
+  char cache[sizeof(dir) + 8], path[512] = "";
+  snprintf(cache, sizeof(cache), "%s/cache", dir);
+  struct ward_supervisor_prog *plain = build(NULL), *miss = NULL, *hit = NULL, *again = NULL;
+  ok(ward_supervisor_build_cached(NULL, cache, &miss, &err) == 0, "cache: a miss builds");
+  DIR *d = opendir(cache);
+  for (struct dirent *de; d && (de = readdir(d)) != NULL;)
+    if (strncmp(de->d_name, "supervisor-", 11) == 0)
+      snprintf(path, sizeof(path), "%s/%s", cache, de->d_name);
+  if (d)
+    closedir(d);
+  ok(path[0] != 0, "cache: the miss stored the program (%s)", path);
+  struct stat st1 = {0}, st2 = {0};
+  stat(path, &st1);
+  ok(ward_supervisor_build_cached(NULL, cache, &hit, &err) == 0, "cache: a hit loads");
+  stat(path, &st2);
+  ok(st1.st_ino == st2.st_ino && st1.st_mtim.tv_nsec == st2.st_mtim.tv_nsec, "cache: a hit leaves the copy alone");
+  ok(plain && miss && hit && ward_supervisor_prog_len(plain) == ward_supervisor_prog_len(hit) &&
+     ward_supervisor_prog_len(miss) == ward_supervisor_prog_len(hit), "cache: same length as a plain build");
+  /* flip one instruction byte: the digest no longer matches */
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  char byte = 0;
+  bool flipped = fd >= 0 && pread(fd, &byte, 1, st1.st_size - 3) == 1 && (byte ^= 0x5a, pwrite(fd, &byte, 1, st1.st_size - 3) == 1);
+  if (fd >= 0)
+    close(fd);
+  ok(flipped && ward_supervisor_build_cached(NULL, cache, &again, &err) == 0 && again &&
+     ward_supervisor_prog_len(again) == ward_supervisor_prog_len(plain), "cache: a tampered copy is rebuilt");
+  stat(path, &st2);
+  ok(st2.st_ino != st1.st_ino, "cache: and replaced");
+  ward_supervisor_prog_free(again);
+  again = NULL;
+  chmod(path, 0666);
+  stat(path, &st1);
+  ok(ward_supervisor_build_cached(NULL, cache, &again, &err) == 0 && again, "cache: a copy writable by others is not used");
+  stat(path, &st2);
+  ok(st2.st_ino != st1.st_ino && (st2.st_mode & 077) == 0, "cache: and replaced by a private one");
+  ward_supervisor_prog_free(again);
+  ward_supervisor_prog_free(plain);
+  ward_supervisor_prog_free(miss);
+  char cmd[600];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  if (system(cmd) != 0)
+    tap_diag("could not remove %s", dir);
+  return hit;
 }
 
 static void test_observe(const struct ward_supervisor_prog *prog, bool root)
@@ -557,7 +615,8 @@ int main(void)
     tap_diag("not root: mount and pid namespace checks skipped");
   test_fdpass();
   test_build();
-  struct ward_supervisor_prog *prog = build(NULL);
+  /* the behavioural tests run with a program that came from the cache */
+  struct ward_supervisor_prog *prog = test_build_cache();
   ok(prog != NULL, "default filter built");
   if (prog) {
     test_observe(prog, root);
