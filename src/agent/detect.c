@@ -75,6 +75,7 @@ void ward_detector_free(struct ward_detector *d)
   free(d->procs);
   free(d->wbufs);
   free(d->learned);
+  free(d->exec_clean);
   free(d);
 }
 
