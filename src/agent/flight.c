@@ -141,6 +141,18 @@ int ward_flight_open(const char *state_dir, size_t capacity, struct ward_flight 
   return ward_flight_open_path(path, capacity, 0, out, err);
 }
 
+/* The line in exclusive state: it is about to be written. (PREFETCHW is a
+ * no-op on the few x86-64 processors without it; __builtin_prefetch only
+ * emits it when the build targets such a processor.) */
+static inline void prefetch_write(const void *p)
+{
+#if defined(__x86_64__)
+  __asm__ volatile("prefetchw %0" : : "m"(*(const char *) p));
+#else
+  __builtin_prefetch(p, 1);
+#endif
+}
+
 /* How many bytes of each string fit in room: both whole if they fit, else
  * each gets half and the shorter one's leftover goes to the other. */
 static void fit_strings(size_t l1, size_t l2, size_t room, size_t *o1, size_t *o2)
@@ -212,10 +224,11 @@ void ward_flight_append(struct ward_flight *f, const struct ward_event *ev)
   /* the recorder is megabytes per container, written once per lap: the
    * next record's lines are fetched for writing while the engine works on
    * this event, not when the next append stalls on them */
-  uint8_t *nx = f->map + FLIGHT_HDR + (size_t) f->next * f->slot_size;
-  __builtin_prefetch(nx, 1);
-  __builtin_prefetch(nx + 64, 1);
-  __builtin_prefetch(nx + 128, 1);
+  uint32_t ahead = f->next + 1 == f->capacity ? 0 : f->next + 1;
+  uint8_t *nx = f->map + FLIGHT_HDR + (size_t) ahead * f->slot_size;
+  prefetch_write(nx);
+  prefetch_write(nx + 64);
+  prefetch_write(nx + 128);
 }
 
 uint64_t ward_flight_count(const struct ward_flight *f)

@@ -285,7 +285,9 @@ static int step(struct ward_ring *r, struct ward_event *ev)
   uint64_t c = ward_rec_commit_load(rec, t, r->mask, __ATOMIC_ACQUIRE);
   if (c == t + 1) {
     /* the next slots' lines load while this one is decoded */
-    __builtin_prefetch(slot_at(r, t + 2));
+    const uint8_t *ahead = (const uint8_t *) slot_at(r, t + 4);
+    __builtin_prefetch(ahead);
+    __builtin_prefetch(ahead + 64);
     /* Decoded straight out of the slot (ward_rec_decode reads each byte
      * once and validates its private copy), then the commit word must not
      * have moved under the read: a torn record is never accepted. */
