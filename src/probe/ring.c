@@ -233,7 +233,7 @@ int ward_rec_decode(const void *buf, size_t len, uint64_t ticket, struct ward_ev
   const uint8_t *s1 = b + off + 8u * nstack, *s2 = s1 + h.len1;
   memcpy(ev->path, s1, h.len1);
   memcpy(ev->path2, s2, h.len2);
-  if (memchr(ev->path, 0, h.len1) != NULL || memchr(ev->path2, 0, h.len2) != NULL)
+  if ((h.len1 && memchr(ev->path, 0, h.len1) != NULL) || (h.len2 && memchr(ev->path2, 0, h.len2) != NULL))
     return -1;
   ev->path[h.len1] = 0;
   ev->path2[h.len2] = 0;
