@@ -34,8 +34,8 @@ struct learn_rec { uint32_t serial; uint16_t id; };
 /* Executables found unmodified by the inject.exec_modified check, so a
  * binary a service execs over and over costs three system calls once per
  * EXEC_CLEAN_NS rather than on every exec (docs/detection.md). */
-#define EXEC_CLEAN_SLOTS 64u       /* direct-mapped by path hash (power of two) */
-#define EXEC_CLEAN_PATH 120u       /* longer paths are checked every time */
+#define EXEC_CLEAN_SLOTS 16u       /* direct-mapped by path hash (power of two): 2 KiB */
+#define EXEC_CLEAN_PATH 112u       /* longer paths are checked every time */
 #define EXEC_CLEAN_NS 100000000ull /* 100 ms */
 struct exec_clean {
   uint64_t until;                  /* CLOCK_MONOTONIC; 0: empty */

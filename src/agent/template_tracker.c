@@ -20,8 +20,8 @@ struct tr_ent {
  * files over and over, and a match is a binary search plus a pattern match
  * per wildcard entry. Direct-mapped by a hash of (set, path); the full
  * path is compared, so a collision only costs a full match. */
-#define TR_VERDICTS 128u
-#define TR_VERDICT_PATH 104u
+#define TR_VERDICTS 64u
+#define TR_VERDICT_PATH 104u   /* with the rest, 128 bytes a slot: 8 KiB per container */
 struct tr_verdict {
   const struct tpl_set *set;
   uint64_t gen;             /* the set's gen when it matched */
