@@ -31,7 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -134,7 +136,14 @@ int main(int argc, char **argv)
   if (nc < 1 || nc > MAXC)
     nc = 4;
   ward_error_t err = NULL;
-  char root[] = "/tmp/agt-bench.XXXXXX";
+  /* The state root (flight recorders) on tmpfs, as the agent's /run/ward
+   * is: on a disk file system every write-back of the recorders' pages
+   * costs the engine a write fault per page on the next lap, which is the
+   * benchmark machine's disk, not the engine. */
+  char root[64];
+  struct statfs sf;
+  const char *base = statfs("/dev/shm", &sf) == 0 && sf.f_type == TMPFS_MAGIC ? "/dev/shm" : "/tmp";
+  snprintf(root, sizeof(root), "%s/agt-bench.XXXXXX", base);
   if (mkdtemp(root) == NULL)
     die("mkdtemp", NULL);
 
@@ -209,8 +218,10 @@ int main(int argc, char **argv)
   pthread_create(&rt, NULL, read_alerts, &rd);
 
   /* 1. ingest on one core */
+  /* round -1 is an untimed lap: the first touch of every ring and flight
+   * recorder page is set-up, not ingest */
   double best = 0, rates[5];
-  for (int round = 0; round < 5; round++) {
+  for (int round = -1; round < 5; round++) {
     uint64_t ts = ward_now_ns(), n = 0;
     for (int i = 0; i < nc; i++)
       for (uint32_t k = 0; k + 1 < nslots; k++, n++)
@@ -225,6 +236,8 @@ int main(int argc, char **argv)
         break;
     }
     uint64_t cpu = thread_cpu_ns() - c0;
+    if (round < 0)
+      continue;
     rates[round] = (double) (s1.events - s0.events) * 1e9 / (double) cpu;
     best = rates[round] > best ? rates[round] : best;
   }
@@ -240,8 +253,8 @@ int main(int argc, char **argv)
   struct ward_engine_stats st;
   ward_engine_get_stats(e, &st);
   printf("ingest+evaluation: median %.2f M events/s, best %.2f M events/s per core (%d containers, %u-slot rings,"
-         " monitor mode with template, detector, flight recorder); alerts raised: %llu\n",
-         sorted[2] / 1e6, best / 1e6, nc, nslots, (unsigned long long) st.alerts);
+         " monitor mode with template, detector, flight recorder, state in %s); alerts raised: %llu\n",
+         sorted[2] / 1e6, best / 1e6, nc, nslots, base, (unsigned long long) st.alerts);
   printf("target >= 5 M events/s: ratio %.2f\n", sorted[2] / 5e6);
 
   if (argc > 3 && strcmp(argv[3], "ingest") == 0) {

@@ -75,6 +75,7 @@ void ward_detector_free(struct ward_detector *d)
   free(d->procs);
   free(d->wbufs);
   free(d->learned);
+  free(d->exec_clean);
   free(d);
 }
 
@@ -188,6 +189,11 @@ static void learn_keep(struct ward_detector *d, uint32_t serial, uint16_t id)
 static void sequence(struct ward_detector *d, const struct ward_event *ev, struct proc *p, ward_detect_fn fn,
                      void *opaque)
 {
+  /* no trained model (monitor mode): nothing to score against, and no
+   * token to look up for it */
+  double thr = ward_seq_model_threshold(d->seq);
+  if (!d->cfg.learn && !isfinite(thr))
+    return;
   uint16_t id = event_id(d, ev);
   if (id == 0)
     return;
@@ -196,9 +202,6 @@ static void sequence(struct ward_detector *d, const struct ward_event *ev, struc
     learn_keep(d, p->serial, id);
     return;
   }
-  double thr = ward_seq_model_threshold(d->seq);
-  if (!isfinite(thr))
-    return;   /* no trained model: nothing to score against */
   double s = ward_seq_ctx_step(d->seq, &p->seq, id, false);
   d->stats.scored++;
   if (s > thr) {

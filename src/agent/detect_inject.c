@@ -5,6 +5,7 @@
  * sees and misses. */
 #include "agent/detect_internal.h"
 #include "common/cleanup.h"
+#include "common/util.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -131,6 +132,29 @@ static bool repeated(struct proc *p, enum ward_detect_rule rule, const char *pat
   return rep;
 }
 
+/* The slot of path in the cache of unmodified executables, or NULL when
+ * the path is too long to be kept (or there is no memory for the cache). */
+static struct exec_clean *exec_clean_slot(struct ward_detector *d, const char *path, size_t len)
+{
+  if (len >= EXEC_CLEAN_PATH)
+    return NULL;
+  if (d->exec_clean == NULL && (d->exec_clean = calloc(EXEC_CLEAN_SLOTS, sizeof(*d->exec_clean))) == NULL)
+    return NULL;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (unsigned char) path[i]) * 1099511628211ull;
+  return &d->exec_clean[(h ^ (h >> 32)) & (EXEC_CLEAN_SLOTS - 1)];
+}
+
+/* True when path was found unmodified (or missing) less than EXEC_CLEAN_NS ago: within
+ * that window the check is not repeated (the check runs when the engine
+ * consumes the exec, so it always saw the file somewhat after the exec;
+ * this widens that by at most the window). */
+static bool exec_clean_fresh(const struct exec_clean *c, const char *path, size_t len, uint64_t now)
+{
+  return c && c->until > now && c->len == len && memcmp(c->path, path, len) == 0;
+}
+
 static void check_exec(struct ward_detector *d, const struct ward_event *ev, struct proc *p, ward_detect_fn fn,
                        void *opaque, const char *path, const char *argv)
 {
@@ -148,14 +172,27 @@ static void check_exec(struct ward_detector *d, const struct ward_event *ev, str
                 why, path);
   if (rule == WARD_RULE_COUNT && path[0] == '/' && d->cfg.root_fd >= 0 && d->cfg.started.tv_sec > 0 &&
       d->enabled[WARD_RULE_EXEC_MODIFIED]) {
-    _cleanup_close_ int fd = open_in_root(d->cfg.root_fd, path, O_PATH);
-    struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        (after(&st.st_mtim, &d->cfg.started) || after(&st.st_ctim, &d->cfg.started)) &&
-        !repeated(p, WARD_RULE_EXEC_MODIFIED, path, ev->ts_ns))
-      detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_MODIFIED, WARD_SEV_HIGH, 1,
-                  "exec of %s, %s after the container started", path,
-                  after(&st.st_mtim, &d->cfg.started) ? "written" : "changed (mode, owner or link)");
+    size_t len = strlen(path);
+    uint64_t now = ward_now_ns();
+    struct exec_clean *cached = exec_clean_slot(d, path, len);
+    if (!exec_clean_fresh(cached, path, len, now)) {
+      _cleanup_close_ int fd = open_in_root(d->cfg.root_fd, path, O_PATH);
+      struct stat st;
+      bool regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+      bool modified = regular && (after(&st.st_mtim, &d->cfg.started) || after(&st.st_ctim, &d->cfg.started));
+      if (modified && !repeated(p, WARD_RULE_EXEC_MODIFIED, path, ev->ts_ns))
+        detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_MODIFIED, WARD_SEV_HIGH, 1,
+                    "exec of %s, %s after the container started", path,
+                    after(&st.st_mtim, &d->cfg.started) ? "written" : "changed (mode, owner or link)");
+      /* only a verdict without alert is kept (unmodified, or not there as
+       * a regular file): a modified file alerts on every exec (subject to
+       * repeated()) */
+      if (cached && !modified) {
+        cached->until = now + EXEC_CLEAN_NS;
+        cached->len = (uint32_t) len;
+        memcpy(cached->path, path, len);
+      }
+    }
   }
   if (argv && strstr(argv, "LD_PRELOAD="))
     detect_emit(d, ev, fn, opaque, WARD_RULE_PRELOAD_CHANGE, WARD_SEV_HIGH, 1, "exec with LD_PRELOAD in its arguments: %.180s",

@@ -31,6 +31,18 @@ struct proc {
 
 struct learn_rec { uint32_t serial; uint16_t id; };
 
+/* Executables found unmodified by the inject.exec_modified check, so a
+ * binary a service execs over and over costs three system calls once per
+ * EXEC_CLEAN_NS rather than on every exec (docs/detection.md). */
+#define EXEC_CLEAN_SLOTS 16u       /* direct-mapped by path hash (power of two): 2 KiB */
+#define EXEC_CLEAN_PATH 112u       /* longer paths are checked every time */
+#define EXEC_CLEAN_NS 100000000ull /* 100 ms */
+struct exec_clean {
+  uint64_t until;                  /* CLOCK_MONOTONIC; 0: empty */
+  uint32_t len;
+  char path[EXEC_CLEAN_PATH];
+};
+
 struct ward_detector {
   struct ward_detect_config cfg;
   bool enabled[WARD_RULE_COUNT];
@@ -43,6 +55,7 @@ struct ward_detector {
   float *wbufs;                        /* PROC_CAP * window */
   uint32_t next_serial;
   uint64_t clock;
+  struct exec_clean *exec_clean;       /* EXEC_CLEAN_SLOTS, allocated at the first exec checked */
   struct learn_rec *learned;           /* learn mode */
   size_t n_learned, cap_learned;
   struct ward_detector_stats stats;

@@ -33,6 +33,13 @@ const size_t tpl_n_lists = ARRAY_SIZE(tpl_lists);
 
 /* ---- sorted sets ------------------------------------------------------ */
 
+static uint64_t set_gen;
+
+static void set_changed(struct tpl_set *s)
+{
+  s->gen = __atomic_add_fetch(&set_gen, 1, __ATOMIC_RELAXED);
+}
+
 static size_t set_lower(const struct tpl_set *s, const char *str, bool *found)
 {
   size_t lo = 0, hi = s->n;
@@ -85,6 +92,7 @@ int tpl_set_add(struct tpl_set *s, const char *str)
   memmove(s->v + at + 1, s->v + at, (s->n - at) * sizeof(*s->v));
   s->v[at] = copy;
   s->n++;
+  set_changed(s);
   return 1;
 }
 
@@ -109,6 +117,7 @@ int tpl_set_remove(struct tpl_set *s, const char *str)
   free(s->v[at]);
   memmove(s->v + at, s->v + at + 1, (s->n - at - 1) * sizeof(*s->v));
   s->n--;
+  set_changed(s);
   return 1;
 }
 

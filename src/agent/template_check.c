@@ -73,15 +73,15 @@ static bool edge_known(const struct ward_template *t, const char *parent, const 
   return false;
 }
 
-static int check_files(const struct ward_template *t, const struct ward_event *ev, const char *path, unsigned modes,
-                       struct ward_deviation *dev)
+static int check_files(const struct ward_template *t, struct ward_template_tracker *tr, const struct ward_event *ev,
+                       const char *path, unsigned modes, struct ward_deviation *dev)
 {
   if (path[0] != '/' || (ev->rec_flags & (WARD_EVENT_F_REL1 | WARD_EVENT_F_TRUNC1)))
     return 0;
   static const enum tpl_fmode order[] = {TPL_WRITE, TPL_CREATE, TPL_REMOVE, TPL_ATTR, TPL_READ};
   for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
     enum tpl_fmode m = order[k];
-    if (!(modes & (1u << m)) || tpl_set_match(&t->files[m], path))
+    if (!(modes & (1u << m)) || tpl_set_match_cached(tr, &t->files[m], path))
       continue;
     if (m == TPL_READ) {
       bool secret = under(path, secret_paths);
@@ -117,7 +117,7 @@ int ward_template_check_tracked(const struct ward_template *t, struct ward_templ
   case WARD_EV_SPAWN:
     if (ev->ret < 0 || ev->path[0] != '/')
       return 0;
-    if (!tpl_set_match(&t->exec, ev->path))
+    if (!tpl_set_match_cached(tr, &t->exec, ev->path))
       return deviate(dev, "template.exec", WARD_SEV_HIGH, "exec of %s, not in the template", ev->path);
     if (ev->type == WARD_EV_SPAWN) {
       const char *p = tpl_tracker_exe(tr, ev->pid);
@@ -158,10 +158,10 @@ int ward_template_check_tracked(const struct ward_template *t, struct ward_templ
   case WARD_EV_SYMLINK:
     if (ev->ret < 0)
       return 0;
-    if (ev->type == WARD_EV_RENAME && check_files(t, ev, ev->path, 1u << TPL_REMOVE, dev))
+    if (ev->type == WARD_EV_RENAME && check_files(t, tr, ev, ev->path, 1u << TPL_REMOVE, dev))
       return 1;
     if (!(ev->rec_flags & (WARD_EVENT_F_REL2 | WARD_EVENT_F_TRUNC2)))
-      return check_files(t, ev, ev->path2, 1u << TPL_CREATE, dev);
+      return check_files(t, tr, ev, ev->path2, 1u << TPL_CREATE, dev);
     return 0;
   case WARD_EV_SYSCALL:
   case WARD_EV_PTRACE:
@@ -178,6 +178,6 @@ int ward_template_check_tracked(const struct ward_template *t, struct ward_templ
   }
   unsigned modes = tpl_event_fmodes(ev);
   if (modes && ev->ret >= 0)
-    return check_files(t, ev, ev->path, modes, dev);
+    return check_files(t, tr, ev, ev->path, modes, dev);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A sorted set of unique strings: sorted so files come out in a stable
  * order and lookups are binary searches. */
@@ -17,6 +18,10 @@ struct tpl_set {
    * need a pattern match, the rest a binary search */
   char **wild;
   size_t n_wild, cap_wild;
+  /* a new value from a process-wide counter at every add and remove (0:
+   * never changed, so empty): a verdict cached against (set, gen) cannot
+   * outlive the set's contents */
+  uint64_t gen;
 };
 
 int tpl_set_add(struct tpl_set *s, const char *str);   /* 1 added, 0 present, -1 ENOMEM */
@@ -74,6 +79,10 @@ int tpl_endpoint(const struct ward_event *ev, char *buf, size_t len);
 const char *tpl_call_name(const struct ward_event *ev);
 /* File access modes an event exercises, as a bit mask of 1 << tpl_fmode. */
 unsigned tpl_event_fmodes(const struct ward_event *ev);
+/* tpl_set_match through the tracker's cache of matches (per container;
+ * tr may be NULL: no cache). Only matches are kept: a miss is a deviation,
+ * rare, and checked in full every time. */
+bool tpl_set_match_cached(struct ward_template_tracker *tr, const struct tpl_set *s, const char *str);
 /* Pid bookkeeping for the process tree. */
 const char *tpl_tracker_exe(struct ward_template_tracker *tr, uint32_t pid);
 /* Records an event; true when it completes a process-tree edge: *parent

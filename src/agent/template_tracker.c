@@ -16,7 +16,20 @@ struct tr_ent {
   bool exec_done; /* exe came from this pid's own exec, not a fork copy */
   bool pending;   /* exec'd, waiting for the fork record naming the parent */
 };
+/* Matches of paths against the template's sets: a service reads the same
+ * files over and over, and a match is a binary search plus a pattern match
+ * per wildcard entry. Direct-mapped by a hash of (set, path); the full
+ * path is compared, so a collision only costs a full match. */
+#define TR_VERDICTS 64u
+#define TR_VERDICT_PATH 104u   /* with the rest, 128 bytes a slot: 8 KiB per container */
+struct tr_verdict {
+  const struct tpl_set *set;
+  uint64_t gen;             /* the set's gen when it matched */
+  uint32_t len;
+  char path[TR_VERDICT_PATH];
+};
 struct ward_template_tracker {
+  struct tr_verdict *verdicts;   /* TR_VERDICTS, allocated at the first check */
   struct tr_ent ents[TR_SLOTS];
   size_t used;
   char *prev;             /* the parent image of the last edge returned */
@@ -43,7 +56,43 @@ void ward_template_tracker_free(struct ward_template_tracker *tr)
     return;
   tr_clear(tr);
   free(tr->prev);
+  free(tr->verdicts);
   free(tr);
+}
+
+static uint64_t verdict_hash(const struct tpl_set *set, const char *str, size_t len)
+{
+  const uint64_t k = 0x9e3779b97f4a7c15ull;
+  uint64_t h = ((uint64_t) (uintptr_t) set ^ len) * k, w;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    memcpy(&w, str + i, 8);
+    h = (h ^ w) * k;
+    h ^= h >> 29;
+  }
+  w = 0;
+  memcpy(&w, str + i, len - i);
+  h = (h ^ w) * k;
+  return h ^ (h >> 32);
+}
+
+bool tpl_set_match_cached(struct ward_template_tracker *tr, const struct tpl_set *s, const char *str)
+{
+  size_t len = strlen(str);
+  if (tr == NULL || len >= TR_VERDICT_PATH || s->gen == 0)
+    return tpl_set_match(s, str);
+  if (tr->verdicts == NULL && (tr->verdicts = calloc(TR_VERDICTS, sizeof(*tr->verdicts))) == NULL)
+    return tpl_set_match(s, str);
+  struct tr_verdict *v = &tr->verdicts[verdict_hash(s, str, len) & (TR_VERDICTS - 1)];
+  if (v->set == s && v->gen == s->gen && v->len == len && memcmp(v->path, str, len) == 0)
+    return true;
+  if (!tpl_set_match(s, str))
+    return false;
+  v->set = s;
+  v->gen = s->gen;
+  v->len = (uint32_t) len;
+  memcpy(v->path, str, len);
+  return true;
 }
 
 static struct tr_ent *tr_get(struct ward_template_tracker *tr, uint32_t pid, bool create)

@@ -31,7 +31,6 @@ struct ward_ring {
   bool stalling;
   uint64_t drops_seen;
   struct ward_ring_stats st;
-  uint8_t *scratch;
   bool truncated;  /* the workload shrank the file under us: stop reading */
 };
 
@@ -150,12 +149,10 @@ int ward_ring_open_fd(int fd, unsigned flags, uint32_t expect_slot_size, struct 
     return ward_error(err, 0, "ring: bad or foreign header");
   }
   struct ward_ring *r = calloc(1, sizeof(*r));
-  uint8_t *scratch = malloc(h.slot_size);
   int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (r == NULL || scratch == NULL || dfd < 0) {
+  if (r == NULL || dfd < 0) {
     int e = dfd < 0 ? errno : ENOMEM;
     free(r);
-    free(scratch);
     munmap(m, len);
     if (dfd >= 0)
       close(dfd);
@@ -169,7 +166,6 @@ int ward_ring_open_fd(int fd, unsigned flags, uint32_t expect_slot_size, struct 
   r->slot_size = h.slot_size;
   r->nslots = h.nslots;
   r->mask = h.nslots - 1;
-  r->scratch = scratch;
   r->stall_timeout = 500 * 1000000ull;
   /* An attaching consumer starts where the previous one stopped (a hint:
    * a wrong value only costs the workload its own events). */
@@ -196,7 +192,6 @@ void ward_ring_close(struct ward_ring *r)
     return;
   munmap(r->map, r->map_len);
   close(r->fd);
-  free(r->scratch);
   free(r);
 }
 
@@ -214,8 +209,11 @@ int ward_ring_lock_consumer(const char *lock_path, int *fd_out, ward_error_t *er
   return 0;
 }
 
-static bool no_nul(const uint8_t *p, size_t n) { return memchr(p, 0, n) == NULL; }
-
+/* buf may be the shared slot itself: every byte is read once (the header
+ * and address into locals, the strings and stack straight into ev) and only
+ * those private copies are validated, so a workload rewriting the slot
+ * meanwhile cannot get past a check (no double fetch). The caller rejects a
+ * record whose commit word moved during the read. */
 int ward_rec_decode(const void *buf, size_t len, uint64_t ticket, struct ward_event *ev)
 {
   const uint8_t *b = buf;
@@ -242,11 +240,17 @@ int ward_rec_decode(const void *buf, size_t len, uint64_t ticket, struct ward_ev
     if (a.reserved != 0 || (a.family != AF_INET && a.family != AF_INET6 && a.family != AF_UNIX))
       return -1;
   }
-  if (off + 8u * nstack + h.len1 + h.len2 != h.len)
+  /* h.len <= len bounds both strings: each is shorter than a slot, and a
+   * slot (SLOT_MAX) is shorter than WARD_EVENT_STR_MAX */
+  if (off + 8u * nstack + h.len1 + h.len2 != h.len || h.len1 >= WARD_EVENT_STR_MAX || h.len2 >= WARD_EVENT_STR_MAX)
     return -1;
   const uint8_t *s1 = b + off + 8u * nstack, *s2 = s1 + h.len1;
-  if (!no_nul(s1, h.len1) || !no_nul(s2, h.len2))
+  memcpy(ev->path, s1, h.len1);
+  memcpy(ev->path2, s2, h.len2);
+  if ((h.len1 && memchr(ev->path, 0, h.len1) != NULL) || (h.len2 && memchr(ev->path2, 0, h.len2) != NULL))
     return -1;
+  ev->path[h.len1] = 0;
+  ev->path2[h.len2] = 0;
   /* Only the fixed fields are cleared: zeroing two 4 KiB strings per event
    * would dominate the consumer's cost. Strings are NUL-terminated. */
   memset(ev, 0, offsetof(struct ward_event, path));
@@ -260,10 +264,6 @@ int ward_rec_decode(const void *buf, size_t len, uint64_t ticket, struct ward_ev
   ev->flags = h.a_flags;
   ev->mode = h.a_mode;
   ev->arg = h.arg;
-  memcpy(ev->path, s1, h.len1);
-  ev->path[h.len1] = 0;
-  memcpy(ev->path2, s2, h.len2);
-  ev->path2[h.len2] = 0;
   ev->family = a.family;
   ev->port = a.port;
   memcpy(ev->addr, a.addr, sizeof(ev->addr));
@@ -298,14 +298,16 @@ static int step(struct ward_ring *r, struct ward_event *ev)
   struct ward_rec *rec = slot_at(r, t);
   uint64_t c = ward_rec_commit_load(rec, t, r->mask, __ATOMIC_ACQUIRE);
   if (c == t + 1) {
-    /* Copy once, validate the copy (no double fetch), then check the commit
-     * word did not move under the copy: a torn record is never accepted. */
-    uint16_t len = __atomic_load_n(&rec->len, __ATOMIC_RELAXED);
-    size_t n = len < sizeof(struct ward_rec) ? sizeof(struct ward_rec) : len > r->slot_size ? r->slot_size : len;
-    memcpy(r->scratch, rec, n);
+    /* the next slots' lines load while this one is decoded */
+    const uint8_t *ahead = (const uint8_t *) slot_at(r, t + 4);
+    __builtin_prefetch(ahead);
+    __builtin_prefetch(ahead + 64);
+    /* Decoded straight out of the slot (ward_rec_decode reads each byte
+     * once and validates its private copy), then the commit word must not
+     * have moved under the read: a torn record is never accepted. */
+    int ok = ward_rec_decode(rec, r->slot_size, t, ev) == 0;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    bool torn = ward_rec_commit_load(rec, t, r->mask, __ATOMIC_RELAXED) != c;
-    int ok = !torn && ward_rec_decode(r->scratch, n, t, ev) == 0;
+    ok = ok && ward_rec_commit_load(rec, t, r->mask, __ATOMIC_RELAXED) == c;
     release_slot(r, rec);
     if (ok) {
       r->st.events++;
@@ -406,6 +408,17 @@ bool ward_ring_truncated(const struct ward_ring *r)
   return r->truncated;
 }
 
+/* How often the consumer's tail is published to the header while it reads:
+ * the hint an attaching consumer starts from after a crash. */
+#define TAIL_PUBLISH_EVERY 32
+
+static void finish_read(struct ward_ring *r)
+{
+  __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
+  account_drops(r);
+  repair_header(r);
+}
+
 size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max)
 {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -431,43 +444,60 @@ size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max
       break;
     n += (size_t) s;
   }
-  __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
-  account_drops(r);
-  repair_header(r);
+  finish_read(r);
   bus_guard = NULL;
   return n;
 }
 
-static pthread_key_t batch_key;
-static void make_batch_key(void) { pthread_key_create(&batch_key, free); }
+static pthread_key_t event_key;
+static void make_event_key(void) { pthread_key_create(&event_key, free); }
 
 size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaque, size_t max)
 {
-  /* In batches through ward_ring_consume, so the same guard covers it. */
-  enum { BATCH = 32 };
-  /* One batch buffer per thread (270 KiB: a malloc here would be an
-   * mmap/munmap pair per call, per ring, per poll round). */
-  static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-  pthread_once(&key_once, make_batch_key);
-  struct ward_event *evs = pthread_getspecific(batch_key);
-  if (evs == NULL) {
-    if ((evs = malloc(BATCH * sizeof(*evs))) == NULL)
+  static pthread_once_t once = PTHREAD_ONCE_INIT, key_once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, install_bus_handler);
+  pthread_once(&key_once, make_event_key);
+  if (r->truncated)
+    return 0;
+  /* One event per thread, decoded into and handed on at once, so the few
+   * lines of it an event touches stay in the L1 cache (a batch of decoded
+   * events is 270 KiB); malloc'd once, as the struct is 8.5 KiB. */
+  struct ward_event *ev = pthread_getspecific(event_key);
+  if (ev == NULL) {
+    if ((ev = malloc(sizeof(*ev))) == NULL)
       return 0;
-    if (pthread_setspecific(batch_key, evs) != 0) {
-      free(evs);
+    if (pthread_setspecific(event_key, ev) != 0) {
+      free(ev);
       return 0;
     }
   }
-  size_t n = 0;
-  while (n < max) {
-    size_t want = max - n < BATCH ? max - n : BATCH;
-    size_t got = ward_ring_consume(r, evs, want);
-    for (size_t i = 0; i < got; i++)
-      sink(opaque, &evs[i]);
-    n += got;
-    if (got < want)
-      break;
+  volatile size_t n = 0;
+  sigjmp_buf jb;
+  /* The guard covers the ring's reads only (set and cleared around each
+   * step; one sigsetjmp per call, no mask saved, as in consume): a fault in
+   * the sink is not the ring's and must not be taken for a truncation. */
+  if (sigsetjmp(jb, 0)) {
+    bus_guard = NULL;
+    r->truncated = true;
+    r->st.bad++;
+    return n;
   }
+  for (size_t steps = 0; n < max && steps < max + r->nslots; steps++) {
+    bus_guard = &jb;
+    int s = step(r, ev);
+    if (steps % TAIL_PUBLISH_EVERY == TAIL_PUBLISH_EVERY - 1)
+      __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
+    bus_guard = NULL;
+    if (s < 0)
+      break;
+    if (s > 0) {
+      n++;
+      sink(opaque, ev);
+    }
+  }
+  bus_guard = &jb;
+  finish_read(r);
+  bus_guard = NULL;
   return n;
 }
 

@@ -78,8 +78,10 @@ void ward_ring_producer(struct ward_ring *r, struct ward_ring_prod *out);
 /* The raw mapping (header + slots), for tests that scribble over it. */
 void *ward_ring_map(struct ward_ring *r, size_t *len);
 
-/* Validates one record image (len bytes copied out of a slot) and fills ev;
- * -1 when it is malformed. Exposed for the fuzzer. */
+/* Validates one record image (len bytes: a slot, or a copy of one) and
+ * fills ev; -1 when it is malformed. Reads each byte once and validates
+ * only what it copied, so buf may be the shared slot itself. Exposed for
+ * the fuzzer. */
 int ward_rec_decode(const void *buf, size_t len, uint64_t ticket, struct ward_event *ev);
 
 #endif

@@ -360,9 +360,63 @@ static void test_learn_monitor(void)
   ward_detector_free(d);
 }
 
+/* inject.exec_modified through a real root: an unmodified binary raises
+ * nothing (and its verdict is kept for a while, so a service exec'ing it
+ * over and over does not stat it every time); once the file is written,
+ * an exec after that window alerts. */
+static void test_exec_modified(void)
+{
+  _cleanup_error_ ward_error_t err = NULL;
+  char root[] = "/tmp/ward-detect-XXXXXX";
+  ok(mkdtemp(root) != NULL, "temporary root");
+  char bin[64], file[96];
+  snprintf(bin, sizeof(bin), "%s/bin", root);
+  snprintf(file, sizeof(file), "%s/bin/app", root);
+  mkdir(bin, 0700);
+  int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0700);
+  ok(fd >= 0 && write(fd, "v1", 2) == 2, "the image's binary");
+  struct stat st;
+  fstat(fd, &st);
+  close(fd);
+  int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct ward_detector *d = NULL;
+  /* the container started when the binary was last changed: not after */
+  ok(ward_detector_new(&(struct ward_detect_config){.root_fd = root_fd, .started = st.st_ctim}, &d, &err) == 0,
+     "detector with a root");
+  static struct ward_event e;
+  struct seen s = {0};
+  for (uint32_t pid = 30; pid < 40; pid++) {
+    mk(&e, WARD_EV_EXEC, WARD_CALL_execve, pid, 0);
+    strcpy(e.path, "/bin/app");
+    ward_detector_event(d, &e, collect, &s);
+  }
+  is_int(s.n, 0, "execs of the unmodified binary raise nothing");
+  /* past the file system's timestamp granularity, then past the window
+   * an unmodified verdict is kept */
+  usleep(20000);
+  fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  ok(fd >= 0 && write(fd, "v2", 2) == 2, "the binary rewritten");
+  close(fd);
+  usleep(150000);
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 41, 0);
+  strcpy(e.path, "/bin/app");
+  ward_detector_event(d, &e, collect, &s);
+  ok(s.n == 1 && has(&s, "inject.exec_modified"), "an exec of the rewritten binary alerts");
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 42, 0);
+  strcpy(e.path, "/bin/app");
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 2, "and so does the next one at once: only verdicts without alert are kept");
+  ward_detector_free(d);
+  close(root_fd);
+  unlink(file);
+  rmdir(bin);
+  rmdir(root);
+}
+
 int main(void)
 {
   test_rules();
+  test_exec_modified();
   test_learn_monitor();
   test_sequence();
   test_trace_errors();

@@ -295,6 +295,34 @@ static void test_check(void)
   ward_template_tracker_free(tr);
 }
 
+/* The tracker keeps matches per (set, path): repeated reads fit from the
+ * cache, and a match never outlives the set it was made against, even
+ * when a new template lands at the freed one's address. */
+static void test_check_cache(void)
+{
+  struct ward_template_tracker *tr = ward_template_tracker_new();
+  struct ward_template *t = ward_template_new("web");
+  ward_template_learn(t, ev_open(1, "/etc/app.conf", O_RDONLY), -1);
+  ward_template_learn(t, ev_open(1, "/var/lib/app/data.1", O_RDONLY), -1);
+  for (int i = 0; i < 3; i++) {
+    expect_fit(t, tr, ev_open(1, "/etc/app.conf", O_RDONLY), "a learned read, again");
+    expect_fit(t, tr, ev_open(1, "/var/lib/app/data.7", O_RDONLY), "a pattern match, again");
+  }
+  expect_dev(t, tr, ev_open(1, "/etc/passwd", O_RDONLY), "template.file.read", WARD_SEV_LOW,
+             "a new read between cached ones");
+  ward_template_free(t);
+  for (int i = 0; i < 8; i++) {
+    t = ward_template_new("web");
+    ward_template_learn(t, ev_open(1, "/etc/other.conf", O_RDONLY), -1);
+    expect_dev(t, tr, ev_open(1, "/etc/app.conf", O_RDONLY), "template.file.read", WARD_SEV_LOW,
+               "a read the previous template had, against a new one");
+    expect_dev(t, tr, ev_open(1, "/var/lib/app/data.7", O_RDONLY), "template.file.read", WARD_SEV_LOW,
+               "a pattern the previous template had, against a new one");
+    ward_template_free(t);
+  }
+  ward_template_tracker_free(tr);
+}
+
 static void test_merge_diff(void)
 {
   _cleanup_template_ struct ward_template *a = ward_template_new("web");
@@ -332,6 +360,7 @@ int main(void)
   test_match();
   test_learn();
   test_check();
+  test_check_cache();
   test_merge_diff();
   test_template_io();
   test_template_compile();
