@@ -146,7 +146,23 @@ static struct exec_clean *exec_clean_slot(struct ward_detector *d, const char *p
   return &d->exec_clean[(h ^ (h >> 32)) & (EXEC_CLEAN_SLOTS - 1)];
 }
 
-/* True when path was found unmodified (or missing) less than EXEC_CLEAN_NS ago: within
+/* A write-open of path, or a call that can change what any path names
+ * (rename, link, unlink, chmod, ...; path NULL), drops the kept verdicts. */
+static void exec_clean_forget(struct ward_detector *d, const char *path)
+{
+  if (d->exec_clean == NULL)
+    return;
+  if (path == NULL || path[0] != '/') {
+    memset(d->exec_clean, 0, EXEC_CLEAN_SLOTS * sizeof(*d->exec_clean));
+    return;
+  }
+  size_t len = strlen(path);
+  struct exec_clean *c = exec_clean_slot(d, path, len);
+  if (c && c->len == len && memcmp(c->path, path, len) == 0)
+    c->until = 0;
+}
+
+/* True when path was found unmodified less than EXEC_CLEAN_NS ago: within
  * that window the check is not repeated (the check runs when the engine
  * consumes the exec, so it always saw the file somewhat after the exec;
  * this widens that by at most the window). */
@@ -184,10 +200,10 @@ static void check_exec(struct ward_detector *d, const struct ward_event *ev, str
         detect_emit(d, ev, fn, opaque, WARD_RULE_EXEC_MODIFIED, WARD_SEV_HIGH, 1,
                     "exec of %s, %s after the container started", path,
                     after(&st.st_mtim, &d->cfg.started) ? "written" : "changed (mode, owner or link)");
-      /* only a verdict without alert is kept (unmodified, or not there as
-       * a regular file): a modified file alerts on every exec (subject to
-       * repeated()) */
-      if (cached && !modified) {
+      /* only "there, regular and unmodified" is kept: a modified file
+       * alerts on every exec (subject to repeated()), and a missing one
+       * may be written next */
+      if (cached && regular && !modified) {
         cached->until = now + EXEC_CLEAN_NS;
         cached->len = (uint32_t) len;
         memcpy(cached->path, path, len);
@@ -288,6 +304,8 @@ void detect_inject(struct ward_detector *d, const struct ward_event *ev, struct 
                   ev->type == WARD_EV_MMAP_WX ? "mmap" : "mprotect", ev->flags, ev->ret < 0 ? ", failed" : "");
     break;
   case WARD_EV_OPEN:
+    if ((ev->flags & O_ACCMODE) != O_RDONLY || (ev->flags & (O_CREAT | O_TRUNC)))
+      exec_clean_forget(d, (ev->rec_flags & (WARD_EVENT_F_REL1 | WARD_EVENT_F_TRUNC1)) ? NULL : ev->path);
     if (preload_path(ev->path) &&
         ((ev->flags & O_ACCMODE) != O_RDONLY || (ev->flags & (O_CREAT | O_TRUNC))))
       detect_emit(d, ev, fn, opaque, WARD_RULE_PRELOAD_CHANGE, WARD_SEV_CRITICAL, 1, "open of %s for writing%s", ev->path,
@@ -295,10 +313,14 @@ void detect_inject(struct ward_detector *d, const struct ward_event *ev, struct 
     break;
   case WARD_EV_RENAME: case WARD_EV_UNLINK: case WARD_EV_LINK: case WARD_EV_SYMLINK:
   case WARD_EV_CHMOD: case WARD_EV_CHOWN: case WARD_EV_TRUNCATE:
+    exec_clean_forget(d, NULL);
     if (preload_path(ev->path) || preload_path(ev->path2))
       detect_emit(d, ev, fn, opaque, WARD_RULE_PRELOAD_CHANGE, WARD_SEV_CRITICAL, 1, "%s of %s%s%s%s",
                   ward_event_type_name(ev->type), ev->path, ev->path2[0] ? " -> " : "", ev->path2,
                   ev->ret < 0 ? " (failed)" : "");
+    break;
+  case WARD_EV_SYSCALL:   /* a watched raw call (mount, rename...) may change what paths name */
+    exec_clean_forget(d, NULL);
     break;
   case WARD_EV_PTRACE: {
     long req = (long) ev->flags;

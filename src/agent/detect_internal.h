@@ -33,10 +33,14 @@ struct learn_rec { uint32_t serial; uint16_t id; };
 
 /* Executables found unmodified by the inject.exec_modified check, so a
  * binary a service execs over and over costs three system calls once per
- * EXEC_CLEAN_NS rather than on every exec (docs/detection.md). */
+ * EXEC_CLEAN_NS rather than on every exec (docs/detection.md). The window
+ * is kept near the engine's own consume delay, and a probe-seen write to
+ * the path (or any rename, link, unlink, chmod...) forgets the verdict,
+ * because a cached "clean" is exactly what a rewrite-then-exec would hide
+ * behind. */
 #define EXEC_CLEAN_SLOTS 16u       /* direct-mapped by path hash (power of two): 2 KiB */
 #define EXEC_CLEAN_PATH 112u       /* longer paths are checked every time */
-#define EXEC_CLEAN_NS 100000000ull /* 100 ms */
+#define EXEC_CLEAN_NS 1000000ull   /* 1 ms */
 struct exec_clean {
   uint64_t until;                  /* CLOCK_MONOTONIC; 0: empty */
   uint32_t len;

@@ -373,6 +373,12 @@ static void test_exec_modified(void)
   snprintf(bin, sizeof(bin), "%s/bin", root);
   snprintf(file, sizeof(file), "%s/bin/app", root);
   mkdir(bin, 0700);
+  char file2[96], file3[96];
+  snprintf(file2, sizeof(file2), "%s/bin/app2", root);
+  snprintf(file3, sizeof(file3), "%s/bin/new", root);
+  int fd2 = open(file2, O_WRONLY | O_CREAT | O_CLOEXEC, 0700);
+  ok(fd2 >= 0 && write(fd2, "v1", 2) == 2, "a second binary of the image");
+  close(fd2);
   int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0700);
   ok(fd >= 0 && write(fd, "v1", 2) == 2, "the image's binary");
   struct stat st;
@@ -406,6 +412,39 @@ static void test_exec_modified(void)
   strcpy(e.path, "/bin/app");
   ward_detector_event(d, &e, collect, &s);
   is_int(s.n, 2, "and so does the next one at once: only verdicts without alert are kept");
+  /* a kept clean verdict is forgotten as soon as the probes see the path
+   * opened for writing: no window to rewrite-then-exec in */
+  s.n = 0;
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 43, 0);
+  strcpy(e.path, "/bin/app2");
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 0, "the second binary is clean (and its verdict kept)");
+  fd = open(file2, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  ok(fd >= 0 && write(fd, "v2", 2) == 2, "the second binary rewritten");
+  close(fd);
+  mk(&e, WARD_EV_OPEN, WARD_CALL_openat, 43, 3);
+  strcpy(e.path, "/bin/app2");
+  e.flags = O_WRONLY | O_TRUNC;
+  ward_detector_event(d, &e, collect, &s);
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 44, 0);
+  strcpy(e.path, "/bin/app2");
+  ward_detector_event(d, &e, collect, &s);
+  ok(s.n == 1 && has(&s, "inject.exec_modified"), "exec right after a seen write-open alerts");
+  /* a missing file is not kept as clean: it may be written next */
+  s.n = 0;
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 45, 0);
+  strcpy(e.path, "/bin/new");
+  ward_detector_event(d, &e, collect, &s);
+  is_int(s.n, 0, "exec of a missing file raises nothing");
+  fd = open(file3, O_WRONLY | O_CREAT | O_CLOEXEC, 0700);
+  ok(fd >= 0 && write(fd, "x", 1) == 1, "the missing file written (unseen by the probes)");
+  close(fd);
+  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 46, 0);
+  strcpy(e.path, "/bin/new");
+  ward_detector_event(d, &e, collect, &s);
+  ok(s.n == 1 && has(&s, "inject.exec_modified"), "and its exec at once alerts");
+  unlink(file2);
+  unlink(file3);
   ward_detector_free(d);
   close(root_fd);
   unlink(file);
