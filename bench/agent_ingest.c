@@ -14,7 +14,9 @@
  *
  * The event mix follows what a busy service does: opens of learnt files,
  * a connect, an exec, all in the template, so the evaluation runs fully
- * without raising alerts. */
+ * without raising alerts. The exec'd binary is one that exists (the
+ * containers' root here is the host's): the exec_modified check keeps
+ * only "there and unmodified" verdicts, as in a real container. */
 #include "agent/agentd.h"
 #include "agent/engine.h"
 #include "agent/policy.h"
@@ -76,7 +78,7 @@ static void write_one(struct ward_ring_prod *p, uint64_t i, uint64_t ts)
   } else {
     in.type = WARD_EV_EXEC;
     in.call = WARD_CALL_execve;
-    in.s1 = (struct ward_rec_str) {.part = {"/usr/bin/app-worker"}, .len = {19}};
+    in.s1 = (struct ward_rec_str) {.part = {"/usr/bin/env"}, .len = {12}};
   }
   ward_ring_write(p, &in);
 }
@@ -163,7 +165,7 @@ int main(int argc, char **argv)
       snprintf(ev.path, sizeof(ev.path), "/var/log/app.log");
     } else {
       ev.type = WARD_EV_EXEC, ev.call = WARD_CALL_execve;
-      snprintf(ev.path, sizeof(ev.path), "/usr/bin/app-worker");
+      snprintf(ev.path, sizeof(ev.path), "/usr/bin/env");
     }
     ward_template_learn(t, &ev, -1);
   }
