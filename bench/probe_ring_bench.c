@@ -1,7 +1,8 @@
 /* Ring consumer throughput on one core, and helpers for probe-micro.sh:
  *   probe-ring-bench consume            events/s decoding a full ring
  *   probe-ring-bench setup DIR GROUPS   create DIR/ring (file) + DIR/control
- *   probe-ring-bench drain DIR SECONDS  consume DIR/ring for a while */
+ *   probe-ring-bench drain DIR SECONDS [spin]  consume DIR/ring for a while
+ *     (spin: re-poll at once after a short batch, the old policy) */
 #include "common/util.h"
 #include "probe/calls.h"
 #include "probe/control.h"
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
     return ward_control_create(p, (uint32_t) strtoul(argv[3], NULL, 0), &err) < 0;
   }
   if (argc >= 4 && !strcmp(argv[1], "drain")) {
+    int spin = argc >= 5 && !strcmp(argv[4], "spin");
     char p[4096];
     snprintf(p, sizeof(p), "%s/ring", argv[2]);
     struct ward_ring *r;
@@ -67,10 +69,16 @@ int main(int argc, char **argv)
       return 1;
     struct ward_event *ev = malloc(256 * sizeof(*ev));
     uint64_t end = ward_now_ns() + (uint64_t) atoi(argv[3]) * 1000000000ull, got = 0;
+    /* the in-process engine's policy (src/agent/engine.c): drain until a
+     * batch comes back short, then sleep its 200 us hot interval. A
+     * consumer that re-polls at once instead sits right behind the producer
+     * and pulls every line it writes across cores while it writes it. */
     while (ward_now_ns() < end) {
       size_t k = ward_ring_consume(r, ev, 256);
       got += k;
-      if (k == 0)
+      if (k < 256 && !spin)
+        usleep(200);
+      else if (k == 0)
         usleep(200);
     }
     struct ward_ring_stats st;
