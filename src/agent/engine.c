@@ -420,26 +420,39 @@ int ward_engine_poll(struct ward_engine *e, int timeout_ms, ward_error_t *err)
 
 /* After a timed sleep of wait_ns that nothing cut short, which took
  * slept_ns: updates the adaptive hot limit. Every wake-up costs the
- * workload CPU (20-35 us of it in a small VM), so the engine should sleep as
- * long as the latency target allows; what limits the sleep is how late the
- * wake-ups come (a busy machine: hundreds of microseconds). The lateness is
- * tracked as an envelope that jumps up to a late wake-up and decays by 1/128
- * per sleep (about the worst of the last hundred: a p99), and the hot limit
- * is the budget minus it. */
+ * workload CPU (20-50 us of it in a small VM, most of it in the kernel's
+ * sleep and wake-up), so the engine should sleep as long as the latency
+ * target allows; what limits the sleep is how late wake-ups come (hundreds
+ * of microseconds on a busy machine). The hot limit is the budget minus the
+ * second-worst lateness of the last 128 sleeps (a p99), recomputed every 32. */
 static void adapt_hot(struct ward_engine *e, int64_t wait_ns, uint64_t slept_ns)
 {
   if (!e->hot_adaptive || wait_ns <= 0)
     return;
-  uint64_t late = slept_ns > (uint64_t) wait_ns ? slept_ns - (uint64_t) wait_ns : 0;
-  e->late_ns = late > e->late_ns ? late : e->late_ns - e->late_ns / 128;
-  uint64_t budget = (uint64_t) WARD_ENGINE_HOT_BUDGET_US * 1000;
-  uint64_t hot = e->late_ns < budget ? (budget - e->late_ns) / 1000 : 0;
-  uint64_t lo = e->o.idle_min_us > WARD_ENGINE_HOT_FLOOR_US ? e->o.idle_min_us : WARD_ENGINE_HOT_FLOOR_US;
+  uint64_t late = slept_ns > (uint64_t) wait_ns ? (slept_ns - (uint64_t) wait_ns) / 1000 : 0;
+  size_t cap = sizeof(e->late_us) / sizeof(e->late_us[0]);
+  e->late_us[e->late_n++ % cap] = late > UINT32_MAX ? UINT32_MAX : (uint32_t) late;
+  if (e->late_n % 32 != 0)
+    return;
+  size_t n = e->late_n < cap ? e->late_n : cap;
+  uint32_t top = 0, second = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t v = e->late_us[i];
+    if (v > top) {
+      second = top;
+      top = v;
+    } else if (v > second) {
+      second = v;
+    }
+  }
+  uint32_t p99 = n < cap ? top : second;
+  uint32_t hot = p99 < WARD_ENGINE_HOT_BUDGET_US ? WARD_ENGINE_HOT_BUDGET_US - p99 : 0;
+  uint32_t lo = e->o.idle_min_us > WARD_ENGINE_HOT_FLOOR_US ? e->o.idle_min_us : WARD_ENGINE_HOT_FLOOR_US;
   if (hot < lo)
     hot = lo;
   if (hot > e->o.idle_max_us)
     hot = e->o.idle_max_us;
-  e->hot_us = (uint32_t) hot;
+  e->hot_us = hot;
 }
 
 static void finish_all(struct ward_engine *e)

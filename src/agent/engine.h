@@ -26,7 +26,7 @@
  * listeners, pidfds and stop_fd wake it at once through epoll. By default
  * (hot_max_us 0) the hot limit adapts: the engine measures how late its
  * timed sleeps end and sleeps as long as keeps the poll interval within
- * WARD_ENGINE_HOT_BUDGET_US even for the late ones (engine.c). */
+ * WARD_ENGINE_HOT_BUDGET_US for 99 % of them (engine.c). */
 #ifndef WARD_ENGINE_H
 #define WARD_ENGINE_H
 
@@ -48,7 +48,7 @@ struct ward_engine;
  * rest is left for decoding, evaluation and writing the alert. The floor is
  * the former fixed limit: on a machine so busy that wake-ups come later
  * than the budget, polling more often would only take more CPU from it. */
-#define WARD_ENGINE_HOT_BUDGET_US 650u
+#define WARD_ENGINE_HOT_BUDGET_US 600u
 #define WARD_ENGINE_HOT_FLOOR_US 200u
 
 struct ward_engine_opts {
