@@ -62,7 +62,9 @@ static int release_only(const char *dir, int secs)
     return 1;
   struct ward_ring_prod prod;
   ward_ring_producer(r, &prod);
-  uint64_t tail = __atomic_load_n(&prod.hdr->head, __ATOMIC_ACQUIRE), got = 0;
+  /* start where the last consumer of this ring left off, and say where
+   * this one does: the next one starts there */
+  uint64_t tail = __atomic_load_n(&prod.hdr->tail, __ATOMIC_ACQUIRE), got = 0;
   uint64_t end = ward_now_ns() + (uint64_t) secs * 1000000000ull;
   while (ward_now_ns() < end) {
     size_t k = 0;
@@ -74,6 +76,7 @@ static int release_only(const char *dir, int secs)
       tail++;
     }
     got += k;
+    __atomic_store_n(&prod.hdr->tail, tail, __ATOMIC_RELEASE);
     if (k < 256)
       usleep(200);
   }
