@@ -90,9 +90,12 @@ static void recalibrate_locked(uint64_t t, uint64_t ns)
 
 HIDDEN uint64_t probe_clock_slow(void)
 {
-  if (UNLIKELY(tsc_usable < 0))
-    tsc_usable = invariant_tsc();
-  if (!tsc_usable)
+  int usable = __atomic_load_n(&tsc_usable, __ATOMIC_RELAXED);
+  if (UNLIKELY(usable < 0)) {
+    usable = invariant_tsc();   /* the same answer in every thread */
+    __atomic_store_n(&tsc_usable, usable, __ATOMIC_RELAXED);
+  }
+  if (!usable)
     return probe_vdso_now();
   /* take the TSC on both sides of the vDSO call: the midpoint pairs best */
   uint64_t t1 = __builtin_ia32_rdtsc();
