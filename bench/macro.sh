@@ -5,11 +5,15 @@
 # every group on, and under `strace -f -o /dev/null` for scale. Prints
 # requests/s and the ratio to bare.
 #   bench/macro.sh [SECONDS] [ROUNDS]
+# WARD=path picks the ward binary (default build/src/cli/ward); WARD_BASE=path
+# adds that binary with every group on as one more variant, for a same-run
+# before/after of a change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 rounds=${2:-3}
-ward=$PWD/build/src/cli/ward
+ward=${WARD:-$PWD/build/src/cli/ward}
+base_ward=${WARD_BASE:-}
 work=$(mktemp -d /var/tmp/ward-macro.XXXXXX); chmod 755 "$work"
 trap 'pkill -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
 head -c 1024 /dev/urandom | base64 > "$work/index.html"
@@ -53,16 +57,21 @@ for server in nginx redis; do
       run_$server ward-probes-off "$ward" --root "$work/st" sandbox --net host --no-probe --
       run_$server ward-probes-on "$ward" --root "$work/st" sandbox --net host --probe all --
       run_$server ward-probes-noperf "$ward" --root "$work/st" sandbox --net host --probe exec,file,net,mem,identity,dl --
+      [ -z "$base_ward" ] || run_$server base-probes-on "$base_ward" --root "$work/st" sandbox --net host --probe all --
     done
     run_$server strace strace -f -o /dev/null
   )
   echo "== $server (requests/s, median of $rounds rounds; ratio to bare)"
   median() { echo "$results" | awk -v l="$1" '$1 == l {print $2}' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
   base=$(median bare); off=$(median ward-probes-off); on=$(median ward-probes-on); noperf=$(median ward-probes-noperf)
-  for l in bare ward-probes-off ward-probes-on ward-probes-noperf strace; do
+  labels="bare ward-probes-off ward-probes-on ward-probes-noperf"
+  [ -z "$base_ward" ] || labels="$labels base-probes-on"
+  for l in $labels strace; do
     awk -v l="$l" -v m="$(median "$l")" -v b="$base" 'BEGIN {printf "%-20s %12.0f %6.3f\n", l, m, m / b}'
   done
   awk -v on="$on" -v off="$off" -v np="$noperf" 'BEGIN {
     printf "all groups on vs off:    %+.1f %%\n", (on / off - 1) * 100
     printf "all but perf vs off:     %+.1f %%\n", (np / off - 1) * 100 }'
+  [ -z "$base_ward" ] || awk -v b="$(median base-probes-on)" -v off="$off" 'BEGIN {
+    printf "WARD_BASE all on vs off: %+.1f %%\n", (b / off - 1) * 100 }'
 done

@@ -1,7 +1,9 @@
 /* Ring consumer throughput on one core, and helpers for probe-micro.sh:
  *   probe-ring-bench consume            events/s decoding a full ring
- *   probe-ring-bench setup DIR GROUPS   create DIR/ring (file) + DIR/control
- *   probe-ring-bench drain DIR SECONDS  consume DIR/ring for a while */
+ *   probe-ring-bench setup DIR GROUPS [SIZE]  create DIR/ring (file) + DIR/control
+ *   probe-ring-bench drain DIR SECONDS [spin|release]  consume DIR/ring for a
+ *     while (spin: re-poll at once after a short batch, the old policy;
+ *     release: hand slots back without decoding, see release_only) */
 #include "common/util.h"
 #include "probe/calls.h"
 #include "probe/control.h"
@@ -46,6 +48,43 @@ static int consume_bench(void)
   return 0;
 }
 
+/* A consumer that only hands slots back (reads each commit word, writes the
+ * next lap's) without copying or decoding: it keeps up with any producer,
+ * so the producer's figure is its own cost, the cache lines the consumer
+ * takes from it included, and no record is dropped. Same sleep policy. */
+static int release_only(const char *dir, int secs)
+{
+  ward_error_t err = NULL;
+  char p[4096];
+  snprintf(p, sizeof(p), "%s/ring", dir);
+  struct ward_ring *r;
+  if (ward_ring_open(p, WARD_RING_ALLOW_UNSEALED, &r, &err) < 0)
+    return 1;
+  struct ward_ring_prod prod;
+  ward_ring_producer(r, &prod);
+  /* start where the last consumer of this ring left off, and say where
+   * this one does: the next one starts there */
+  uint64_t tail = __atomic_load_n(&prod.hdr->tail, __ATOMIC_ACQUIRE), got = 0;
+  uint64_t end = ward_now_ns() + (uint64_t) secs * 1000000000ull;
+  while (ward_now_ns() < end) {
+    size_t k = 0;
+    for (; k < 256; k++) {
+      struct ward_rec *rec = ward_ring_slot(&prod, tail);
+      if (ward_rec_commit_load(rec, tail, prod.mask, __ATOMIC_ACQUIRE) != tail + 1)
+        break;
+      ward_rec_commit_store(rec, tail, prod.mask, tail + prod.mask + 1, __ATOMIC_RELEASE);
+      tail++;
+    }
+    got += k;
+    __atomic_store_n(&prod.hdr->tail, tail, __ATOMIC_RELEASE);
+    if (k < 256)
+      usleep(200);
+  }
+  fprintf(stderr, "drain: %llu released\n", (unsigned long long) got);
+  ward_ring_close(r);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   ward_error_t err = NULL;
@@ -54,12 +93,16 @@ int main(int argc, char **argv)
   if (argc >= 4 && !strcmp(argv[1], "setup")) {
     char p[4096];
     snprintf(p, sizeof(p), "%s/ring", argv[2]);
-    if (ward_ring_create_file(p, 0, 0, &err) < 0)
+    size_t size = argc >= 5 ? (size_t) strtoull(argv[4], NULL, 0) : 0;
+    if (ward_ring_create_file(p, size, 0, &err) < 0)
       return 1;
     snprintf(p, sizeof(p), "%s/control", argv[2]);
     return ward_control_create(p, (uint32_t) strtoul(argv[3], NULL, 0), &err) < 0;
   }
+  if (argc >= 5 && !strcmp(argv[1], "drain") && !strcmp(argv[4], "release"))
+    return release_only(argv[2], atoi(argv[3]));
   if (argc >= 4 && !strcmp(argv[1], "drain")) {
+    int spin = argc >= 5 && !strcmp(argv[4], "spin");
     char p[4096];
     snprintf(p, sizeof(p), "%s/ring", argv[2]);
     struct ward_ring *r;
@@ -67,10 +110,16 @@ int main(int argc, char **argv)
       return 1;
     struct ward_event *ev = malloc(256 * sizeof(*ev));
     uint64_t end = ward_now_ns() + (uint64_t) atoi(argv[3]) * 1000000000ull, got = 0;
+    /* the in-process engine's policy (src/agent/engine.c): drain until a
+     * batch comes back short, then sleep its 200 us hot interval. A
+     * consumer that re-polls at once instead sits right behind the producer
+     * and pulls every line it writes across cores while it writes it. */
     while (ward_now_ns() < end) {
       size_t k = ward_ring_consume(r, ev, 256);
       got += k;
-      if (k == 0)
+      if (k < 256 && !spin)
+        usleep(200);
+      else if (k == 0)
         usleep(200);
     }
     struct ward_ring_stats st;

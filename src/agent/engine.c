@@ -33,13 +33,16 @@ int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, 
     e->o.idle_min_us = 50;
   if (e->o.idle_max_us < e->o.idle_min_us)
     e->o.idle_max_us = e->o.idle_min_us > 1000 ? e->o.idle_min_us : 1000;
-  if (e->o.hot_max_us == 0)
+  /* adaptive: start where the fixed default was, the first sleeps adjust it */
+  e->hot_adaptive = e->o.hot_max_us == 0;
+  if (e->hot_adaptive)
     e->o.hot_max_us = 200;
   if (e->o.hot_max_us < e->o.idle_min_us)
     e->o.hot_max_us = e->o.idle_min_us;
   if (e->o.hot_max_us > e->o.idle_max_us)
     e->o.hot_max_us = e->o.idle_max_us;
   e->sleep_us = e->o.idle_min_us;
+  e->hot_us = e->o.hot_max_us;
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (e->epfd < 0)
     return ward_error_sys(err, "epoll_create1");
@@ -415,6 +418,43 @@ int ward_engine_poll(struct ward_engine *e, int timeout_ms, ward_error_t *err)
   return (int) n + handled;
 }
 
+/* After a timed sleep of wait_ns that nothing cut short, which took
+ * slept_ns: updates the adaptive hot limit. Every wake-up costs the
+ * workload CPU (20-50 us of it in a small VM, most of it in the kernel's
+ * sleep and wake-up), so the engine should sleep as long as the latency
+ * target allows; what limits the sleep is how late wake-ups come (hundreds
+ * of microseconds on a busy machine). The hot limit is the budget minus the
+ * second-worst lateness of the last 128 sleeps (a p99), recomputed every 32. */
+static void adapt_hot(struct ward_engine *e, int64_t wait_ns, uint64_t slept_ns)
+{
+  if (!e->hot_adaptive || wait_ns <= 0)
+    return;
+  uint64_t late = slept_ns > (uint64_t) wait_ns ? (slept_ns - (uint64_t) wait_ns) / 1000 : 0;
+  size_t cap = sizeof(e->late_us) / sizeof(e->late_us[0]);
+  e->late_us[e->late_n++ % cap] = late > UINT32_MAX ? UINT32_MAX : (uint32_t) late;
+  if (e->late_n % 32 != 0)
+    return;
+  size_t n = e->late_n < cap ? e->late_n : cap;
+  uint32_t top = 0, second = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t v = e->late_us[i];
+    if (v > top) {
+      second = top;
+      top = v;
+    } else if (v > second) {
+      second = v;
+    }
+  }
+  uint32_t p99 = n < cap ? top : second;
+  uint32_t hot = p99 < WARD_ENGINE_HOT_BUDGET_US ? WARD_ENGINE_HOT_BUDGET_US - p99 : 0;
+  uint32_t lo = e->o.idle_min_us > WARD_ENGINE_HOT_FLOOR_US ? e->o.idle_min_us : WARD_ENGINE_HOT_FLOOR_US;
+  if (hot < lo)
+    hot = lo;
+  if (hot > e->o.idle_max_us)
+    hot = e->o.idle_max_us;
+  e->hot_us = hot;
+}
+
 static void finish_all(struct ward_engine *e)
 {
   pthread_mutex_lock(&e->lock);
@@ -455,7 +495,7 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
        * steady trickle (a web server's few events per request) and take it
        * from the workload (a wake-up costs tens of microseconds in a VM),
        * so wait the longest sleep that keeps alerts within 1 ms instead. */
-      wait_ns = n >= DRAIN_BATCH ? 0 : (int64_t) e->o.hot_max_us * 1000;
+      wait_ns = n >= DRAIN_BATCH ? 0 : (int64_t) e->hot_us * 1000;
     } else if (!rings) {
       wait_ns = -1;   /* nothing to poll: sleep until epoll says */
     } else if (e->idle_rounds < e->o.spin_rounds) {
@@ -464,7 +504,7 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
     } else {
       /* a container that was busy a moment ago is likely to be again:
        * keep its latency low; a quiet engine backs off further */
-      uint32_t cap = ward_now_ns() - e->last_event_ns < 1000000000ull ? e->o.hot_max_us : e->o.idle_max_us;
+      uint32_t cap = ward_now_ns() - e->last_event_ns < 1000000000ull ? e->hot_us : e->o.idle_max_us;
       if (e->sleep_us > cap)
         e->sleep_us = cap;
       wait_ns = (int64_t) e->sleep_us * 1000;
@@ -474,8 +514,11 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
     }
     e->totals.polls++;
     int handled = 0;
+    uint64_t t0 = wait_ns > 0 ? ward_now_ns() : 0;
     if (wait_events(e, wait_ns, &handled))
       break;
+    if (wait_ns > 0 && !handled)
+      adapt_hot(e, wait_ns, ward_now_ns() - t0);
     if (handled) {
       e->idle_rounds = 0;
       e->sleep_us = e->o.idle_min_us;

@@ -60,6 +60,12 @@ struct ward_engine {
   struct ward_engine_stats totals;      /* of removed containers */
   uint32_t idle_rounds, sleep_us;
   uint64_t last_event_ns;               /* CLOCK_MONOTONIC of the last ring event */
+  /* adaptive hot sleep (opts.hot_max_us == 0): the current longest sleep
+   * within 1 s of an event, and how late the last timed sleeps ended (us) */
+  bool hot_adaptive;
+  uint32_t hot_us;
+  uint32_t late_us[128];
+  uint32_t late_n;
   struct ep_ref ep_stop;
   uint64_t finalize_errors;             /* templates that could not be saved */
   /* ward_engine_add from another thread (the agent) wakes a loop that

@@ -95,6 +95,12 @@ static inline int ward_ring_write(const struct ward_ring_prod *p, const struct w
   r->len1 = (uint16_t) n1;
   r->len2 = (uint16_t) n2;
   ward_ring_publish(p, r, ticket);
+  /* The next record most likely goes to the next slot, whose lines the
+   * consumer released (wrote) a lap ago: fetch them for writing now, while
+   * the caller goes on, instead of stalling the next claim on the miss. */
+  uint8_t *next = (uint8_t *) ward_ring_slot(p, ticket + 1);
+  __builtin_prefetch(next, 1, 3);
+  __builtin_prefetch(next + 64, 1, 3);
   return 0;
 }
 

@@ -142,6 +142,19 @@ static void loop(const char *stopfile)
   }
 }
 
+/* n opens of /dev/null, each us microseconds (busy-waited) after the last */
+static void paced(long n, long us)
+{
+  struct timespec a, b;
+  for (long i = 0; i < n; i++) {
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    close(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    do
+      clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < us * 1000L);
+  }
+}
+
 static void flood(long n)
 {
   for (long i = 0; i < n; i++)
@@ -217,6 +230,8 @@ int main(int argc, char **argv)
     exec_group();
   else if (!strcmp(m, "loop") && argc > 2)
     loop(argv[2]);
+  else if (!strcmp(m, "paced") && argc > 3)
+    paced(atol(argv[2]), atol(argv[3]));
   else if (!strcmp(m, "flood") && argc > 2)
     flood(atol(argv[2]));
   else if (!strcmp(m, "unmap"))

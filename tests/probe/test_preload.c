@@ -331,6 +331,47 @@ static void test_perf_and_stack(void)
   env_free(&e);
 }
 
+/* The probe's timestamps come from the TSC once it has measured its rate
+ * (probe_clock.c): they must still read as CLOCK_MONOTONIC. A target that
+ * opens /dev/null every 100 us (within an anchor's 1 ms, so most stamps
+ * are extrapolated): every record lies between the clock readings taken
+ * around the run, and consecutive ones are 100 us apart to within 1 %
+ * (a clock running 2 % slow fails most gaps). */
+static void test_clock(void)
+{
+  struct env e;
+  if (env_init(&e, G(FILE) | G(PERF), 0, 0) < 0)
+    return;
+  char *argv[] = {(char *) target, "paced", "300", "100", NULL};
+  uint64_t t0 = ward_now_ns();
+  is_int(run(&e, so, argv), 0, "paced opens: target runs");
+  uint64_t t1 = ward_now_ns();
+  collect(&e);
+  size_t n = 0, inside = 0, spaced = 0;
+  uint64_t prev = 0, lo = UINT64_MAX;
+  for (size_t i = 0; i < e.n; i++) {
+    const struct ward_event *v = &e.ev[i];
+    if (v->type != WARD_EV_OPEN || strcmp(v->path, "/dev/null") != 0)
+      continue;
+    n++;
+    inside += v->ts_ns >= t0 && v->ts_ns + v->call_ns <= t1;
+    if (prev) {
+      /* the target waits at least 100 us from one open's start to the next */
+      uint64_t gap = v->ts_ns > prev ? v->ts_ns - prev : 0;
+      spaced += gap >= 99000;
+      if (gap < 99000) tap_diag("short gap at %zu: %llu", n, (unsigned long long) gap);
+      lo = gap < lo ? gap : lo;
+    }
+    prev = v->ts_ns;
+  }
+  ok(n == 300 && inside == n, "timestamps within the run: %zu of %zu", inside, n);
+  /* a few gaps may be short: the target can be preempted between its
+   * clock reading and the call (shared 2-core machines) */
+  ok(n == 300 && spaced >= n - 10, "timestamps >= 100 us apart: %zu of %zu gaps (shortest %llu ns)", spaced,
+     n ? n - 1 : 0, (unsigned long long) lo);
+  env_free(&e);
+}
+
 static void test_bad_input(void)
 {
   struct env e;
@@ -485,6 +526,7 @@ int main(void)
   test_shell();
   test_off_and_flip();
   test_perf_and_stack();
+  test_clock();
   test_bad_input();
   test_musl();
   test_no_syscalls();

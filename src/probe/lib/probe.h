@@ -74,12 +74,45 @@ static inline uint32_t probe_want_enf(unsigned group)
          & ((1u << group) | (1u << WARD_GROUP_PERF) | PROBE_ENF);
 }
 
-static inline uint64_t probe_now(void)
+static inline uint64_t probe_vdso_now(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);   /* vDSO: no system call */
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
+
+/* CLOCK_MONOTONIC in ns, from the TSC where it is invariant (probe_clock.c
+ * explains the anchoring, its error bound and the fallbacks). */
+#if defined(__x86_64__)
+#define PROBE_CLK_TSC 1
+#define PROBE_CLK_WINDOW_NS 1000000u
+struct probe_clock {
+  uint32_t seq;                 /* seqlock: odd while a writer updates */
+  uint64_t tsc, ns;             /* the anchor */
+  uint64_t mult;                /* ns per tick, 32.32 fixed point */
+  uint64_t window;              /* ticks an anchor stays valid; 0: use the vDSO */
+} __attribute__((aligned(64)));
+extern HIDDEN struct probe_clock probe_clk;
+HIDDEN uint64_t probe_clock_slow(void);
+
+static inline uint64_t probe_now(void)
+{
+  uint32_t s = __atomic_load_n(&probe_clk.seq, __ATOMIC_ACQUIRE);
+  uint64_t t = __builtin_ia32_rdtsc();
+  uint64_t d = t - __atomic_load_n(&probe_clk.tsc, __ATOMIC_RELAXED);
+  uint64_t ns = __atomic_load_n(&probe_clk.ns, __ATOMIC_RELAXED);
+  uint64_t mult = __atomic_load_n(&probe_clk.mult, __ATOMIC_RELAXED);
+  uint64_t window = __atomic_load_n(&probe_clk.window, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  if (LIKELY(d < window && !(s & 1) && __atomic_load_n(&probe_clk.seq, __ATOMIC_RELAXED) == s))
+    return ns + (uint64_t) (((unsigned __int128) d * mult) >> 32);
+  return probe_clock_slow();
+}
+#else
+#define PROBE_CLK_TSC 0
+static inline uint64_t probe_now(void) { return probe_vdso_now(); }
+#endif
+HIDDEN void probe_clock_after_fork_child(void);
 
 struct probe_ev {
   struct ward_rec_in in;        /* type, call, a_flags, a_mode, arg, ... */

@@ -155,6 +155,7 @@ HIDDEN void probe_after_fork_child(void)
 {
   cached_pid = 0;
   __atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+  probe_clock_after_fork_child();
   probe_enforce_after_fork();
 }
 
