@@ -51,4 +51,9 @@ hz=$(getconf CLK_TCK)
 r=$(rss $AGENT)
 echo "agent with $n containers: RSS $r kB ($(echo "scale=1; $r / 1024" | bc) MiB), peak $(hwm $AGENT) kB, fds $(ls /proc/$AGENT/fd | wc -l)"
 echo "agent CPU while they idle: $(echo "scale=1; ($t1 - $t0) * 100 / $hz / 10" | bc) % of a core"
+if [ -n "${RSS_DETAIL:-}" ]; then
+  echo "largest mappings by RSS (kB):"
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {name = $6 ? $6 : "[anon]"} /^Rss:/ {rss[name] += $2} END {for (n in rss) print rss[n], n}' \
+    /proc/$AGENT/smaps | sort -rn | head -8
+fi
 echo "target RSS <= 20 MiB: ratio $(echo "scale=2; $r / 20480" | bc)"

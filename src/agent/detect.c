@@ -5,6 +5,7 @@
  * geometrically up to a bound). */
 #include "agent/detect.h"
 #include "agent/detect_internal.h"
+#include "common/util.h"
 #include "common/cleanup.h"
 
 #include <math.h>
@@ -31,7 +32,7 @@ void ward_detector_enable(struct ward_detector *d, enum ward_detect_rule r, bool
 
 int ward_detector_new(const struct ward_detect_config *cfg, struct ward_detector **out, ward_error_t *err)
 {
-  struct ward_detector *d = calloc(1, sizeof(*d));
+  struct ward_detector *d = ward_zalloc_lazy(sizeof(*d));
   if (d == NULL)
     return ward_error(err, ENOMEM, "detector");
   d->cfg = *cfg;
@@ -45,20 +46,21 @@ int ward_detector_new(const struct ward_detect_config *cfg, struct ward_detector
     seq = m;
   json_t *rate = m ? json_object_get(m, "rate") : NULL;
   if (m && !json_is_object(m)) {
-    free(d);
+    ward_free_lazy(d, sizeof(*d));
     return ward_error(err, 0, "model: expected an object");
   }
   int rc = seq ? ward_seq_model_from_json(seq, "model.sequence", &d->seq, err)
                : ward_seq_model_new(NULL, &d->seq, err);
   if (rc < 0 || (rate && ward_rate_from_json(rate, "model.rate", &d->rate, err) < 0)) {
     ward_seq_model_free(d->seq);
-    free(d);
+    ward_free_lazy(d, sizeof(*d));
     return -1;
   }
   /* the rate window restarts: a loaded model brings maxima, not counts */
   memset(d->rate.bucket, 0, sizeof(d->rate.bucket));
-  d->procs = calloc(PROC_CAP, sizeof(*d->procs));
-  d->wbufs = calloc((size_t) PROC_CAP * ward_seq_model_window(d->seq), sizeof(float));
+  d->procs = ward_zalloc_lazy(PROC_CAP * sizeof(*d->procs));
+  d->n_wbufs = (size_t) PROC_CAP * ward_seq_model_window(d->seq);
+  d->wbufs = ward_zalloc_lazy(d->n_wbufs * sizeof(float));
   if (d->procs == NULL || d->wbufs == NULL) {
     ward_detector_free(d);
     return ward_error(err, ENOMEM, "detector");
@@ -72,11 +74,11 @@ void ward_detector_free(struct ward_detector *d)
   if (d == NULL)
     return;
   ward_seq_model_free(d->seq);
-  free(d->procs);
-  free(d->wbufs);
+  ward_free_lazy(d->procs, PROC_CAP * sizeof(*d->procs));
+  ward_free_lazy(d->wbufs, d->n_wbufs * sizeof(float));
   free(d->learned);
   free(d->exec_clean);
-  free(d);
+  ward_free_lazy(d, sizeof(*d));
 }
 
 void ward_detector_get_stats(const struct ward_detector *d, struct ward_detector_stats *out)

@@ -56,7 +56,8 @@ struct ward_detector {
   uint16_t type_ids[WARD_EV_TYPE_COUNT][16];
   uint16_t sys_ids[512][16];           /* supervisor events: per system call and class */
   struct proc *procs;                  /* PROC_CAP */
-  float *wbufs;                        /* PROC_CAP * window */
+  float *wbufs;                        /* PROC_CAP * window (n_wbufs) */
+  size_t n_wbufs;
   uint32_t next_serial;
   uint64_t clock;
   struct exec_clean *exec_clean;       /* EXEC_CLEAN_SLOTS, allocated at the first exec checked */

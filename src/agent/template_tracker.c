@@ -2,6 +2,7 @@
  * runs, from fork and exec records that may arrive in either order. */
 #include "agent/template_internal.h"
 #include "probe/calls.h"
+#include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +39,15 @@ struct ward_template_tracker {
 
 struct ward_template_tracker *ward_template_tracker_new(void)
 {
-  return calloc(1, sizeof(struct ward_template_tracker));
+  return ward_zalloc_lazy(sizeof(struct ward_template_tracker));
 }
 
 static void tr_clear(struct ward_template_tracker *tr)
 {
+  /* only used slots are written: the others stay untouched pages */
   for (size_t i = 0; i < TR_SLOTS; i++) {
+    if (memcmp(&tr->ents[i], &(struct tr_ent) {0}, sizeof(struct tr_ent)) == 0)
+      continue;
     free(tr->ents[i].exe);
     tr->ents[i] = (struct tr_ent) {0};
   }
@@ -57,7 +61,7 @@ void ward_template_tracker_free(struct ward_template_tracker *tr)
   tr_clear(tr);
   free(tr->prev);
   free(tr->verdicts);
-  free(tr);
+  ward_free_lazy(tr, sizeof(*tr));
 }
 
 static uint64_t verdict_hash(const struct tpl_set *set, const char *str, size_t len)

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -405,3 +406,15 @@ static uint64_t clock_ns(clockid_t id)
 
 uint64_t ward_now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 uint64_t ward_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }
+
+void *ward_zalloc_lazy(size_t size)
+{
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void ward_free_lazy(void *p, size_t size)
+{
+  if (p)
+    munmap(p, size);
+}

@@ -22,6 +22,13 @@ int ward_mkdir_p(const char *path, mode_t mode, ward_error_t *err);
 /* rm -rf without crossing mount points or following symlinks. */
 int ward_remove_tree(const char *path, ward_error_t *err);
 
+/* Zeroed memory whose untouched pages cost no RSS (anonymous mmap): the
+ * per-container tables a node agent holds hundreds of and that most
+ * containers leave nearly empty. calloc would clear (touch) them when it
+ * reuses heap memory. NULL on failure; free with the same size. */
+void *ward_zalloc_lazy(size_t size);
+void ward_free_lazy(void *p, size_t size);
+
 size_t ward_strv_len(char *const *v);
 void ward_strv_free(char **v);
 char **ward_strv_dup(char *const *v);

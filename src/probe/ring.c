@@ -57,8 +57,11 @@ static int geometry(size_t *size, uint32_t *slot_size, uint32_t *nslots, ward_er
   return 0;
 }
 
-/* the header page and the first slots' pages (ward_ring_init_fd) */
-#define PREFAULT_PAGES 16
+/* the header page and the first slots' pages (ward_ring_init_fd): enough for
+ * a container's start-up records; not more, because every page written here
+ * is mapped (faulted around) into each consumer, and an agent holds hundreds
+ * of rings */
+#define PREFAULT_PAGES 8
 
 int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err)
 {
