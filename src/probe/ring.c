@@ -378,7 +378,7 @@ static void account_drops(struct ward_ring *r)
 
 /* A ring that is a plain file can be truncated by the workload, and touching
  * the mapping past the new end raises SIGBUS in the consumer. The consumer
- * catches that (only inside ward_ring_consume, only for its own thread),
+ * catches that (only inside ward_ring_drain, only for its own thread),
  * stops reading that ring for good and reports it as truncated: hostile
  * ring data may cost its container its events, never the host its monitor. */
 static __thread sigjmp_buf *bus_guard;
@@ -420,36 +420,6 @@ static void finish_read(struct ward_ring *r)
   __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
   account_drops(r);
   repair_header(r);
-}
-
-size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max)
-{
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, install_bus_handler);
-  if (r->truncated)
-    return 0;
-  volatile size_t n = 0;
-  sigjmp_buf jb;
-  /* No signal mask saved: that would be a system call per call, and the
-   * agent calls this for every ring many thousand times a second. The
-   * handler runs with SA_NODEFER, so the jump back leaves the mask as it
-   * was anyway. */
-  if (sigsetjmp(jb, 0)) {
-    bus_guard = NULL;
-    r->truncated = true;
-    r->st.bad++;
-    return n;
-  }
-  bus_guard = &jb;
-  for (size_t steps = 0; n < max && steps < max + r->nslots; steps++) {
-    int s = step(r, &evs[n]);
-    if (s < 0)
-      break;
-    n += (size_t) s;
-  }
-  finish_read(r);
-  bus_guard = NULL;
-  return n;
 }
 
 static pthread_key_t event_key;
@@ -502,6 +472,25 @@ size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaqu
   finish_read(r);
   bus_guard = NULL;
   return n;
+}
+
+/* The array form, for callers that take events in batches (tests, the
+ * fuzzer): one reader, so both forms share the bus guard and the bounds. */
+struct consume_into {
+  struct ward_event *evs;
+  size_t n;
+};
+
+static void copy_event(void *opaque, const struct ward_event *ev)
+{
+  struct consume_into *c = opaque;
+  c->evs[c->n++] = *ev;
+}
+
+size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max)
+{
+  struct consume_into c = {evs, 0};
+  return ward_ring_drain(r, copy_event, &c, max);
 }
 
 void ward_ring_get_stats(struct ward_ring *r, struct ward_ring_stats *out)

@@ -66,7 +66,7 @@ size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max
 size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaque, size_t max);
 void ward_ring_get_stats(struct ward_ring *r, struct ward_ring_stats *out);
 /* True once the ring's file was shrunk under the consumer (a SIGBUS caught
- * inside ward_ring_consume); the ring delivers nothing more. */
+ * inside ward_ring_drain or _consume); the ring delivers nothing more. */
 bool ward_ring_truncated(const struct ward_ring *r);
 /* How long a claimed slot may stay unpublished before it is skipped as lost
  * (default 500 ms: a producer preempted mid-write must not lose its event). */

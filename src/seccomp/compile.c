@@ -9,6 +9,7 @@
  * and replaced: the cache may speed a start up, never change its filter. */
 #include "seccomp/internal.h"
 #include "seccomp/prog.h"
+#include "seccomp/bpf_cache.h"
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -23,7 +24,6 @@
 #include <linux/filter.h>
 
 #define CACHE_MAGIC "WARDBPF1"
-#define CACHE_HEADER (8 + 64 + 64)
 
 static void ctx_releasep(scmp_filter_ctx *ctx) { if (*ctx) seccomp_release(*ctx); }
 #define _cleanup_scmp_ __attribute__((cleanup(ctx_releasep)))
@@ -171,56 +171,18 @@ static int cache_path(const char *dir, const char *key, char **out, ward_error_t
 /* 1: loaded from the cache, 0: absent or invalid (the reason is logged). */
 static int cache_read(const char *path, struct ward_seccomp_prog *p)
 {
-  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-  if (fd < 0)
-    return 0;
-  struct stat st;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-    return 0;
-  if (st.st_uid != geteuid() || (st.st_mode & 022)) {
-    ward_warn("seccomp cache %s: not owned by us or writable by others; not used", path);
-    return 0;
-  }
-  size_t body = st.st_size > CACHE_HEADER ? (size_t) st.st_size - CACHE_HEADER : 0;
-  if (body == 0 || body % sizeof(struct sock_filter) != 0 ||
-      body / sizeof(struct sock_filter) > BPF_MAXINSNS) {
-    ward_warn("seccomp cache %s: %lld bytes is not a valid program; recompiling", path, (long long) st.st_size);
-    return 0;
-  }
-  _cleanup_free_ char *buf = malloc((size_t) st.st_size);
-  if (buf == NULL || pread(fd, buf, (size_t) st.st_size, 0) != st.st_size)
-    return 0;
-  char digest[65];
-  ward_sha256_hex(buf + CACHE_HEADER, body, digest);
-  if (memcmp(buf, CACHE_MAGIC, 8) != 0 || memcmp(buf + 8, p->key, 64) != 0 ||
-      memcmp(buf + 8 + 64, digest, 64) != 0) {
-    ward_warn("seccomp cache %s: header or digest mismatch; recompiling", path);
-    return 0;
-  }
-  p->insns = malloc(body);
-  if (p->insns == NULL)
-    return 0;
-  memcpy(p->insns, buf + CACHE_HEADER, body);
-  p->n_insns = body / sizeof(struct sock_filter);
-  return 1;
+  const char *why = NULL;
+  int rc = ward_bpf_cache_read(path, CACHE_MAGIC, p->key, &p->insns, &p->n_insns, &why);
+  if (rc == 0 && why)
+    ward_warn("seccomp cache %s: %s; recompiling", path, why);
+  return rc;
 }
 
 static void cache_write(const char *dir, const char *path, const struct ward_seccomp_prog *p)
 {
   _cleanup_error_ ward_error_t err = NULL;
-  size_t body = p->n_insns * sizeof(struct sock_filter);
-  _cleanup_free_ char *buf = malloc(CACHE_HEADER + body);
-  if (buf == NULL)
-    return;
-  char digest[65];
-  ward_sha256_hex(p->insns, body, digest);
-  memcpy(buf, CACHE_MAGIC, 8);
-  memcpy(buf + 8, p->key, 64);
-  memcpy(buf + 8 + 64, digest, 64);
-  memcpy(buf + CACHE_HEADER, p->insns, body);
   /* a cache that cannot be written only costs the next start-up time */
-  if (ward_mkdir_p(dir, 0700, &err) < 0 ||
-      ward_write_file_atomic(path, buf, CACHE_HEADER + body, 0600, &err) < 0)
+  if (ward_bpf_cache_write(dir, path, CACHE_MAGIC, p->key, p->insns, p->n_insns, &err) < 0)
     ward_warn("seccomp cache: %s", err->msg);
 }
 

@@ -2,6 +2,7 @@
  * container's init. */
 #include "supervisor/supervisor.h"
 #include "supervisor/table.h"
+#include "seccomp/bpf_cache.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -207,7 +208,6 @@ int ward_supervisor_build(const struct ward_supervisor_config *cfg,
  * architectures and libseccomp's version, not this file's code. */
 #define WARD_SUPERVISOR_FORMAT 1
 #define SV_CACHE_MAGIC "WARDSV01"
-#define SV_CACHE_HEADER (8 + 64 + 64)
 
 /* Every input of ward_supervisor_build, in the order it uses them. */
 static int cache_key(const struct ward_supervisor_config *cfg, char key[65])
@@ -242,25 +242,15 @@ static int cache_key(const struct ward_supervisor_config *cfg, char key[65])
 /* 1 and *out set when path holds a sound program for key; else 0. */
 static int cache_read(const char *path, const char *key, struct ward_supervisor_prog **out)
 {
-  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+  _cleanup_free_ struct sock_filter *insns = NULL;
+  size_t n = 0;
+  const char *why = NULL;
+  if (ward_bpf_cache_read(path, SV_CACHE_MAGIC, key, &insns, &n, &why) != 1)
     return 0;
-  size_t body = st.st_size > SV_CACHE_HEADER ? (size_t) st.st_size - SV_CACHE_HEADER : 0;
-  size_t n = body / sizeof(struct sock_filter);
-  if (n == 0 || n > BPF_MAXINSNS || body % sizeof(struct sock_filter) != 0)
-    return 0;
-  _cleanup_free_ char *buf = malloc(SV_CACHE_HEADER + body);
-  if (buf == NULL || pread(fd, buf, SV_CACHE_HEADER + body, 0) != (ssize_t) (SV_CACHE_HEADER + body))
-    return 0;
-  char digest[65];
-  ward_sha256_hex(buf + SV_CACHE_HEADER, body, digest);
-  if (memcmp(buf, SV_CACHE_MAGIC, 8) != 0 || memcmp(buf + 8, key, 64) != 0 || memcmp(buf + 8 + 64, digest, 64) != 0)
-    return 0;
-  struct ward_supervisor_prog *p = calloc(1, sizeof(*p) + body);
+  struct ward_supervisor_prog *p = calloc(1, sizeof(*p) + n * sizeof(struct sock_filter));
   if (p == NULL)
     return 0;
-  memcpy(p->insns, buf + SV_CACHE_HEADER, body);
+  memcpy(p->insns, insns, n * sizeof(struct sock_filter));
   p->fprog.len = (unsigned short) n;
   p->fprog.filter = p->insns;
   *out = p;
@@ -270,19 +260,8 @@ static int cache_read(const char *path, const char *key, struct ward_supervisor_
 /* A cache that cannot be written only costs the next start-up time. */
 static void cache_write(const char *dir, const char *path, const char *key, const struct ward_supervisor_prog *p)
 {
-  size_t body = p->fprog.len * sizeof(struct sock_filter);
-  _cleanup_free_ char *buf = malloc(SV_CACHE_HEADER + body);
-  if (buf == NULL)
-    return;
-  char digest[65];
-  ward_sha256_hex(p->insns, body, digest);
-  memcpy(buf, SV_CACHE_MAGIC, 8);
-  memcpy(buf + 8, key, 64);
-  memcpy(buf + 8 + 64, digest, 64);
-  memcpy(buf + SV_CACHE_HEADER, p->insns, body);
   _cleanup_error_ ward_error_t err = NULL;
-  if (ward_mkdir_p(dir, 0700, &err) < 0 || ward_write_file_atomic(path, buf, SV_CACHE_HEADER + body, 0600, &err) < 0)
-    ward_error_free(&err);
+  (void) ward_bpf_cache_write(dir, path, SV_CACHE_MAGIC, key, p->insns, p->fprog.len, &err);
 }
 
 int ward_supervisor_build_cached(const struct ward_supervisor_config *cfg, const char *cache_dir,
