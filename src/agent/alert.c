@@ -145,9 +145,7 @@ char *ward_alert_format(const struct ward_alert *a, uint64_t suppressed)
 
 static struct bucket *bucket_for(struct ward_alert_out *o, const char *rule, uint64_t now)
 {
-  uint64_t h = 1469598103934665603ull;
-  for (const char *c = rule; *c; c++)
-    h = (h ^ (uint8_t) *c) * 1099511628211ull;
+  uint64_t h = ward_fnv1a(rule, strlen(rule), WARD_FNV1A_BASIS);
   for (unsigned i = 0; i < 8; i++) {
     struct bucket *b = &o->rules[(h + i) % RULE_SLOTS];
     if (b->name[0] == 0 && strlen(rule) < sizeof(b->name)) {

@@ -122,10 +122,7 @@ static uint32_t parent_of(int root_fd, uint32_t pid)
  * second (the same exec seen by the probe and by the supervisor). */
 static bool repeated(struct proc *p, enum ward_detect_rule rule, const char *path, uint64_t ts)
 {
-  uint64_t h = 1469598103934665603ull ^ (uint64_t) rule;
-  for (const char *c = path; *c; c++)
-    h = (h ^ (unsigned char) *c) * 1099511628211ull;
-  h |= 1;
+  uint64_t h = ward_fnv1a(path, strlen(path), WARD_FNV1A_BASIS ^ (uint64_t) rule) | 1;
   bool rep = p->exec_alert_key == h && (ts > p->exec_alert_ts ? ts - p->exec_alert_ts : p->exec_alert_ts - ts) < 1000000000ull;
   p->exec_alert_key = h;
   p->exec_alert_ts = ts;
@@ -140,9 +137,7 @@ static struct exec_clean *exec_clean_slot(struct ward_detector *d, const char *p
     return NULL;
   if (d->exec_clean == NULL && (d->exec_clean = calloc(EXEC_CLEAN_SLOTS, sizeof(*d->exec_clean))) == NULL)
     return NULL;
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < len; i++)
-    h = (h ^ (unsigned char) path[i]) * 1099511628211ull;
+  uint64_t h = ward_fnv1a(path, len, WARD_FNV1A_BASIS);
   return &d->exec_clean[(h ^ (h >> 32)) & (EXEC_CLEAN_SLOTS - 1)];
 }
 
@@ -303,14 +298,15 @@ void detect_inject(struct ward_detector *d, const struct ward_event *ev, struct 
       detect_emit(d, ev, fn, opaque, WARD_RULE_WX_MAPPING, WARD_SEV_HIGH, 1, "%s asking for a writable and executable mapping (prot 0x%x)%s",
                   ev->type == WARD_EV_MMAP_WX ? "mmap" : "mprotect", ev->flags, ev->ret < 0 ? ", failed" : "");
     break;
-  case WARD_EV_OPEN:
-    if ((ev->flags & O_ACCMODE) != O_RDONLY || (ev->flags & (O_CREAT | O_TRUNC)))
+  case WARD_EV_OPEN: {
+    bool writes = (ev->flags & O_ACCMODE) != O_RDONLY || (ev->flags & (O_CREAT | O_TRUNC));
+    if (writes)
       exec_clean_forget(d, (ev->rec_flags & (WARD_EVENT_F_REL1 | WARD_EVENT_F_TRUNC1)) ? NULL : ev->path);
-    if (preload_path(ev->path) &&
-        ((ev->flags & O_ACCMODE) != O_RDONLY || (ev->flags & (O_CREAT | O_TRUNC))))
+    if (writes && preload_path(ev->path))
       detect_emit(d, ev, fn, opaque, WARD_RULE_PRELOAD_CHANGE, WARD_SEV_CRITICAL, 1, "open of %s for writing%s", ev->path,
                   ev->ret < 0 ? " (failed)" : "");
     break;
+  }
   case WARD_EV_RENAME: case WARD_EV_UNLINK: case WARD_EV_LINK: case WARD_EV_SYMLINK:
   case WARD_EV_CHMOD: case WARD_EV_CHOWN: case WARD_EV_TRUNCATE:
     exec_clean_forget(d, NULL);

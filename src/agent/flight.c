@@ -4,6 +4,7 @@
 #include "agent/flight.h"
 
 #include "common/cleanup.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,6 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,15 +78,10 @@ static bool geometry_ok(uint32_t capacity, uint32_t slot_size)
 }
 
 /* A new recorder's header, written rather than stored through the mapping,
- * with the first slots' pages (8 in all: each is faulted around into the
- * agent's RSS, hundreds of containers over): on a disk file system (a state root on ext4)
- * the first store into a hole of a shared mapping costs a few hundred
- * microseconds, paid by the engine's first records and so by the start-up
- * of every container; pages already in the page cache fault in cheaply.
- * The magic goes last, so a reader never takes a half-written header. */
+ * with the first slots' pages (ward_prefill_file says why). The magic goes
+ * last, so a reader never takes a half-written header. */
 static int write_header(int fd, size_t capacity, uint32_t slot_size, size_t len)
 {
-  static const uint8_t zero[4096];
   _Alignas(8) uint8_t page[4096] = {0};
   struct flight_hdr *h = (struct flight_hdr *) page;
   struct timespec ts;
@@ -96,17 +91,10 @@ static int write_header(int fd, size_t capacity, uint32_t slot_size, size_t len)
   h->slot_size = slot_size;
   h->created_ns = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
   h->version = FLIGHT_VERSION;
-  struct iovec iov[8] = {{page, len < sizeof(page) ? len : sizeof(page)}};
-  size_t n = 1, bytes = iov[0].iov_len;
-  for (; n < ARRAY_SIZE(iov) && bytes + sizeof(zero) <= len; n++, bytes += sizeof(zero))
-    iov[n] = (struct iovec) {(void *) zero, sizeof(zero)};
-  ssize_t w = pwritev(fd, iov, (int) n, 0);
-  if (w >= 0 && w != (ssize_t) bytes)
-    errno = EIO;
-  if (w != (ssize_t) bytes)
+  if (ward_prefill_file(fd, page, sizeof(page), len) < 0)
     return -1;
   uint32_t magic = FLIGHT_MAGIC;
-  w = pwrite(fd, &magic, sizeof(magic), offsetof(struct flight_hdr, magic));
+  ssize_t w = pwrite(fd, &magic, sizeof(magic), offsetof(struct flight_hdr, magic));
   if (w >= 0 && w != (ssize_t) sizeof(magic))
     errno = EIO;
   return w == (ssize_t) sizeof(magic) ? 0 : -1;

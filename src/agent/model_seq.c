@@ -6,6 +6,7 @@
 #include "agent/model_internal.h"
 #include "common/cleanup.h"
 #include "common/json.h"
+#include "common/util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -139,14 +140,6 @@ double ward_seq_model_threshold(const struct ward_seq_model *m) { return m->thre
 void ward_seq_model_set_threshold(struct ward_seq_model *m, double t) { m->threshold = t; }
 size_t ward_seq_model_grams(const struct ward_seq_model *m) { return m->grams.used; }
 
-static uint64_t str_hash(const char *s, size_t len)
-{
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < len; i++)
-    h = (h ^ (unsigned char) s[i]) * 1099511628211ull;
-  return h;
-}
-
 #define VOCAB_HASH_CAP 8192u   /* twice WARD_SEQ_VOCAB_MAX: probes stay short */
 
 uint16_t ward_seq_model_token(struct ward_seq_model *m, const char *tok, size_t len, bool add)
@@ -159,7 +152,7 @@ uint16_t ward_seq_model_token(struct ward_seq_model *m, const char *tok, size_t 
     if (m->vocab_hash == NULL || m->vocab == NULL)
       return WARD_SEQ_ID_UNK;
   }
-  for (size_t i = str_hash(tok, len) & (VOCAB_HASH_CAP - 1);; i = (i + 1) & (VOCAB_HASH_CAP - 1)) {
+  for (size_t i = ward_fnv1a(tok, len, WARD_FNV1A_BASIS) & (VOCAB_HASH_CAP - 1);; i = (i + 1) & (VOCAB_HASH_CAP - 1)) {
     uint16_t id = m->vocab_hash[i];
     if (id == 0) {
       if (!add || m->vocab_n >= WARD_SEQ_VOCAB_MAX)

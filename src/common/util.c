@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <linux/close_range.h>
 
@@ -417,4 +418,17 @@ void ward_free_lazy(void *p, size_t size)
 {
   if (p)
     munmap(p, size);
+}
+
+int ward_prefill_file(int fd, const void *head, size_t head_len, size_t file_len)
+{
+  static const uint8_t zero[4096];
+  struct iovec iov[WARD_PREFILL_PAGES] = {{(void *) head, head_len < file_len ? head_len : file_len}};
+  size_t n = 1, bytes = iov[0].iov_len;
+  for (; n < WARD_PREFILL_PAGES && bytes + sizeof(zero) <= file_len; n++, bytes += sizeof(zero))
+    iov[n] = (struct iovec) {(void *) zero, sizeof(zero)};
+  ssize_t w = pwritev(fd, iov, (int) n, 0);
+  if (w >= 0 && w != (ssize_t) bytes)
+    errno = EIO;
+  return w == (ssize_t) bytes ? 0 : -1;
 }

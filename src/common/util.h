@@ -22,6 +22,31 @@ int ward_mkdir_p(const char *path, mode_t mode, ward_error_t *err);
 /* rm -rf without crossing mount points or following symlinks. */
 int ward_remove_tree(const char *path, ward_error_t *err);
 
+/* FNV-1a of len bytes from h (WARD_FNV1A_BASIS, or it mixed with a
+ * discriminator): the agent's small in-memory tables. Their keys come from
+ * the workload, so every table compares the full key: a collision costs a
+ * look-up, never a wrong answer. */
+#define WARD_FNV1A_BASIS 1469598103934665603ull
+static inline uint64_t ward_fnv1a(const void *data, size_t len, uint64_t h)
+{
+  const unsigned char *p = data;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+/* Writes head (at most one page) at the start of a freshly truncated file,
+ * then zeros up to WARD_PREFILL_PAGES pages in all (never past file_len),
+ * in one pwritev, for files that are then shared through mappings (the
+ * probe ring, the flight recorder). On a disk file system the first store
+ * into a hole of a shared mapping costs a few hundred microseconds, paid
+ * on a container's start-up path; pages already in the page cache fault in
+ * cheaply. Not more pages: each one written is faulted around into every
+ * process that maps the file, and an agent maps hundreds. -1 with errno
+ * (EIO for a short write). */
+#define WARD_PREFILL_PAGES 8
+int ward_prefill_file(int fd, const void *head, size_t head_len, size_t file_len);
+
 /* Zeroed memory whose untouched pages cost no RSS (anonymous mmap): the
  * per-container tables a node agent holds hundreds of and that most
  * containers leave nearly empty. calloc would clear (touch) them when it

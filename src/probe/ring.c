@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -57,12 +56,6 @@ static int geometry(size_t *size, uint32_t *slot_size, uint32_t *nslots, ward_er
   return 0;
 }
 
-/* the header page and the first slots' pages (ward_ring_init_fd): enough for
- * a container's start-up records; not more, because every page written here
- * is mapped (faulted around) into each consumer, and an agent holds hundreds
- * of rings */
-#define PREFAULT_PAGES 8
-
 int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err)
 {
   uint32_t nslots = 0;
@@ -71,13 +64,8 @@ int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err
   /* zero-filled from scratch: all-zero slots are free (ring_format.h) */
   if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t) size) < 0)
     return ward_error_sys(err, "ring: resize to %zu bytes", size);
-  /* Written, not stored through a mapping, and the first slots with it:
-   * on a disk file system (a state root on ext4) the first store into a
-   * hole of a shared mapping costs a few hundred microseconds (a page is
-   * allocated and read in, blocks reserved, the inode dirtied), which the
-   * creator and then the container's first probe records would pay; pages
-   * already in the page cache fault in cheaply. The slots stay zero (free). */
-  static const uint8_t zero[4096];
+  /* Written, not stored through a mapping, and the first slots with it
+   * (ward_prefill_file says why); the slots stay zero (free). */
   _Alignas(64) uint8_t buf[WARD_RING_HDR_SIZE];
   memset(buf, 0, sizeof(buf));
   struct ward_ring_hdr *h = (struct ward_ring_hdr *) buf;
@@ -87,13 +75,8 @@ int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err
   h->slot_size = slot_size;
   h->nslots = nslots;
   h->created_ns = ward_now_ns();
-  struct iovec iov[PREFAULT_PAGES] = {{buf, sizeof(buf)}};
-  size_t n = 1, bytes = sizeof(buf);
-  for (; n < PREFAULT_PAGES && bytes + sizeof(zero) <= size; n++, bytes += sizeof(zero))
-    iov[n] = (struct iovec) {(void *) zero, sizeof(zero)};
-  ssize_t w = pwritev(fd, iov, (int) n, 0);
-  if (w != (ssize_t) bytes)
-    return ward_error(err, w < 0 ? errno : EIO, "ring: write its header");
+  if (ward_prefill_file(fd, buf, sizeof(buf), size) < 0)
+    return ward_error_sys(err, "ring: write its header");
   return 0;
 }
 
@@ -447,7 +430,9 @@ size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaqu
   volatile size_t n = 0;
   sigjmp_buf jb;
   /* The guard covers the ring's reads only (set and cleared around each
-   * step; one sigsetjmp per call, no mask saved, as in consume): a fault in
+   * step; one sigsetjmp per call, and no signal mask saved, which would be
+   * a system call per call: the handler runs with SA_NODEFER, so the jump
+   * back leaves the mask as it was anyway): a fault in
    * the sink is not the ring's and must not be taken for a truncation. */
   if (sigsetjmp(jb, 0)) {
     bus_guard = NULL;

@@ -7,7 +7,6 @@
 #include "common/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <linux/filter.h>
