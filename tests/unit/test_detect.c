@@ -146,6 +146,16 @@ static struct ward_event *mk(struct ward_event *e, enum ward_event_type t, unsig
   return e;
 }
 
+/* One exec record of pid for path (ret: 0 the attempt, -errno a failure)
+ * through the detector. */
+static void exec_event(struct ward_detector *d, struct ward_event *e, uint32_t pid, int64_t ret, const char *path,
+                       struct seen *s)
+{
+  mk(e, WARD_EV_EXEC, WARD_CALL_execve, pid, ret);
+  snprintf(e->path, sizeof(e->path), "%s", path);
+  ward_detector_event(d, e, collect, s);
+}
+
 static void test_rules(void)
 {
   _cleanup_error_ ward_error_t err = NULL;
@@ -167,9 +177,7 @@ static void test_rules(void)
   /* negative: a shell started by a process that never listened */
   s.n = 0;
   ward_detector_event(d, mk(&e, WARD_EV_FORK, WARD_CALL_fork, 20, 21), collect, &s);
-  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 21, 0);
-  strcpy(e.path, "/bin/sh");
-  ward_detector_event(d, &e, collect, &s);
+  exec_event(d, &e, 21, 0, "/bin/sh", &s);
   is_int(s.n, 0, "a shell outside servers raises nothing");
   /* the child's exec reaches the ring before the parent's fork record */
   s.n = 0;
@@ -233,12 +241,8 @@ static void test_rules(void)
   ward_detector_event(d, &e, collect, &s);
   is_int(s.n, 1, "the same exec from two sources alerts once");
   s.n = 0;
-  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 50, -2);   /* the failure record of an attempt */
-  strcpy(e.path, "/memfd:x");
-  ward_detector_event(d, &e, collect, &s);
-  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 50, 0);
-  strcpy(e.path, "/proc/selfish/fd/1");
-  ward_detector_event(d, &e, collect, &s);
+  exec_event(d, &e, 50, -2, "/memfd:x", &s);   /* the failure record of an attempt */
+  exec_event(d, &e, 50, 0, "/proc/selfish/fd/1", &s);
   is_int(s.n, 0, "failure records and look-alike paths raise nothing");
   /* W+X */
   s.n = 0;
@@ -392,9 +396,7 @@ static void test_exec_modified(void)
   static struct ward_event e;
   struct seen s = {0};
   for (uint32_t pid = 30; pid < 40; pid++) {
-    mk(&e, WARD_EV_EXEC, WARD_CALL_execve, pid, 0);
-    strcpy(e.path, "/bin/app");
-    ward_detector_event(d, &e, collect, &s);
+    exec_event(d, &e, pid, 0, "/bin/app", &s);
   }
   is_int(s.n, 0, "execs of the unmodified binary raise nothing");
   /* past the file system's timestamp granularity, then past the window
@@ -404,20 +406,14 @@ static void test_exec_modified(void)
   ok(fd >= 0 && write(fd, "v2", 2) == 2, "the binary rewritten");
   close(fd);
   usleep(150000);
-  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 41, 0);
-  strcpy(e.path, "/bin/app");
-  ward_detector_event(d, &e, collect, &s);
+  exec_event(d, &e, 41, 0, "/bin/app", &s);
   ok(s.n == 1 && has(&s, "inject.exec_modified"), "an exec of the rewritten binary alerts");
-  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 42, 0);
-  strcpy(e.path, "/bin/app");
-  ward_detector_event(d, &e, collect, &s);
+  exec_event(d, &e, 42, 0, "/bin/app", &s);
   is_int(s.n, 2, "and so does the next one at once: only verdicts without alert are kept");
   /* a kept clean verdict is forgotten as soon as the probes see the path
    * opened for writing: no window to rewrite-then-exec in */
   s.n = 0;
-  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 43, 0);
-  strcpy(e.path, "/bin/app2");
-  ward_detector_event(d, &e, collect, &s);
+  exec_event(d, &e, 43, 0, "/bin/app2", &s);
   is_int(s.n, 0, "the second binary is clean (and its verdict kept)");
   fd = open(file2, O_WRONLY | O_TRUNC | O_CLOEXEC);
   ok(fd >= 0 && write(fd, "v2", 2) == 2, "the second binary rewritten");
@@ -426,22 +422,16 @@ static void test_exec_modified(void)
   strcpy(e.path, "/bin/app2");
   e.flags = O_WRONLY | O_TRUNC;
   ward_detector_event(d, &e, collect, &s);
-  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 44, 0);
-  strcpy(e.path, "/bin/app2");
-  ward_detector_event(d, &e, collect, &s);
+  exec_event(d, &e, 44, 0, "/bin/app2", &s);
   ok(s.n == 1 && has(&s, "inject.exec_modified"), "exec right after a seen write-open alerts");
   /* a missing file is not kept as clean: it may be written next */
   s.n = 0;
-  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 45, 0);
-  strcpy(e.path, "/bin/new");
-  ward_detector_event(d, &e, collect, &s);
+  exec_event(d, &e, 45, 0, "/bin/new", &s);
   is_int(s.n, 0, "exec of a missing file raises nothing");
   fd = open(file3, O_WRONLY | O_CREAT | O_CLOEXEC, 0700);
   ok(fd >= 0 && write(fd, "x", 1) == 1, "the missing file written (unseen by the probes)");
   close(fd);
-  mk(&e, WARD_EV_EXEC, WARD_CALL_execve, 46, 0);
-  strcpy(e.path, "/bin/new");
-  ward_detector_event(d, &e, collect, &s);
+  exec_event(d, &e, 46, 0, "/bin/new", &s);
   ok(s.n == 1 && has(&s, "inject.exec_modified"), "and its exec at once alerts");
   unlink(file2);
   unlink(file3);
