@@ -9,9 +9,11 @@
 # inside `unshare -m` with /sys/fs/cgroup/unified unmounted.
 #
 #   bench/oci-clients.sh [RUNS] [PODMAN_RUNS]   (a release build in build/)
+# Every round runs every runtime once, in a random order (bench/lib/rounds.py),
+# and the ratios are taken within each round: the drift of a shared VM then
+# hits all runtimes alike, where one block per runtime would not.
 # WARD_B=/path/to/other/ward adds a second ward binary ("ward-b", e.g. one
-# built from another commit) to the lifecycle comparison, interleaved with
-# the others in the same hyperfine run; PODMAN_RUNS=0 skips podman.
+# built from another commit) to the same rounds; PODMAN_RUNS=0 skips podman.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-100}
@@ -20,7 +22,7 @@ ward=$PWD/build/src/cli/ward
 ward_b=${WARD_B:-}
 [ -x "$ward" ] || { meson setup build >/dev/null && ninja -C build >/dev/null; }
 [ -z "$ward_b" ] || [ -x "$ward_b" ] || { echo "bench: WARD_B=$ward_b is not executable" >&2; exit 1; }
-for tool in crun runc podman hyperfine jq; do
+for tool in crun runc podman jq python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (scripts/setup.sh)" >&2; exit 1; }
 done
 work=$(mktemp -d /tmp/ward-bench-clients.XXXXXX)
@@ -55,36 +57,32 @@ else
   PODMAN_DIR= CONTAINERS_STORAGE_CONF= CONTAINERS_CONF=
 fi
 
-echo "== machine: $(nproc) cores, $(uname -r); $(crun --version | head -1); $(runc --version | head -1); podman $(podman --version | awk '{print $3}')"
+echo "== machine: $(nproc) cores, $(uname -r); $(crun --version | head -1); $(runc --version | head -1); podman $(podman --version | awk '{print $3}'); load $(cut -d' ' -f1-3 /proc/loadavg)"
+{
+  printf 'ward\t%s/cycle.sh ward %s\n' "$work" "$ward"
+  [ -z "$ward_b" ] || printf 'ward-b\t%s/cycle.sh ward-b %s\n' "$work" "$ward_b"
+  printf 'crun\t%s/cycle.sh crun crun\n' "$work"
+  printf 'runc\t%s/cycle.sh runc runc\n' "$work"
+} > "$work/cycle.tsv"
+pm_cmd() {
+  echo "podman --root $PODMAN_DIR/root --runroot $PODMAN_DIR/runroot --tmpdir $PODMAN_DIR/tmp --cgroup-manager cgroupfs --events-backend file --runtime $1 run --rm localhost/wardbox true"
+}
+if [ "$podman_runs" -gt 0 ]; then
+  for rt in "$ward" crun runc; do printf 'podman+%s\t%s\n' "$(basename "$rt")" "$(pm_cmd "$rt")"; done > "$work/podman.tsv"
+fi
+rounds=$PWD/bench/lib/rounds.py
 unshare -m bash -c "
   umount /sys/fs/cgroup/unified 2>/dev/null || true
-  hyperfine -N --warmup 5 --runs $runs --export-json $work/cycle.json \
-    -n ward '$work/cycle.sh ward $ward' \
-    ${ward_b:+-n ward-b '$work/cycle.sh ward-b $ward_b'} \
-    -n crun '$work/cycle.sh crun crun' \
-    -n runc '$work/cycle.sh runc runc'
+  python3 $rounds run $work/cycle.tsv $runs 5 $work/cycle.out || exit 1
   [ $podman_runs -gt 0 ] || exit 0
-  $(declare -f pm)
   export CONTAINERS_STORAGE_CONF=$CONTAINERS_STORAGE_CONF CONTAINERS_CONF=$CONTAINERS_CONF PODMAN_DIR=$PODMAN_DIR
-  for rt in $ward crun runc; do pm --runtime \$rt run --rm localhost/wardbox true || exit 1; done
-  hyperfine --warmup 2 --runs $podman_runs --export-json $work/podman.json \
-    -n 'podman+ward' \"podman --root $PODMAN_DIR/root --runroot $PODMAN_DIR/runroot --tmpdir $PODMAN_DIR/tmp --cgroup-manager cgroupfs --events-backend file --runtime $ward run --rm localhost/wardbox true\" \
-    -n 'podman+crun' \"podman --root $PODMAN_DIR/root --runroot $PODMAN_DIR/runroot --tmpdir $PODMAN_DIR/tmp --cgroup-manager cgroupfs --events-backend file --runtime crun run --rm localhost/wardbox true\" \
-    -n 'podman+runc' \"podman --root $PODMAN_DIR/root --runroot $PODMAN_DIR/runroot --tmpdir $PODMAN_DIR/tmp --cgroup-manager cgroupfs --events-backend file --runtime runc run --rm localhost/wardbox true\"
-" > "$work/hyperfine.log" 2>&1 || { cat "$work/hyperfine.log" >&2; exit 1; }
+  python3 $rounds run $work/podman.tsv $podman_runs 2 $work/podman.out
+" > "$work/rounds.log" 2>&1 || { cat "$work/rounds.log" >&2; exit 1; }
 
-report() {
-  jq -r '.results[] | [.command, (.median*1000), (.mean*1000), (.stddev*1000)] | @tsv' "$1" |
-    awk -F'\t' -v a="$2" -v b="$3" -v c="$4" '
-      BEGIN { printf "%-14s %10s %10s %10s\n", "command", "median ms", "mean ms", "stddev" }
-      { printf "%-14s %10.2f %10.2f %10.2f\n", $1, $2, $3, $4; med[$1] = $2 }
-      END { printf "ratios (median): crun/ward %.2f   runc/ward %.2f", med[b] / med[a], med[c] / med[a]
-            if ("ward-b" in med) printf "   crun/ward-b %.2f   ward-b/ward %.2f", med[b] / med["ward-b"], med["ward-b"] / med[a]
-            printf "\n" }'
-}
-echo "== create + start + delete --force ($runs runs)"
-report "$work/cycle.json" ward crun runc
+echo "== create + start + delete --force ($runs rounds, interleaved)"
+python3 "$rounds" ratios "$work/cycle.out" ward crun runc ${ward_b:+ward-b}
+[ -z "$ward_b" ] || python3 "$rounds" ratios "$work/cycle.out" ward-b crun | tail -1
 [ "$podman_runs" -gt 0 ] || exit 0
 echo
-echo "== podman run --rm ($podman_runs runs)"
-report "$work/podman.json" podman+ward podman+crun podman+runc
+echo "== podman run --rm ($podman_runs rounds, interleaved)"
+python3 "$rounds" ratios "$work/podman.out" podman+ward podman+crun podman+runc

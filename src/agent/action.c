@@ -94,12 +94,8 @@ int layer_undo(const struct ward_state *st, json_t *layer, ward_error_t *err)
 
 static char *now_rfc3339(void)
 {
-  char buf[64];
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return strdup(buf);
+  char buf[WARD_RFC3339_MAX];
+  return strdup(ward_rfc3339_now(buf, 0));
 }
 
 static int rec_load(const struct ward_state *st, json_t **out, ward_error_t *err)

@@ -106,24 +106,13 @@ void ward_alert_out_free(struct ward_alert_out *o)
   free(o);
 }
 
-static char *rfc3339_now(char *buf, size_t cap)
-{
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, cap - n, ".%09ldZ", ts.tv_nsec);
-  return buf;
-}
-
 char *ward_alert_format(const struct ward_alert *a, uint64_t suppressed)
 {
-  char now[64];
+  char now[WARD_RFC3339_MAX];
   _cleanup_json_ json_t *j = json_object();
   if (j == NULL)
     return NULL;
-  json_object_set_new(j, "time", json_string(rfc3339_now(now, sizeof(now))));
+  json_object_set_new(j, "time", json_string(ward_rfc3339_now(now, 9)));
   json_object_set_new(j, "container", json_string(a->container ? a->container : ""));
   json_object_set_new(j, "app", json_string(a->app ? a->app : a->container ? a->container : ""));
   json_object_set_new(j, "pid", a->ev ? json_integer(a->ev->pid) : json_null());

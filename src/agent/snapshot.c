@@ -249,12 +249,8 @@ static int add_events(struct snap *s, uint32_t last_n, ward_error_t *err)
 
 static char *rfc3339(void)
 {
-  char buf[64];
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return strdup(buf);
+  char buf[WARD_RFC3339_MAX];
+  return strdup(ward_rfc3339_now(buf, 0));
 }
 
 static int collect(struct snap *s, const struct ward_snapshot_opts *o, ward_error_t *err)

@@ -1,5 +1,6 @@
 #include "common/log.h"
 #include "common/cleanup.h"
+#include "common/util.h"
 
 #include <fcntl.h>
 #include <jansson.h>
@@ -54,12 +55,8 @@ static void write_all(int fd, const char *buf, size_t len)
 static void write_record(int fd, enum ward_log_level level, const char *msg)
 {
   if (log_format == WARD_LOG_JSON) {
-    char when[64];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char when[WARD_RFC3339_MAX];
+    ward_rfc3339_now(when, 0);
     json_t *o = json_pack("{s:s, s:s, s:s}", "level", level_name(level), "msg", msg, "time", when);
     _cleanup_free_ char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);

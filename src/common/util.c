@@ -408,6 +408,25 @@ static uint64_t clock_ns(clockid_t id)
 uint64_t ward_now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 uint64_t ward_realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }
 
+char *ward_rfc3339_now(char buf[WARD_RFC3339_MAX], int digits)
+{
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  int n = snprintf(buf, WARD_RFC3339_MAX, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (n < 0 || n >= WARD_RFC3339_MAX)
+    n = 0;
+  if (digits == 9)
+    snprintf(buf + n, WARD_RFC3339_MAX - (size_t) n, ".%09ldZ", ts.tv_nsec);
+  else if (digits == 3)
+    snprintf(buf + n, WARD_RFC3339_MAX - (size_t) n, ".%03ldZ", ts.tv_nsec / 1000000);
+  else
+    snprintf(buf + n, WARD_RFC3339_MAX - (size_t) n, "Z");
+  return buf;
+}
+
 void *ward_zalloc_lazy(size_t size)
 {
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -55,19 +55,6 @@ void ward_container_free(struct ward_container *c)
   free(c);
 }
 
-static char *now_rfc3339(void)
-{
-  struct timespec ts;
-  struct tm tm;
-  char buf[64], *out = NULL;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (asprintf(&out, "%s.%09ldZ", buf, ts.tv_nsec) < 0)
-    return NULL;
-  return out;
-}
-
 static char *seccomp_cache_dir(const char *root)
 {
   char *dir = NULL;
@@ -279,7 +266,8 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
   if (ward_state_create_dir(o->root, o->id, &c->state->dir, err) < 0)
     return -1;
   c->state->bundle = cfg->bundle ? strdup(cfg->bundle) : NULL;
-  c->state->created = now_rfc3339();
+  char created[WARD_RFC3339_MAX];
+  c->state->created = strdup(ward_rfc3339_now(created, 9));
   c->state->owner = geteuid();
   c->state->rootless = geteuid() != 0;
   c->state->sandbox = o->host_root_bind != NULL;
