@@ -319,96 +319,96 @@ HIDDEN size_t probe_safe_str(char *dst, size_t cap, const char *src)
 
 /* ---- records ------------------------------------------------------------------ */
 
-static inline size_t bounded_strlen(const char *s, size_t max)
+/* The hot path of a record (docs/probes.md "Cost"): no errno traffic unless
+ * the call failed (nothing on it sets errno; the rare paths that make a
+ * system call save and restore it themselves), one strnlen and one memcpy
+ * per string, every record field stored once, the rare cases (relative
+ * paths, stack capture, uncommon address families) out of line. */
+
+/* The cached cwd joined in front of relative path s (string pieces 0 and
+ * 1: cwd, "/"); the cwd is read at most once per record, into buf. Returns
+ * 0 when the cwd is unknown. */
+static __attribute__((noinline, cold)) int join_cwd(struct ward_rec_str *s, char *buf, size_t cap, size_t *cwdn)
 {
-  size_t n = 0;
-  while (n < max && s[n])
-    n++;
-  return n;
+  if (*cwdn == SIZE_MAX)
+    *cwdn = probe_cwd(buf, cap);
+  if (*cwdn == 0)
+    return 0;
+  s->part[2] = s->part[0];
+  s->len[2] = s->len[0];
+  s->part[0] = buf;
+  s->len[0] = *cwdn;
+  s->part[1] = "/";
+  s->len[1] = 1;
+  return 1;
 }
 
-/* Sets string s from path p: absolute as is, relative joined to the cached
- * cwd (into buf) or marked relative. */
-static void put_path(struct ward_rec_str *s, uint16_t *flags, uint16_t relflag,
-                     const char *p, int dirfd, char *buf, size_t cap)
+/* Sets string s from p (at most max bytes; max > the slot's string room
+ * unless p's own bound is shorter): absolute as is, relative joined to the
+ * cached cwd or marked relative. */
+static inline void put_path(struct ward_rec_str *s, uint16_t *flags, uint16_t relflag, const char *p, size_t max,
+                            int dirfd, char *buf, size_t cap, size_t *cwdn)
 {
-  if (p == NULL)
-    return;
-  size_t n = bounded_strlen(p, WARD_RING_SLOT_MAX);
   s->part[0] = p;
-  s->len[0] = n;
-  if (dirfd == PROBE_VERBATIM || p[0] == '/')
+  s->len[0] = strnlen(p, max);
+  if (LIKELY(p[0] == '/') || dirfd == PROBE_VERBATIM)
     return;
-  if (dirfd == AT_FDCWD) {
-    size_t c = probe_cwd(buf, cap);
-    if (c) {
-      s->part[0] = buf;
-      s->len[0] = c;
-      s->part[1] = "/";
-      s->len[1] = 1;
-      s->part[2] = p;
-      s->len[2] = n;
-      return;
-    }
-  }
+  if (dirfd == AT_FDCWD && join_cwd(s, buf, cap, cwdn))
+    return;
   *flags |= relflag;
 }
 
-static void put_addr(struct probe_ev *e, struct ward_rec_addr *a, char *ubuf, size_t ucap)
+/* Fills the address block from e->sa, and string 1 from a unix socket's
+ * name (read only within the address: it need not be NUL-terminated). */
+static inline void put_addr(const struct probe_ev *e, struct ward_rec_in *in, struct ward_rec_addr *a, char *ubuf,
+                            size_t ucap, char *buf, size_t cap, size_t *cwdn)
 {
   const struct sockaddr *sa = e->sa;
   socklen_t len = e->salen;
-  if (sa == NULL || len < sizeof(sa_family_t))
+  if (len < sizeof(sa_family_t))
     return;
-  __builtin_memset(a, 0, sizeof(*a));
   sa_family_t fam = sa->sa_family;
-  if (fam == AF_INET && len >= 16) {
-    const uint8_t *b = (const uint8_t *) sa;
-    a->family = AF_INET;
-    a->port = (uint16_t) (b[2] << 8 | b[3]);
-    __builtin_memcpy(a->addr, b + 4, 4);
-    e->in.addr = a;
-  } else if (fam == AF_INET6 && len >= 24) {
-    const uint8_t *b = (const uint8_t *) sa;
-    a->family = AF_INET6;
-    a->port = (uint16_t) (b[2] << 8 | b[3]);
-    __builtin_memcpy(a->addr, b + 8, 16);
-    e->in.addr = a;
-  } else if (fam == AF_UNIX) {
-    a->family = AF_UNIX;
-    e->in.addr = a;
+  __builtin_memset(a, 0, sizeof(*a));
+  a->family = fam;
+  if (fam == AF_UNIX) {
+    in->addr = a;
     const char *sp = (const char *) sa + 2;
     size_t max = len > 2 ? (size_t) len - 2 : 0;
     if (max > 108)
       max = 108;
     if (max == 0)
       return;  /* unnamed */
-    if (sp[0] == 0) {
-      /* abstract: shown as '@' + name, NULs as '@' like ss(8) does */
-      size_t n = max < ucap ? max : ucap;
-      for (size_t i = 0; i < n; i++)
-        ubuf[i] = sp[i] ? sp[i] : '@';
-      e->in.s1.part[0] = ubuf;
-      e->in.s1.len[0] = n;
-    } else {
-      e->p1 = sp;
-      e->dirfd1 = AT_FDCWD;
-      if (bounded_strlen(sp, max) == max) {
-        /* not NUL-terminated within the address: copy the bounded name */
-        size_t n = max < ucap - 1 ? max : ucap - 1;
-        __builtin_memcpy(ubuf, sp, n);
-        ubuf[n] = 0;
-        e->p1 = ubuf;
-      }
+    if (LIKELY(sp[0] != 0)) {
+      put_path(&in->s1, &in->flags, WARD_REC_F_REL1, sp, max, AT_FDCWD, buf, cap, cwdn);
+      return;
     }
+    /* abstract: shown as '@' + name, NULs as '@' like ss(8) does */
+    size_t n = max < ucap ? max : ucap;
+    for (size_t i = 0; i < n; i++)
+      ubuf[i] = sp[i] ? sp[i] : '@';
+    in->s1.part[0] = ubuf;
+    in->s1.len[0] = n;
+    return;
+  }
+  const uint8_t *b = (const uint8_t *) sa;
+  if (fam == AF_INET && len >= 16) {
+    a->port = (uint16_t) (b[2] << 8 | b[3]);
+    __builtin_memcpy(a->addr, b + 4, 4);
+    in->addr = a;
+  } else if (fam == AF_INET6 && len >= 24) {
+    a->port = (uint16_t) (b[2] << 8 | b[3]);
+    __builtin_memcpy(a->addr, b + 8, 16);
+    in->addr = a;
   }
 }
 
 /* Walks frame pointers with safe reads (a frame chain through code built
  * without frame pointers just ends early or yields junk addresses, never a
- * fault). Only runs for event types named in the control page's stack mask. */
-static unsigned capture_stack(uint64_t *out, unsigned depth, void *fp)
+ * fault). Only runs for event types named in the control page's stack mask;
+ * its system calls may set errno, which the caller must not see. */
+static __attribute__((noinline, cold)) unsigned capture_stack(uint64_t *out, unsigned depth, void *fp)
 {
+  int saved = errno;
   unsigned n = 0;
   uintptr_t f = (uintptr_t) fp;
   while (n < depth && f && (f & 7) == 0) {
@@ -420,62 +420,98 @@ static unsigned capture_stack(uint64_t *out, unsigned depth, void *fp)
       break;
     f = fr[0];
   }
+  errno = saved;
   return n;
 }
 
-static void write_event(struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0, uint64_t t1, int64_t ret)
+/* A bare timing record: only perf is on for this call's group. */
+static __attribute__((noinline)) void write_call_time(const struct ward_ring_prod *p, const struct probe_ev *e,
+                                                      uint32_t pid, uint32_t tid, uint64_t t0, uint32_t call_ns,
+                                                      int64_t ret)
+{
+  struct ward_rec_in t = {.type = WARD_EV_CALL_TIME, .call = e->in.call, .pid = pid, .tid = tid,
+                          .ts_ns = t0, .ret = ret, .call_ns = call_ns};
+  ward_ring_write(p, &t);
+}
+
+/* Builds the record straight into its slot from the wrapper's arguments:
+ * every field stored once (a zero-initialised struct ward_rec_in costs a
+ * `rep stos` and a copy, the largest single items of a record before). */
+static __attribute__((noinline)) void write_event(const struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0,
+                                                  uint64_t t1, int64_t ret)
 {
   struct ward_ring_prod p;
   p.slots = __atomic_load_n(&ring.slots, __ATOMIC_ACQUIRE);
-  if (p.slots == NULL)
+  if (UNLIKELY(p.slots == NULL))
     return;
   p.hdr = ring.hdr;
   p.mask = ring.mask;
   p.slot_size = ring.slot_size;
-  struct ward_rec_in *in = &e->in;
-  in->ts_ns = t0;
-  in->ret = ret;
-  in->call_ns = (want & (1u << WARD_GROUP_PERF)) && t1 > t0 ? (uint32_t) (t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0) : 0;
-  ids(&in->pid, &in->tid, e->exec_like);
-  if (!(want & (1u << group))) {
-    /* only perf is on: a bare timing record */
-    struct ward_rec_in t = {.type = WARD_EV_CALL_TIME, .call = in->call, .pid = in->pid, .tid = in->tid,
-                            .ts_ns = t0, .ret = ret, .call_ns = in->call_ns};
-    ward_ring_write(&p, &t);
+  uint32_t call_ns = 0;
+  if ((want & (1u << WARD_GROUP_PERF)) && t1 > t0)
+    call_ns = t1 - t0 > UINT32_MAX ? UINT32_MAX : (uint32_t) (t1 - t0);
+  uint32_t pid, tid;
+  ids(&pid, &tid, e->exec_like);
+  if (UNLIKELY(!(want & (1u << group)))) {
+    write_call_time(&p, e, pid, tid, t0, call_ns, ret);
     return;
   }
-  /* cwd copies never need more than a slot holds: sized by the slot (512
-   * bytes by default) rather than PATH_MAX, to keep the frame small */
-  char cwd1[p.slot_size], cwd2[p.slot_size], ubuf[112];
+  /* only flags, addr and the strings of in are used; a piece's pointer is
+   * only read when its length is not 0 */
+  struct ward_rec_in in;
+  in.flags = e->in.flags;
+  in.addr = NULL;
+  in.s1.len[0] = in.s1.len[1] = in.s1.len[2] = 0;
+  in.s2.len[0] = in.s2.len[1] = in.s2.len[2] = 0;
+  /* one cwd copy for both strings, never more than a slot holds: sized by
+   * the slot (512 bytes by default) rather than PATH_MAX */
+  char cwd[p.slot_size];
+  size_t cwdn = SIZE_MAX;
   struct ward_rec_addr addr;
-  uint64_t stack[WARD_EVENT_STACK_MAX];
+  char ubuf[112];
   if (e->sa)
-    put_addr(e, &addr, ubuf, sizeof(ubuf));
-  put_path(&in->s1, &in->flags, WARD_REC_F_REL1, e->p1, e->dirfd1, cwd1, sizeof(cwd1));
-  put_path(&in->s2, &in->flags, WARD_REC_F_REL2, e->p2, e->dirfd2, cwd2, sizeof(cwd2));
+    put_addr(e, &in, &addr, ubuf, sizeof(ubuf), cwd, sizeof(cwd), &cwdn);
+  else if (e->p1)
+    put_path(&in.s1, &in.flags, WARD_REC_F_REL1, e->p1, p.slot_size, e->dirfd1, cwd, sizeof(cwd), &cwdn);
+  if (e->p2)
+    put_path(&in.s2, &in.flags, WARD_REC_F_REL2, e->p2, p.slot_size, e->dirfd2, cwd, sizeof(cwd), &cwdn);
+  uint64_t stack[WARD_EVENT_STACK_MAX];
+  unsigned nstack = 0;
   const struct ward_control *c = probe_ctl;
   uint64_t smask = __atomic_load_n(&c->stack_mask, __ATOMIC_RELAXED);
-  if (UNLIKELY(smask & (1ull << (in->type & 63)))) {
+  if (UNLIKELY(smask & (1ull << (e->in.type & 63)))) {
     unsigned d = __atomic_load_n(&c->stack_depth, __ATOMIC_RELAXED);
-    in->nstack = capture_stack(stack, d > WARD_EVENT_STACK_MAX ? WARD_EVENT_STACK_MAX : d, e->fp);
-    in->stack = stack;
+    nstack = capture_stack(stack, d > WARD_EVENT_STACK_MAX ? WARD_EVENT_STACK_MAX : d, e->fp);
   }
-  ward_ring_write(&p, in);
+  uint64_t ticket;
+  struct ward_rec *r = ward_ring_claim(&p, &ticket);
+  if (r == NULL)
+    return;
+  ward_rec_fill(r, p.slot_size, in.flags, in.addr, stack, nstack, &in.s1, &in.s2);
+  r->type = e->in.type;
+  r->call = e->in.call;
+  r->pid = pid;
+  r->tid = tid;
+  r->ts_ns = t0;
+  r->ret = ret;
+  r->a_flags = e->in.a_flags;
+  r->a_mode = e->in.a_mode;
+  r->arg = e->in.arg;
+  r->call_ns = call_ns;
+  ward_ring_commit(&p, r, ticket);
 }
 
 HIDDEN void probe_finish(struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0, int64_t ret)
 {
-  int saved = errno;
   uint64_t t1 = (want & (1u << WARD_GROUP_PERF)) ? probe_now() : t0;
   if (ret == -1)
-    ret = -(int64_t) saved;
-  if (ret == -EFAULT) {
+    ret = -(int64_t) errno;
+  if (UNLIKELY(ret == -EFAULT)) {
     /* the kernel refused a pointer: do not touch it either */
     e->p1 = e->p2 = NULL;
     e->sa = NULL;
   }
   write_event(e, group, want, t0, t1, ret);
-  errno = saved;
 }
 
 HIDDEN void probe_deny(struct probe_ev *e, unsigned group, uint32_t want, int err)
@@ -488,10 +524,8 @@ HIDDEN void probe_deny(struct probe_ev *e, unsigned group, uint32_t want, int er
 
 HIDDEN void probe_emit_now(struct probe_ev *e, unsigned group, uint32_t want, int64_t ret)
 {
-  int saved = errno;
   uint64_t t = probe_now();
   write_event(e, group, want, t, t, ret);
-  errno = saved;
 }
 
 /* ---- start-up ---------------------------------------------------------------- */
