@@ -71,30 +71,16 @@ static inline void ward_ring_publish(const struct ward_ring_prod *p, struct ward
   ward_rec_commit_store(r, ticket, p->mask, ticket + 1, __ATOMIC_RELEASE);
 }
 
-/* How many slots ahead of its last ticket a producer fetches lines for
- * writing: the next records most likely go there, and their lines were
- * released (written) by the consumer on another core a lap ago. One slot
- * ahead leaves a single record's time (~30 ns) for a cross-core transfer
- * that takes longer; this many records' time covers it. */
-#ifndef WARD_RING_PREFETCH_AHEAD
-#define WARD_RING_PREFETCH_AHEAD 4
-#endif
-
-/* Asks for the header line and the first string line of slot
- * ticket + AHEAD in exclusive state (prefetchw: no shared-then-upgrade
- * round trip when the producer then writes them). A hint: never faults. */
+/* The next record most likely goes to the next slot, whose lines the
+ * consumer released (wrote) a lap ago: fetch them for writing now, while
+ * the caller goes on, instead of stalling the next claim on the miss.
+ * (Four slots ahead and prefetchw measured the same on the 2-core VM of
+ * docs/benchmarks.md, within its noise.) */
 static inline void ward_ring_prefetch(const struct ward_ring_prod *p, uint64_t ticket)
 {
-  const uint8_t *next = (const uint8_t *) ward_ring_slot(p, ticket + WARD_RING_PREFETCH_AHEAD);
-#if defined(__x86_64__) || defined(__i386__)
-  /* prefetchw (0f 0d /1) decodes as a NOP on the rare x86 CPUs without it,
-   * so it needs no -mprfchw and no CPU check */
-  __asm__ volatile("prefetchw %0" : : "m"(*next));
-  __asm__ volatile("prefetchw %0" : : "m"(*(next + 64)));
-#else
+  const uint8_t *next = (const uint8_t *) ward_ring_slot(p, ticket + 1);
   __builtin_prefetch(next, 1, 3);
   __builtin_prefetch(next + 64, 1, 3);
-#endif
 }
 
 /* Room for strings in a slot once the fixed parts are accounted for. */
