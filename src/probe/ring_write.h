@@ -1,4 +1,5 @@
-/* Filling a claimed slot from a struct ward_rec_in. Header only and libc
+/* Filling a claimed slot (from a struct ward_rec_in, or field by field with
+ * ward_rec_fill as the probe does). Header only and libc
  * free (the musl and glibc probes include it); async-signal-safe. */
 #ifndef WARD_RING_WRITE_H
 #define WARD_RING_WRITE_H

@@ -319,7 +319,7 @@ HIDDEN size_t probe_safe_str(char *dst, size_t cap, const char *src)
 
 /* ---- records ------------------------------------------------------------------ */
 
-/* The hot path of a record (docs/probes.md "Cost"): one function frame
+/* The hot path of a record (docs/probes.md "Inside a process"): one frame
  * after the wrapper's, no errno traffic unless the call failed (nothing on
  * it sets errno; the rare paths that make a system call save and restore
  * it), one strnlen and one memcpy per string, every record field stored
