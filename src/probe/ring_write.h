@@ -1,4 +1,5 @@
-/* Filling a claimed slot from a struct ward_rec_in. Header only and libc
+/* Filling a claimed slot (from a struct ward_rec_in, or field by field with
+ * ward_rec_fill as the probe does). Header only and libc
  * free (the musl and glibc probes include it); async-signal-safe. */
 #ifndef WARD_RING_WRITE_H
 #define WARD_RING_WRITE_H
@@ -33,6 +34,12 @@ static inline size_t ward_rec_str_len(const struct ward_rec_str *s)
 
 static inline void ward_rec_str_put(uint8_t *dst, const struct ward_rec_str *s, size_t n)
 {
+  if (__builtin_expect(n <= s->len[0], 1)) {
+    /* the usual case: one piece (an absolute path, a name) */
+    if (n)
+      __builtin_memcpy(dst, s->part[0], n);
+    return;
+  }
   for (int i = 0; i < 3 && n > 0; i++) {
     size_t k = s->len[i] < n ? s->len[i] : n;
     if (k) {
@@ -43,47 +50,79 @@ static inline void ward_rec_str_put(uint8_t *dst, const struct ward_rec_str *s, 
   }
 }
 
+/* How much of two strings of t1 and t2 bytes goes into room bytes: the
+ * room is shared, a short string leaving its half to the other. Returns
+ * the TRUNC flags for what was cut. Lengths capped at any bound > room
+ * (e.g. a bounded strlen) give the same answer as the full lengths. */
+static inline uint16_t ward_rec_fit(size_t room, size_t t1, size_t t2, size_t *n1, size_t *n2)
+{
+  size_t a = t1, b = t2;
+  if (a + b > room) {
+    size_t half = room / 2;
+    a = t1 < half ? t1 : (t2 < half ? room - t2 : half);
+    if (a > t1)
+      a = t1;
+    b = room - a < t2 ? room - a : t2;
+  }
+  *n1 = a;
+  *n2 = b;
+  return (uint16_t) ((a < t1 ? WARD_REC_F_TRUNC1 : 0) | (b < t2 ? WARD_REC_F_TRUNC2 : 0));
+}
+
+/* Fills everything of claimed slot r but the caller's own fields (type,
+ * call, pid, tid, ts_ns, ret, a_flags, a_mode, arg, call_ns) and the commit
+ * word: the optional blocks and strings, cut to fit the slot, then len,
+ * len1, len2 and flags (the caller's flags with ADDR, TRUNC and the stack
+ * count set from what was written). */
+static inline __attribute__((always_inline)) void ward_rec_fill(struct ward_rec *r, uint32_t slot_size, uint16_t flags,
+                                                                const struct ward_rec_addr *addr, const uint64_t *stack,
+                                                                unsigned nstack, const struct ward_rec_str *s1,
+                                                                const struct ward_rec_str *s2)
+{
+  if (nstack > 8)
+    nstack = 8;
+  size_t room = ward_rec_str_room(slot_size, addr != 0, nstack);
+  size_t n1, n2;
+  flags = (uint16_t) (flags & ~(WARD_REC_F_ADDR | WARD_REC_F_TRUNC1 | WARD_REC_F_TRUNC2 | WARD_REC_F_STACK_MASK));
+  flags |= ward_rec_fit(room, ward_rec_str_len(s1), ward_rec_str_len(s2), &n1, &n2);
+  uint8_t *q = (uint8_t *) (r + 1);
+  if (addr) {
+    flags |= WARD_REC_F_ADDR;
+    __builtin_memcpy(q, addr, sizeof(*addr));
+    q += sizeof(*addr);
+  }
+  if (nstack) {
+    flags |= (uint16_t) (nstack << WARD_REC_F_STACK_SHIFT);
+    __builtin_memcpy(q, stack, 8 * nstack);
+    q += 8 * nstack;
+  }
+  ward_rec_str_put(q, s1, n1);
+  ward_rec_str_put(q + n1, s2, n2);
+  r->len = (uint16_t) ((size_t) (q - (uint8_t *) r) + n1 + n2);
+  r->flags = flags;
+  r->len1 = (uint16_t) n1;
+  r->len2 = (uint16_t) n2;
+}
+
+/* Publishes claimed slot r, then fetches the lines the next records most
+ * likely go to (ward_ring_prefetch). */
+static inline __attribute__((always_inline)) void ward_ring_commit(const struct ward_ring_prod *p, struct ward_rec *r,
+                                                                   uint64_t ticket)
+{
+  ward_ring_publish(p, r, ticket);
+  ward_ring_prefetch(p, ticket);
+}
+
 /* Claims, fills and publishes one record. Returns 0, or -1 when dropped. */
-static inline int ward_ring_write(const struct ward_ring_prod *p, const struct ward_rec_in *in)
+static inline __attribute__((always_inline)) int ward_ring_write(const struct ward_ring_prod *p, const struct ward_rec_in *in)
 {
   uint64_t ticket;
   struct ward_rec *r = ward_ring_claim(p, &ticket);
   if (r == 0)
     return -1;
-  unsigned nstack = in->nstack > 8 ? 8 : in->nstack;
-  size_t room = ward_rec_str_room(p->slot_size, in->addr != 0, nstack);
-  size_t t1 = ward_rec_str_len(&in->s1), t2 = ward_rec_str_len(&in->s2);
-  size_t n1 = t1, n2 = t2;
-  if (n1 + n2 > room) {
-    /* share the room, letting a short string leave its half to the other */
-    size_t half = room / 2;
-    n1 = t1 < half ? t1 : (t2 < half ? room - t2 : half);
-    if (n1 > t1)
-      n1 = t1;
-    n2 = room - n1 < t2 ? room - n1 : t2;
-  }
-  uint16_t flags = (uint16_t) (in->flags & ~(WARD_REC_F_ADDR | WARD_REC_F_TRUNC1 | WARD_REC_F_TRUNC2 | WARD_REC_F_STACK_MASK));
-  if (n1 < t1)
-    flags |= WARD_REC_F_TRUNC1;
-  if (n2 < t2)
-    flags |= WARD_REC_F_TRUNC2;
-  uint8_t *q = (uint8_t *) (r + 1);
-  if (in->addr) {
-    flags |= WARD_REC_F_ADDR;
-    __builtin_memcpy(q, in->addr, sizeof(*in->addr));
-    q += sizeof(*in->addr);
-  }
-  if (nstack) {
-    flags |= (uint16_t) (nstack << WARD_REC_F_STACK_SHIFT);
-    __builtin_memcpy(q, in->stack, 8 * nstack);
-    q += 8 * nstack;
-  }
-  ward_rec_str_put(q, &in->s1, n1);
-  ward_rec_str_put(q + n1, &in->s2, n2);
+  ward_rec_fill(r, p->slot_size, in->flags, in->addr, in->stack, in->nstack, &in->s1, &in->s2);
   r->type = in->type;
-  r->len = (uint16_t) ((size_t) (q - (uint8_t *) r) + n1 + n2);
   r->call = in->call;
-  r->flags = flags;
   r->pid = in->pid;
   r->tid = in->tid;
   r->ts_ns = in->ts_ns;
@@ -92,15 +131,7 @@ static inline int ward_ring_write(const struct ward_ring_prod *p, const struct w
   r->a_mode = in->a_mode;
   r->arg = in->arg;
   r->call_ns = in->call_ns;
-  r->len1 = (uint16_t) n1;
-  r->len2 = (uint16_t) n2;
-  ward_ring_publish(p, r, ticket);
-  /* The next record most likely goes to the next slot, whose lines the
-   * consumer released (wrote) a lap ago: fetch them for writing now, while
-   * the caller goes on, instead of stalling the next claim on the miss. */
-  uint8_t *next = (uint8_t *) ward_ring_slot(p, ticket + 1);
-  __builtin_prefetch(next, 1, 3);
-  __builtin_prefetch(next + 64, 1, 3);
+  ward_ring_commit(p, r, ticket);
   return 0;
 }
 

@@ -2,6 +2,7 @@
  * test_preload.c can check the decoded events. Built without sanitizers. */
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -34,7 +35,15 @@ static void files(const char *dir)
   FILE *f = fopen("fopened", "we");
   if (f)
     fclose(f);
-  close(open("/nonexistent/x", O_RDONLY));
+  /* the probe hands the call's errno back untouched, and leaves it alone
+   * when the call succeeds */
+  if (open("/nonexistent/x", O_RDONLY) != -1 || errno != ENOENT)
+    exit(3);
+  errno = EXDEV;
+  int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (nul < 0 || errno != EXDEV)
+    exit(3);
+  close(nul);
   mkdir("sub", 0750);
   chmod("created", 0700);
   rename("created", "renamed");
@@ -57,7 +66,14 @@ static void net(const char *dir)
   listen(s, 4);
   int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   connect(c, (struct sockaddr *) &un, sizeof(un));
+  /* a relative socket name is recorded joined to the cwd */
+  if (chdir(dir) < 0)
+    exit(2);
+  struct sockaddr_un rel = {.sun_family = AF_UNIX, .sun_path = "./sock"};
+  int r = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  connect(r, (struct sockaddr *) &rel, sizeof(rel));
   int a = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+  close(r);
   close(a);
   close(c);
   close(s);

@@ -146,7 +146,7 @@ static void test_files(void)
   ok(is_call(find(&e, WARD_EV_OPEN, 0, "/fopened"), WARD_CALL_fopen, WARD_CALL_fopen64), "fopen recorded");
   is_int(count(&e, WARD_EV_OPEN, "/fopened"), 1, "fopen gives one record (glibc's internal open is not seen twice)");
   v = find(&e, WARD_EV_OPEN, 0, "/nonexistent/x");
-  ok(v && v->ret == -ENOENT, "failed open records -ENOENT");
+  ok(v && v->ret == -ENOENT, "failed open records -ENOENT (the target checks errno after it and after a recorded open that succeeds)");
   v = find(&e, WARD_EV_MKDIR, WARD_CALL_mkdir, "/sub");
   ok(v && v->mode == 0750 && v->ret == 0, "mkdir");
   v = find(&e, WARD_EV_CHMOD, WARD_CALL_chmod, "/created");
@@ -185,6 +185,10 @@ static void test_net(void)
   ok(find(&e, WARD_EV_LISTEN, 0, NULL) != NULL, "listen");
   v = find(&e, WARD_EV_CONNECT, 0, "/sock");
   ok(v && v->family == AF_UNIX && v->ret == 0, "connect unix");
+  char rel[256];
+  snprintf(rel, sizeof(rel), "%s/./sock", e.dir);
+  v = find(&e, WARD_EV_CONNECT, 0, "/./sock");
+  is_str(v ? v->path : NULL, rel, "connect to a relative unix name: joined to the cwd");
   v = find(&e, WARD_EV_ACCEPT, WARD_CALL_accept4, NULL);
   ok(v && v->ret >= 0, "accept4");
   v = NULL;

@@ -114,19 +114,26 @@ static inline uint64_t probe_now(void) { return probe_vdso_now(); }
 #endif
 HIDDEN void probe_clock_after_fork_child(void);
 
+/* What a wrapper knows about its call; the record is built from it straight
+ * into the ring slot (probe_core.c). Small on purpose: wrappers initialise it
+ * whole on every recorded call. */
 struct probe_ev {
-  struct ward_rec_in in;        /* type, call, a_flags, a_mode, arg, ... */
+  struct {
+    uint16_t type, call, flags;
+    uint32_t a_flags, a_mode;
+    int64_t arg;
+  } in;                         /* the record's fields of the same names */
   const char *p1, *p2;          /* paths (or verbatim strings) */
   int dirfd1, dirfd2;           /* AT_FDCWD, a dirfd, or PROBE_VERBATIM */
-  const struct sockaddr *sa;    /* net group address */
+  const struct sockaddr *sa;    /* net group address; a unix socket's name is string 1 (p1 unused) */
   socklen_t salen;
   void *fp;                     /* the wrapper's frame, for stack capture */
   int exec_like;                /* ids by system call; strings read safely */
 };
 
 /* Finishes an event after the real call: records ret (or -errno when ret ==
- * -1 and neg_errno), writes the record (or only a call_time record when just
- * perf is on), and preserves errno. */
+ * -1), writes the record (or only a call_time record when just perf is on),
+ * and leaves errno as the call left it. */
 HIDDEN void probe_finish(struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0, int64_t ret);
 /* Writes a record now (exec-like calls that may not return). */
 HIDDEN void probe_emit_now(struct probe_ev *e, unsigned group, uint32_t want, int64_t ret);

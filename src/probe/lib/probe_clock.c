@@ -88,7 +88,19 @@ static void recalibrate_locked(uint64_t t, uint64_t ns)
   __atomic_store_n(&probe_clk.window, window, __ATOMIC_RELAXED);
 }
 
+static uint64_t clock_slow(void);
+
+/* errno is the caller's (a wrapper's record must not change it), and the
+ * vDSO may fall back to a system call */
 HIDDEN uint64_t probe_clock_slow(void)
+{
+  int saved = errno;
+  uint64_t ns = clock_slow();
+  errno = saved;
+  return ns;
+}
+
+static uint64_t clock_slow(void)
 {
   int usable = __atomic_load_n(&tsc_usable, __ATOMIC_RELAXED);
   if (UNLIKELY(usable < 0)) {

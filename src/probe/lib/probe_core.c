@@ -319,96 +319,146 @@ HIDDEN size_t probe_safe_str(char *dst, size_t cap, const char *src)
 
 /* ---- records ------------------------------------------------------------------ */
 
-static inline size_t bounded_strlen(const char *s, size_t max)
+/* The hot path of a record (docs/probes.md "Inside a process"): one frame
+ * after the wrapper's, no errno traffic unless the call failed (nothing on
+ * it sets errno; the rare paths that make a system call save and restore
+ * it), one strnlen and one memcpy per string, every record field stored
+ * once straight into the slot. Relative paths (the cwd join needs a
+ * slot-sized buffer), stack capture, perf-only records, denials and exec
+ * records take write_event_slow, which builds the same record. */
+
+/* The optional parts of a record, gathered before the slot is claimed. */
+struct rec_parts {
+  struct ward_rec_str s1, s2;
+  const struct ward_rec_addr *addr;
+  const uint64_t *stack;
+  unsigned nstack;
+  uint16_t flags;
+};
+
+/* Where relative paths are joined: a buffer for one cwd copy (shared by
+ * both strings), or none on the fast path, which then hands the record to
+ * the slow one. */
+struct cwd_buf {
+  char *buf;
+  size_t cap;
+  size_t len;     /* SIZE_MAX: not read yet */
+};
+
+/* The cached cwd joined in front of relative path s (string pieces 0 and
+ * 1: cwd, "/"); the cwd is read at most once per record. Returns 0 when it
+ * is unknown. */
+static __attribute__((noinline, cold)) int join_cwd(struct ward_rec_str *s, struct cwd_buf *c)
 {
-  size_t n = 0;
-  while (n < max && s[n])
-    n++;
-  return n;
+  if (c->len == SIZE_MAX)
+    c->len = probe_cwd(c->buf, c->cap);
+  if (c->len == 0)
+    return 0;
+  s->part[2] = s->part[0];
+  s->len[2] = s->len[0];
+  s->part[0] = c->buf;
+  s->len[0] = c->len;
+  s->part[1] = "/";
+  s->len[1] = 1;
+  return 1;
 }
 
-/* Sets string s from path p: absolute as is, relative joined to the cached
- * cwd (into buf) or marked relative. */
-static void put_path(struct ward_rec_str *s, uint16_t *flags, uint16_t relflag,
-                     const char *p, int dirfd, char *buf, size_t cap)
+/* Sets string s from p (at most max bytes; max > the slot's string room
+ * unless p's own bound is shorter): absolute as is, relative joined to the
+ * cached cwd or marked relative. Returns 0 when a join is needed and c has
+ * no buffer (the fast path). */
+static inline __attribute__((always_inline)) int put_path(struct ward_rec_str *s, uint16_t *flags, uint16_t relflag,
+                                                          const char *p, size_t max, int dirfd, struct cwd_buf *c)
 {
-  if (p == NULL)
-    return;
-  size_t n = bounded_strlen(p, WARD_RING_SLOT_MAX);
   s->part[0] = p;
-  s->len[0] = n;
-  if (dirfd == PROBE_VERBATIM || p[0] == '/')
-    return;
+  s->len[0] = strnlen(p, max);
+  if (LIKELY(p[0] == '/') || dirfd == PROBE_VERBATIM)
+    return 1;
   if (dirfd == AT_FDCWD) {
-    size_t c = probe_cwd(buf, cap);
-    if (c) {
-      s->part[0] = buf;
-      s->len[0] = c;
-      s->part[1] = "/";
-      s->len[1] = 1;
-      s->part[2] = p;
-      s->len[2] = n;
-      return;
-    }
+    if (c->buf == NULL)
+      return 0;
+    if (join_cwd(s, c))
+      return 1;
   }
   *flags |= relflag;
+  return 1;
 }
 
-static void put_addr(struct probe_ev *e, struct ward_rec_addr *a, char *ubuf, size_t ucap)
+/* Fills the address block from e->sa, and string 1 from a unix socket's
+ * name (read only within the address: it need not be NUL-terminated).
+ * Returns 0 as put_path does. */
+static inline __attribute__((always_inline)) int put_addr(const struct probe_ev *e, struct rec_parts *rp,
+                                                          struct ward_rec_addr *a, char *ubuf, size_t ucap,
+                                                          struct cwd_buf *c)
 {
   const struct sockaddr *sa = e->sa;
   socklen_t len = e->salen;
-  if (sa == NULL || len < sizeof(sa_family_t))
-    return;
-  __builtin_memset(a, 0, sizeof(*a));
+  if (len < sizeof(sa_family_t))
+    return 1;
   sa_family_t fam = sa->sa_family;
-  if (fam == AF_INET && len >= 16) {
-    const uint8_t *b = (const uint8_t *) sa;
-    a->family = AF_INET;
-    a->port = (uint16_t) (b[2] << 8 | b[3]);
-    __builtin_memcpy(a->addr, b + 4, 4);
-    e->in.addr = a;
-  } else if (fam == AF_INET6 && len >= 24) {
-    const uint8_t *b = (const uint8_t *) sa;
-    a->family = AF_INET6;
-    a->port = (uint16_t) (b[2] << 8 | b[3]);
-    __builtin_memcpy(a->addr, b + 8, 16);
-    e->in.addr = a;
-  } else if (fam == AF_UNIX) {
-    a->family = AF_UNIX;
-    e->in.addr = a;
+  __builtin_memset(a, 0, sizeof(*a));
+  a->family = fam;
+  if (fam == AF_UNIX) {
+    rp->addr = a;
     const char *sp = (const char *) sa + 2;
     size_t max = len > 2 ? (size_t) len - 2 : 0;
     if (max > 108)
       max = 108;
     if (max == 0)
-      return;  /* unnamed */
-    if (sp[0] == 0) {
-      /* abstract: shown as '@' + name, NULs as '@' like ss(8) does */
-      size_t n = max < ucap ? max : ucap;
-      for (size_t i = 0; i < n; i++)
-        ubuf[i] = sp[i] ? sp[i] : '@';
-      e->in.s1.part[0] = ubuf;
-      e->in.s1.len[0] = n;
-    } else {
-      e->p1 = sp;
-      e->dirfd1 = AT_FDCWD;
-      if (bounded_strlen(sp, max) == max) {
-        /* not NUL-terminated within the address: copy the bounded name */
-        size_t n = max < ucap - 1 ? max : ucap - 1;
-        __builtin_memcpy(ubuf, sp, n);
-        ubuf[n] = 0;
-        e->p1 = ubuf;
-      }
-    }
+      return 1;  /* unnamed */
+    if (LIKELY(sp[0] != 0))
+      return put_path(&rp->s1, &rp->flags, WARD_REC_F_REL1, sp, max, AT_FDCWD, c);
+    /* abstract: shown as '@' + name, NULs as '@' like ss(8) does */
+    size_t n = max < ucap ? max : ucap;
+    for (size_t i = 0; i < n; i++)
+      ubuf[i] = sp[i] ? sp[i] : '@';
+    rp->s1.part[0] = ubuf;
+    rp->s1.len[0] = n;
+    return 1;
   }
+  const uint8_t *b = (const uint8_t *) sa;
+  if (fam == AF_INET && len >= 16) {
+    a->port = (uint16_t) (b[2] << 8 | b[3]);
+    __builtin_memcpy(a->addr, b + 4, 4);
+    rp->addr = a;
+  } else if (fam == AF_INET6 && len >= 24) {
+    a->port = (uint16_t) (b[2] << 8 | b[3]);
+    __builtin_memcpy(a->addr, b + 8, 16);
+    rp->addr = a;
+  }
+  return 1;
+}
+
+/* Strings and address of e into rp; 0 as put_path. */
+static inline __attribute__((always_inline)) int put_parts(const struct probe_ev *e, struct rec_parts *rp,
+                                                           uint32_t slot_size, struct ward_rec_addr *addr,
+                                                           char *ubuf, size_t ucap, struct cwd_buf *c)
+{
+  rp->flags = e->in.flags;
+  rp->addr = NULL;
+  rp->stack = NULL;
+  rp->nstack = 0;
+  /* a piece's pointer is only read when its length is not 0 */
+  rp->s1.len[0] = rp->s1.len[1] = rp->s1.len[2] = 0;
+  rp->s2.len[0] = rp->s2.len[1] = rp->s2.len[2] = 0;
+  if (e->sa) {
+    if (!put_addr(e, rp, addr, ubuf, ucap, c))
+      return 0;
+  } else if (e->p1 && !put_path(&rp->s1, &rp->flags, WARD_REC_F_REL1, e->p1, slot_size, e->dirfd1, c)) {
+    return 0;
+  }
+  if (e->p2 && !put_path(&rp->s2, &rp->flags, WARD_REC_F_REL2, e->p2, slot_size, e->dirfd2, c))
+    return 0;
+  return 1;
 }
 
 /* Walks frame pointers with safe reads (a frame chain through code built
  * without frame pointers just ends early or yields junk addresses, never a
- * fault). Only runs for event types named in the control page's stack mask. */
-static unsigned capture_stack(uint64_t *out, unsigned depth, void *fp)
+ * fault). Only runs for event types named in the control page's stack mask;
+ * its system calls may set errno, which the caller must not see. */
+static __attribute__((noinline, cold)) unsigned capture_stack(uint64_t *out, unsigned depth, void *fp)
 {
+  int saved = errno;
   unsigned n = 0;
   uintptr_t f = (uintptr_t) fp;
   while (n < depth && f && (f & 7) == 0) {
@@ -420,78 +470,139 @@ static unsigned capture_stack(uint64_t *out, unsigned depth, void *fp)
       break;
     f = fr[0];
   }
+  errno = saved;
   return n;
 }
 
-static void write_event(struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0, uint64_t t1, int64_t ret)
+/* The producer's view of the mapped ring, or slots == NULL. */
+static inline __attribute__((always_inline)) struct ward_ring_prod ring_now(void)
 {
   struct ward_ring_prod p;
   p.slots = __atomic_load_n(&ring.slots, __ATOMIC_ACQUIRE);
-  if (p.slots == NULL)
-    return;
   p.hdr = ring.hdr;
   p.mask = ring.mask;
   p.slot_size = ring.slot_size;
-  struct ward_rec_in *in = &e->in;
-  in->ts_ns = t0;
-  in->ret = ret;
-  in->call_ns = (want & (1u << WARD_GROUP_PERF)) && t1 > t0 ? (uint32_t) (t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0) : 0;
-  ids(&in->pid, &in->tid, e->exec_like);
+  return p;
+}
+
+static inline uint32_t call_ns_of(uint32_t want, uint64_t t0, uint64_t t1)
+{
+  if (!(want & (1u << WARD_GROUP_PERF)) || t1 <= t0)
+    return 0;
+  return t1 - t0 > UINT32_MAX ? UINT32_MAX : (uint32_t) (t1 - t0);
+}
+
+/* Claims a slot and writes the record into it; a full ring drops it. */
+static inline __attribute__((always_inline)) void emit(const struct ward_ring_prod *p, const struct probe_ev *e,
+                                                       const struct rec_parts *rp, uint32_t pid, uint32_t tid,
+                                                       uint64_t t0, uint32_t call_ns, int64_t ret)
+{
+  uint64_t ticket;
+  struct ward_rec *r = ward_ring_claim(p, &ticket);
+  if (r == NULL)
+    return;
+  ward_rec_fill(r, p->slot_size, rp->flags, rp->addr, rp->stack, rp->nstack, &rp->s1, &rp->s2);
+  r->type = e->in.type;
+  r->call = e->in.call;
+  r->pid = pid;
+  r->tid = tid;
+  r->ts_ns = t0;
+  r->ret = ret;
+  r->a_flags = e->in.a_flags;
+  r->a_mode = e->in.a_mode;
+  r->arg = e->in.arg;
+  r->call_ns = call_ns;
+  ward_ring_commit(p, r, ticket);
+}
+
+/* Every kind of record, the rare cases included. */
+static __attribute__((noinline)) void write_event_slow(const struct probe_ev *e, unsigned group, uint32_t want,
+                                                       uint64_t t0, uint64_t t1, int64_t ret)
+{
+  struct ward_ring_prod p = ring_now();
+  if (p.slots == NULL)
+    return;
+  uint32_t call_ns = call_ns_of(want, t0, t1);
+  uint32_t pid, tid;
+  ids(&pid, &tid, e->exec_like);
   if (!(want & (1u << group))) {
     /* only perf is on: a bare timing record */
-    struct ward_rec_in t = {.type = WARD_EV_CALL_TIME, .call = in->call, .pid = in->pid, .tid = in->tid,
-                            .ts_ns = t0, .ret = ret, .call_ns = in->call_ns};
+    struct ward_rec_in t = {.type = WARD_EV_CALL_TIME, .call = e->in.call, .pid = pid, .tid = tid,
+                            .ts_ns = t0, .ret = ret, .call_ns = call_ns};
     ward_ring_write(&p, &t);
     return;
   }
   /* cwd copies never need more than a slot holds: sized by the slot (512
-   * bytes by default) rather than PATH_MAX, to keep the frame small */
-  char cwd1[p.slot_size], cwd2[p.slot_size], ubuf[112];
+   * bytes by default) rather than PATH_MAX */
+  char cwd[p.slot_size];
+  struct cwd_buf c = {cwd, sizeof(cwd), SIZE_MAX};
+  struct rec_parts rp;
   struct ward_rec_addr addr;
+  char ubuf[112];
+  put_parts(e, &rp, p.slot_size, &addr, ubuf, sizeof(ubuf), &c);
   uint64_t stack[WARD_EVENT_STACK_MAX];
-  if (e->sa)
-    put_addr(e, &addr, ubuf, sizeof(ubuf));
-  put_path(&in->s1, &in->flags, WARD_REC_F_REL1, e->p1, e->dirfd1, cwd1, sizeof(cwd1));
-  put_path(&in->s2, &in->flags, WARD_REC_F_REL2, e->p2, e->dirfd2, cwd2, sizeof(cwd2));
-  const struct ward_control *c = probe_ctl;
-  uint64_t smask = __atomic_load_n(&c->stack_mask, __ATOMIC_RELAXED);
-  if (UNLIKELY(smask & (1ull << (in->type & 63)))) {
-    unsigned d = __atomic_load_n(&c->stack_depth, __ATOMIC_RELAXED);
-    in->nstack = capture_stack(stack, d > WARD_EVENT_STACK_MAX ? WARD_EVENT_STACK_MAX : d, e->fp);
-    in->stack = stack;
+  const struct ward_control *ctl = probe_ctl;
+  uint64_t smask = __atomic_load_n(&ctl->stack_mask, __ATOMIC_RELAXED);
+  if (smask & (1ull << (e->in.type & 63))) {
+    unsigned d = __atomic_load_n(&ctl->stack_depth, __ATOMIC_RELAXED);
+    rp.nstack = capture_stack(stack, d > WARD_EVENT_STACK_MAX ? WARD_EVENT_STACK_MAX : d, e->fp);
+    rp.stack = stack;
   }
-  ward_ring_write(&p, in);
+  emit(&p, e, &rp, pid, tid, t0, call_ns, ret);
+}
+
+/* The common record, inline in probe_finish: its group on, no stack
+ * capture, no cwd join; anything else goes to write_event_slow before a
+ * slot is claimed. */
+static inline __attribute__((always_inline)) void write_event(const struct probe_ev *e, unsigned group, uint32_t want,
+                                                              uint64_t t0, uint64_t t1, int64_t ret)
+{
+  struct ward_ring_prod p = ring_now();
+  if (UNLIKELY(p.slots == NULL))
+    return;
+  const struct ward_control *ctl = probe_ctl;
+  uint64_t smask = __atomic_load_n(&ctl->stack_mask, __ATOMIC_RELAXED);
+  if (UNLIKELY(!(want & (1u << group)) || e->exec_like || (smask & (1ull << (e->in.type & 63)))))
+    goto slow;
+  struct rec_parts rp;
+  struct ward_rec_addr addr;
+  char ubuf[112];
+  struct cwd_buf none = {NULL, 0, 0};
+  if (UNLIKELY(!put_parts(e, &rp, p.slot_size, &addr, ubuf, sizeof(ubuf), &none)))
+    goto slow;
+  uint32_t pid, tid;
+  ids(&pid, &tid, 0);
+  emit(&p, e, &rp, pid, tid, t0, call_ns_of(want, t0, t1), ret);
+  return;
+slow:
+  write_event_slow(e, group, want, t0, t1, ret);
 }
 
 HIDDEN void probe_finish(struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0, int64_t ret)
 {
-  int saved = errno;
   uint64_t t1 = (want & (1u << WARD_GROUP_PERF)) ? probe_now() : t0;
   if (ret == -1)
-    ret = -(int64_t) saved;
-  if (ret == -EFAULT) {
+    ret = -(int64_t) errno;
+  if (UNLIKELY(ret == -EFAULT)) {
     /* the kernel refused a pointer: do not touch it either */
     e->p1 = e->p2 = NULL;
     e->sa = NULL;
   }
   write_event(e, group, want, t0, t1, ret);
-  errno = saved;
 }
 
 HIDDEN void probe_deny(struct probe_ev *e, unsigned group, uint32_t want, int err)
 {
   uint64_t t = probe_now();
   e->in.flags |= WARD_REC_F_DENIED;
-  write_event(e, group, want | (1u << group), t, t, -(int64_t) err);
+  write_event_slow(e, group, want | (1u << group), t, t, -(int64_t) err);
   errno = err;
 }
 
 HIDDEN void probe_emit_now(struct probe_ev *e, unsigned group, uint32_t want, int64_t ret)
 {
-  int saved = errno;
   uint64_t t = probe_now();
-  write_event(e, group, want, t, t, ret);
-  errno = saved;
+  write_event_slow(e, group, want, t, t, ret);
 }
 
 /* ---- start-up ---------------------------------------------------------------- */
