@@ -3,6 +3,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 static const char *const bases[] = {"/run", "/dev/shm"};
+/* in each memory directory: a symlink to its state directory */
+#define STATE_LINK "state"
 
 static bool on_tmpfs(const char *path)
 {
@@ -118,6 +121,15 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_
       if (exposed_to(bases[i], exposed) || base_dir(bases[i], base, sizeof(base)) < 0 || target_name(base, &sd, target, sizeof(target)) < 0 ||
           make_target(target) < 0)
         continue;
+      /* the way back, for ward_run_dir_sweep */
+      char back[PATH_MAX], abs_state[PATH_MAX];
+      if (realpath(state_dir, abs_state) == NULL ||
+          (size_t) snprintf(back, sizeof(back), "%s/" STATE_LINK, target) >= sizeof(back) || symlink(abs_state, back) < 0) {
+        int saved = errno;
+        _cleanup_error_ ward_error_t ignored = NULL;
+        ward_remove_tree(target, &ignored);
+        return ward_error(err, saved, "%s", target);
+      }
       if (symlink(target, link) == 0)
         return 0;
       int saved = errno;
@@ -156,4 +168,48 @@ int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
       return ward_remove_tree(target, err);
   }
   return 0;
+}
+
+/* A memory directory is stale when the state directory its link names is
+ * gone or is another one (not the DEV-INO it is named after). One being
+ * made has no link yet and is left alone. */
+static bool stale(int basefd, const char *name)
+{
+  char link[PATH_MAX], state[PATH_MAX];
+  if ((size_t) snprintf(link, sizeof(link), "%s/" STATE_LINK, name) >= sizeof(link))
+    return false;
+  ssize_t n = readlinkat(basefd, link, state, sizeof(state) - 1);
+  if (n < 0)
+    return false;
+  state[n] = 0;
+  struct stat sd;
+  if (stat(state, &sd) < 0)
+    return errno == ENOENT || errno == ENOTDIR;
+  char expect[64];
+  snprintf(expect, sizeof(expect), "%llx-%llx", (unsigned long long) sd.st_dev, (unsigned long long) sd.st_ino);
+  return strcmp(expect, name) != 0;
+}
+
+void ward_run_dir_sweep(void)
+{
+  for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+    char base[PATH_MAX];
+    if ((size_t) snprintf(base, sizeof(base), "%s/ward-run-%u", bases[i], (unsigned) geteuid()) >= sizeof(base))
+      continue;
+    struct stat st;
+    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+      continue;
+    _cleanup_closedir_ DIR *d = opendir(base);
+    if (d == NULL)
+      continue;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+      if (de->d_name[0] == '.' || !stale(dirfd(d), de->d_name))
+        continue;
+      char path[PATH_MAX];
+      _cleanup_error_ ward_error_t ignored = NULL;
+      if ((size_t) snprintf(path, sizeof(path), "%s/%s", base, de->d_name) < sizeof(path))
+        ward_remove_tree(path, &ignored);
+    }
+  }
 }

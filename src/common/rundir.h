@@ -40,4 +40,9 @@ int ward_run_dir_ensure(const char *state_dir, ward_error_t *err);
  * link itself goes with the state directory. */
 int ward_run_dir_remove(const char *state_dir, ward_error_t *err);
 
+/* Removes memory directories whose state directory is gone (removed by
+ * hand, say, rather than by `ward delete`): they would hold their pages
+ * until reboot. */
+void ward_run_dir_sweep(void);
+
 #endif

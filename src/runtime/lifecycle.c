@@ -612,5 +612,10 @@ int ward_container_delete(const char *root, const char *id, bool force, ward_err
     _cleanup_error_ ward_error_t ignored = NULL;
     ward_cgroup_freeze(st->cgroup, false, &ignored);
   }
-  return ward_container_destroy(root, st, true, err);
+  int rc = ward_container_destroy(root, st, true, err);
+  /* what containers whose state directory was removed by hand left in
+   * memory (common/rundir.h): `ward delete` is run for every container an
+   * engine like containerd or podman removes, `ward run` is not slowed */
+  ward_run_dir_sweep();
+  return rc;
 }
