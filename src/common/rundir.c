@@ -79,7 +79,8 @@ static int base_dir(const char *base, char *out, size_t size)
 /* The memory directory's path for this state directory on this base. */
 static int target_name(const char *base_path, const struct stat *sd, char *out, size_t size)
 {
-  int n = snprintf(out, size, "%s/%llx-%llx", base_path, (unsigned long long) sd->st_dev, (unsigned long long) sd->st_ino);
+  int n = snprintf(out, size, "%s/%llx-%llx", base_path, (unsigned long long) sd->st_dev,
+                   (unsigned long long) sd->st_ino);
   return n > 0 && (size_t) n < size ? 0 : -1;
 }
 
@@ -118,13 +119,14 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_
   if (!on_tmpfs(state_dir)) {
     char base[PATH_MAX], target[PATH_MAX];
     for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-      if (exposed_to(bases[i], exposed) || base_dir(bases[i], base, sizeof(base)) < 0 || target_name(base, &sd, target, sizeof(target)) < 0 ||
-          make_target(target) < 0)
+      if (exposed_to(bases[i], exposed) || base_dir(bases[i], base, sizeof(base)) < 0 ||
+          target_name(base, &sd, target, sizeof(target)) < 0 || make_target(target) < 0)
         continue;
       /* the way back, for ward_run_dir_sweep */
       char back[PATH_MAX], abs_state[PATH_MAX];
       if (realpath(state_dir, abs_state) == NULL ||
-          (size_t) snprintf(back, sizeof(back), "%s/" STATE_LINK, target) >= sizeof(back) || symlink(abs_state, back) < 0) {
+          (size_t) snprintf(back, sizeof(back), "%s/" STATE_LINK, target) >= sizeof(back) ||
+          symlink(abs_state, back) < 0) {
         int saved = errno;
         _cleanup_error_ ward_error_t ignored = NULL;
         ward_remove_tree(target, &ignored);
@@ -136,7 +138,7 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_
       _cleanup_error_ ward_error_t ignored = NULL;
       ward_remove_tree(target, &ignored);
       if (saved == EEXIST)
-        return 0;  /* made meanwhile by another consumer */
+        return 0;  /* a plain one, made meanwhile by another writer: ours was unused */
       return ward_error(err, saved, "symlink %s", link);
     }
   }

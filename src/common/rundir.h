@@ -16,10 +16,12 @@
  * Everyone finds them through state_dir/run by path (`ward events`, `ward
  * probe`, the agent's re-attach). BASE/ward-run-UID is 0700 and must be a
  * directory of ours that nobody else can write (in /dev/shm anyone could
- * have made it first), or the plain directory is used. So must it when the
- * container itself could reach BASE: a bundle that binds the host's
- * /dev/shm (a "host IPC" container) would otherwise find every container's
- * control page there, its own included, and could turn its probes off. */
+ * have made it first), or the plain directory is used. So is it when the
+ * container itself could reach BASE/ward-run-UID: a bundle that binds the
+ * host's /dev/shm (a "host IPC" container) would otherwise find every
+ * container's control page there, its own included, and could turn its
+ * probes off. Each memory directory holds a symlink back to its state
+ * directory ("state"), for the sweep below. */
 #ifndef WARD_RUNDIR_H
 #define WARD_RUNDIR_H
 
@@ -30,7 +32,7 @@
 /* The runtime, for a container with probes or a supervisor: creates
  * state_dir/run unless it exists, in memory unless a path the container
  * will see (exposed: host paths such as its bind sources, NULL-terminated;
- * "/" for all of them) contains BASE or lies beneath it. */
+ * "/" for all of them) contains BASE/ward-run-UID or lies beneath it. */
 int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_error_t *err);
 /* Any other writer (the engine's flight recorder): a plain directory,
  * unless the runtime made one. */
