@@ -112,7 +112,7 @@ int action_container_pids(const struct ward_state *st, pid_t **pids, size_t *n, 
 
 char *action_control_path(const struct ward_state *st)
 {
-  char *path = ward_state_path(st, "probe/" WARD_PROBE_CONTROL);
+  char *path = ward_state_path(st, WARD_STATE_PROBE "/" WARD_PROBE_CONTROL);
   if (path && access(path, F_OK) < 0) {
     free(path);
     return NULL;

@@ -105,21 +105,28 @@ int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli,
 {
   _cleanup_error_ ward_error_t err = NULL;
   struct ward_agent_handover *agent = NULL;
-  ward_container_unlock_ring(ct);  /* the agent's engine takes it */
-  int handed = ward_agent_handover_container(ct, cli->policy, cli->policy_file, root, false, &agent, &err);
-  if (handed < 0) {
-    ward_warn("%s; serving the container in-process", err->msg);
-    ward_error_free(&err);
-  }
-  if (handed <= 0 && ward_container_lock_ring(ct, &err) < 0) {
-    /* someone else consumes the ring now: the engine below reports it */
-    ward_error_free(&err);
+  /* an engine begun while the init set itself up (no agent was there)
+   * serves it; else an agent, if one takes it */
+  bool early = cli->local || cli->early_err;
+  int handed = 0;
+  if (!early) {
+    ward_container_unlock_ring(ct);  /* the agent's engine takes it */
+    handed = ward_agent_handover_container(ct, cli->policy, cli->policy_file, root, false, &agent, &err);
+    if (handed < 0) {
+      ward_warn("%s; serving the container in-process", err->msg);
+      ward_error_free(&err);
+    }
+    if (handed <= 0 && ward_container_lock_ring(ct, &err) < 0) {
+      /* someone else consumes the ring now: the engine below reports it */
+      ward_error_free(&err);
+    }
   }
   struct ward_engine_local *engine = NULL;
   int status;
   /* a static image with the supervisor off gives the engine nothing to
    * read; it would only cost start-up time */
-  bool idle = ct->probe.ring_fd < 0 && ct->launch.listener_fd < 0 && (cli->policy == NULL || cli->policy->mode == WARD_MODE_OFF);
+  bool idle = !early && ct->probe.ring_fd < 0 && ct->launch.listener_fd < 0 &&
+              (cli->policy == NULL || cli->policy->mode == WARD_MODE_OFF);
   if (handed > 0 || idle) {
     ward_engine_cli_release(cli);
     status = ward_container_wait(ct);

@@ -3,6 +3,7 @@
 #include "agent/agentd.h"
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "probe/event.h"
 #include "runtime/state.h"
 
 #include <errno.h>
@@ -84,7 +85,7 @@ static int proc_uid(pid_t pid, uid_t *uid, ward_error_t *err)
 static int check_ring(const char *state_dir, int fd, ward_error_t *err)
 {
   char p[PATH_MAX];
-  snprintf(p, sizeof(p), "%s/probe/ring.id", state_dir);
+  snprintf(p, sizeof(p), "%s/" WARD_STATE_PROBE "/ring.id", state_dir);
   _cleanup_free_ char *id = NULL;
   if (ward_read_file(p, 128, &id, NULL, err) < 0)
     return -1;

@@ -43,6 +43,9 @@ int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, 
     e->o.hot_max_us = e->o.idle_max_us;
   e->sleep_us = e->o.idle_min_us;
   e->hot_us = e->o.hot_max_us;
+  /* the spin follows ring events: before the first there is nothing that
+   * makes another one likely */
+  e->idle_rounds = e->o.spin_rounds;
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (e->epfd < 0)
     return ward_error_sys(err, "epoll_create1");
@@ -186,7 +189,7 @@ static int open_ring(struct ctr *c, int ring_fd, ward_error_t *err)
    * taken it already, before the container was visible (have_ring_lock). */
   if (c->lock_fd < 0) {
     _cleanup_free_ char *lock = NULL;
-    if (asprintf(&lock, "%s/probe/" WARD_PROBE_RING ".lock", c->state_dir) < 0)
+    if (asprintf(&lock, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING ".lock", c->state_dir) < 0)
       return ward_error(err, ENOMEM, "engine");
     if (ward_ring_lock_consumer(lock, &c->lock_fd, err) < 0)
       return ward_error_prefix(err, "container \"%s\"", c->id);
@@ -519,10 +522,13 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
       break;
     if (wait_ns > 0 && !handled)
       adapt_hot(e, wait_ns, ward_now_ns() - t0);
-    if (handled) {
-      e->idle_rounds = 0;
+    /* A notification, an exit or a new container: poll the rings again
+     * soon, but do not spin for them. Spinning is for ring traffic, and
+     * each empty round is a system call: after a container's first execve
+     * the 64 rounds cost ward run a fifth of a millisecond of CPU, on a
+     * small machine taken from the container it is starting. */
+    if (handled)
       e->sleep_us = e->o.idle_min_us;
-    }
   }
   if (stop_fd >= 0)
     epoll_ctl(e->epfd, EPOLL_CTL_DEL, stop_fd, NULL);

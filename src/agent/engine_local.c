@@ -1,5 +1,6 @@
 /* The in-process engine of `ward run` and `ward sandbox` (engine_local.h). */
 #include "agent/engine_local.h"
+#include "agent/agent_client.h"
 #include "agent/engine.h"
 #include "agent/template.h"
 #include "landlock/landlock.h"
@@ -119,12 +120,6 @@ int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward
   return 0;
 }
 
-void ward_engine_cli_release(struct ward_engine_cli *cli)
-{
-  ward_policy_free(cli->policy);
-  cli->policy = NULL;
-}
-
 struct ward_engine_local {
   struct ward_engine *e;
   char *id;
@@ -194,8 +189,10 @@ void ward_engine_local_stop(struct ward_engine_local *l)
     request_stop(l);
 }
 
-int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
-                            struct ward_engine_local **out, ward_error_t *err)
+/* The engine and its thread, idle until a container is added: its start-up
+ * overlaps the add. */
+static int local_new(const char *id, const struct ward_policy *p, const char *alerts, const char *root,
+                     struct ward_engine_local **out, ward_error_t *err)
 {
   struct ward_engine_local *l = calloc(1, sizeof(*l));
   if (l == NULL)
@@ -205,8 +202,7 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
     free(l);
     return ward_error_sys(err, "eventfd");
   }
-  const struct ward_policy *p = cli->policy;
-  const char *spec = cli->alerts ? cli->alerts : "stderr";
+  const char *spec = alerts ? alerts : "stderr";
   struct ward_alert_limits lim = {.burst = p ? p->alert_burst : 0, .per_second = p ? p->alert_per_second : 0};
   struct ward_engine_opts eo = {.state_root = root};
   if (ward_alert_out_open(spec, &lim, &l->alerts, err) < 0 || (eo.alerts = l->alerts, ward_engine_new(&eo, &l->e, err)) < 0) {
@@ -214,15 +210,36 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
     return -1;
   }
   l->summary = p && p->mode != WARD_MODE_OFF;
-  l->id = strdup(ct->state->id);
-  /* The thread first, idle until the container is added: its start-up
-   * overlaps the add (flight recorder, ring, detector), and the container's
-   * first execve, which the supervisor holds, waits for both. */
+  l->id = strdup(id);
   int rc = start_thread(l);
   if (rc != 0) {
     local_free(l);
     return ward_error(err, rc, "engine thread");
   }
+  *out = l;
+  return 0;
+}
+
+/* What `ward_agent_handover_container` would try: a running agent is
+ * given the container instead. */
+static bool agent_may_take(const char *root)
+{
+  const char *env = getenv("WARD_AGENT_SOCKET");
+  if (env && strcmp(env, "none") == 0)
+    return false;
+  _cleanup_free_ char *def = env && *env ? NULL : ward_agent_default_socket(root);
+  const char *path = env && *env ? env : def;
+  return path == NULL || access(path, F_OK) == 0;
+}
+
+/* The engine and the container in it: its ring fd, listener and a dup of
+ * its pidfd, and the resolved policy (cli->policy becomes NULL). */
+static int local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
+                       struct ward_engine_local **out, ward_error_t *err)
+{
+  struct ward_engine_local *l = NULL;
+  if (local_new(ct->state->id, cli->policy, cli->alerts, root, &l, err) < 0)
+    return -1;
   int pidfd = fcntl(ct->launch.pidfd, F_DUPFD_CLOEXEC, 3);
   int lock_fd = steal_fd(&ct->ring_lock_fd);  /* (initializers are unordered) */
   struct ward_engine_container c = {
@@ -238,6 +255,32 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
   }
   *out = l;
   return 0;
+}
+
+void ward_engine_cli_ready(void *opaque, const struct ward_create_opts *o, struct ward_container *ct)
+{
+  struct ward_engine_cli *cli = opaque;
+  const struct ward_policy *p = cli->policy;
+  /* a static image with the supervisor off gives the engine nothing to
+   * read; it would only cost start-up time */
+  bool idle = ct->probe.ring_fd < 0 && ct->launch.listener_fd < 0 && (p == NULL || p->mode == WARD_MODE_OFF);
+  if (cli->detached || cli->local || cli->early_err || idle || agent_may_take(o->root))
+    return;
+  local_start(ct, cli, o->root, &cli->local, &cli->early_err);
+}
+
+int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
+                            struct ward_engine_local **out, ward_error_t *err)
+{
+  if (cli->early_err) {
+    *err = steal_pointer(&cli->early_err);
+    return -1;
+  }
+  if (cli->local) {
+    *out = steal_pointer(&cli->local);
+    return 0;
+  }
+  return local_start(ct, cli, root, out, err);
 }
 
 int ward_engine_local_finish(struct ward_engine_local *l)
@@ -264,4 +307,16 @@ int ward_engine_local_finish(struct ward_engine_local *l)
     ward_error_report(&l->err);
   local_free(l);
   return rc;
+}
+
+void ward_engine_cli_release(struct ward_engine_cli *cli)
+{
+  ward_policy_free(cli->policy);
+  cli->policy = NULL;
+  if (cli->local) {
+    stop_thread(cli->local);
+    local_free(cli->local);
+    cli->local = NULL;
+  }
+  ward_error_free(&cli->early_err);
 }

@@ -3,6 +3,7 @@
  *
  *   struct ward_engine_cli cli = {.mode = "protect", .template_path = T};
  *   create_opts.configure = ward_engine_cli_configure; .opaque = &cli;
+ *   create_opts.ready = ward_engine_cli_ready;   // optional: start early
  *   create_opts.supervisor = true;
  *   ward_container_create(&create_opts, &ct, &err);
  *   ward_engine_local_start(ct, &cli, root, &local, &err);
@@ -29,6 +30,9 @@ struct ward_engine_cli {
   bool detached;               /* ward create, run -d: this process will not serve it */
   bool agent;                  /* ... but a running ward agent will */
   struct ward_policy *policy;  /* resolved by ward_engine_cli_configure */
+  /* started by ward_engine_cli_ready, taken by ward_engine_local_start */
+  struct ward_engine_local *local;
+  ward_error_t early_err;      /* why that failed: reported by ward_engine_local_start */
 };
 
 /* A ward_create_opts.configure callback: resolves the policy from the
@@ -36,11 +40,20 @@ struct ward_engine_cli {
  * decides on the supervisor and, in protect mode, compiles the template
  * into the extra seccomp and Landlock layers. opaque: struct ward_engine_cli. */
 int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err);
+/* A ward_create_opts.ready callback for attached runs: unless an agent may
+ * take the container, or there is nothing for an engine to read, starts
+ * the engine for it at once, so that the container's first execve (which
+ * the supervisor holds until the engine answers) does not also wait for
+ * the state file to be saved. ward_engine_local_start hands it over.
+ * opaque: the cli. */
+void ward_engine_cli_ready(void *opaque, const struct ward_create_opts *o, struct ward_container *ct);
+/* Also stops and frees an engine that ready started (a failed create). */
 void ward_engine_cli_release(struct ward_engine_cli *cli);
 
 struct ward_engine_local;
 /* Takes the container's ring fd, listener and a dup of its pidfd, and the
- * resolved policy (cli->policy becomes NULL). */
+ * resolved policy (cli->policy becomes NULL); or hands over the engine
+ * ward_engine_cli_ready started (cli->local becomes NULL). */
 int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
                             struct ward_engine_local **out, ward_error_t *err);
 /* Asks the thread to stop after the container exited, without waiting: it

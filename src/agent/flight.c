@@ -4,6 +4,7 @@
 #include "agent/flight.h"
 
 #include "common/cleanup.h"
+#include "common/rundir.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -158,6 +159,8 @@ int ward_flight_open(const char *state_dir, size_t capacity, struct ward_flight 
   _cleanup_free_ char *path = NULL;
   if (asprintf(&path, "%s/" WARD_FLIGHT_FILE, state_dir) < 0)
     return ward_error(err, ENOMEM, "flight recorder path");
+  if (ward_run_dir_ensure(state_dir, err) < 0)
+    return ward_error_prefix(err, "flight recorder");
   return ward_flight_open_path(path, capacity, 0, out, err);
 }
 

@@ -24,7 +24,7 @@
 #include "common/error.h"
 #include "probe/event.h"
 
-#define WARD_FLIGHT_FILE "flight"
+#define WARD_FLIGHT_FILE "run/flight"  /* in the state directory (common/rundir.h) */
 #define WARD_FLIGHT_CAPACITY_DEFAULT 4096u
 #define WARD_FLIGHT_CAPACITY_MAX (1u << 20)
 /* bytes per slot: a record header of 128 bytes, stack and syscall

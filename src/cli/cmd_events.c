@@ -82,7 +82,7 @@ int probe_cli_open_ring(const struct ward_global *g, const char *cmd, const char
     dir = probe_state_dir(g, id);
     if (dir == NULL)
       return 1;
-    if (asprintf(&out->ring_path, "%s/probe/" WARD_PROBE_RING, dir) < 0)
+    if (asprintf(&out->ring_path, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING, dir) < 0)
       return 1;
     if (access(out->ring_path, F_OK) < 0)
       return ward_error(&err, 0, "container \"%s\" runs without probes (static image, or probes opted out)", id), cli_fail(&err);

@@ -4,6 +4,7 @@
 #include "probe/event.h"
 #include "probe/ring.h"
 #include "common/cleanup.h"
+#include "common/rundir.h"
 #include "common/util.h"
 
 #include <dirent.h>
@@ -114,7 +115,7 @@ int ward_probe_lib_path(enum ward_probe_variant v, char **out, ward_error_t *err
 char *ward_probe_control_path(const char *state_dir)
 {
   char *p = NULL;
-  if (asprintf(&p, "%s/probe/" WARD_PROBE_CONTROL, state_dir) < 0)
+  if (asprintf(&p, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_CONTROL, state_dir) < 0)
     return NULL;
   return p;
 }
@@ -180,7 +181,9 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
   _cleanup_free_ char *lib = NULL;
   if (ward_probe_lib_path(out->variant, &lib, err) < 0)
     return -1;
-  if (asprintf(&out->dir, "%s/probe", state_dir) < 0 || asprintf(&out->control, "%s/" WARD_PROBE_CONTROL, out->dir) < 0)
+  if (ward_run_dir_ensure(state_dir, err) < 0)
+    return -1;
+  if (asprintf(&out->dir, "%s/" WARD_STATE_PROBE, state_dir) < 0 || asprintf(&out->control, "%s/" WARD_PROBE_CONTROL, out->dir) < 0)
     return ward_error(err, ENOMEM, "probe paths");
   if (mkdir(out->dir, 0711) < 0 && errno != EEXIST)
     return ward_error_sys(err, "%s", out->dir);
@@ -246,17 +249,18 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
 int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_error_t *err)
 {
   char p[PATH_MAX];
-  snprintf(p, sizeof(p), "%s/probe/ring.id", state_dir);
+  snprintf(p, sizeof(p), "%s/" WARD_STATE_PROBE "/ring.id", state_dir);
   _cleanup_free_ char *id = NULL;
   if (ward_read_file(p, 128, &id, NULL, err) < 0)
     return -1;
   unsigned long long dev = 0, ino = 0;
   if (sscanf(id, "%llu:%llu", &dev, &ino) != 2)
     return ward_error(err, 0, "%s: malformed", p);
-  /* The ring is a file in the state directory, which no container can
-   * reach; the recorded inode still guards against a swapped file. */
+  /* The ring is a file in the state directory (or the memory directory it
+   * links to, common/rundir.h), which no container can reach; the recorded
+   * inode still guards against a swapped file. */
   (void) init_pid;
-  snprintf(p, sizeof(p), "%s/probe/" WARD_PROBE_RING, state_dir);
+  snprintf(p, sizeof(p), "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING, state_dir);
   _cleanup_close_ int fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return ward_error_sys(err, "%s", p);

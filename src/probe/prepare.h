@@ -54,15 +54,16 @@ struct ward_probe_mount {
 struct ward_probe_setup {
   enum ward_probe_variant variant;
   int ring_fd;               /* sealed memfd, close-on-exec */
-  char *dir;                 /* state_dir/probe */
-  char *control;             /* state_dir/probe/control */
-  char *preload;             /* state_dir/probe/ld.so.preload (glibc only) */
+  char *dir;                 /* state_dir/run/probe */
+  char *control;             /* state_dir/run/probe/control */
+  char *preload;             /* state_dir/run/probe/ld.so.preload (glibc only) */
   char *env;                 /* "LD_PRELOAD=..." for musl images, else NULL */
   struct ward_probe_mount mounts[WARD_PROBE_MAX_MOUNTS];
   int n_mounts;
 };
 
-/* Creates state_dir/probe (0700) with the control page, the ld.so.preload
+/* Creates state_dir/run/probe (0711; state_dir/run is made first unless the
+ * runtime made it, common/rundir.h) with the control page, the ld.so.preload
  * file and ring.id (dev:ino of the ring, to recognise it when reattaching),
  * creates the ring memfd and fills in what to mount where. With
  * opts->disabled or variant NONE it succeeds with n_mounts == 0 and
@@ -73,10 +74,10 @@ void ward_probe_setup_free(struct ward_probe_setup *s);
 
 /* Reopens a running container's ring for consuming, through its init's root
  * (/proc/PID/root + WARD_PROBE_DIR/ring, resolved in that root) and checks
- * that it is the sealed ring recorded in state_dir/probe/ring.id. */
+ * that it is the sealed ring recorded in state_dir/run/probe/ring.id. */
 int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_error_t *err);
 
-/* state_dir/probe/control, for `ward probe on|off`. The caller frees. */
+/* state_dir/run/probe/control, for `ward probe on|off`. The caller frees. */
 char *ward_probe_control_path(const char *state_dir);
 
 #endif

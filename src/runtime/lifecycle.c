@@ -10,6 +10,7 @@
 #include "supervisor/supervisor.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/rundir.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -182,6 +183,24 @@ static int rlimit_fallback(struct ward_config *cfg, const struct ward_cgroup *cg
  * the host's read-only /, gets LD_PRELOAD instead). */
 #define DEFAULT_PROBE_GROUPS ((1u << WARD_GROUP_COUNT) - 1 - (1u << WARD_GROUP_PERF))
 
+/* The memory directory for the probe files and the flight recorder
+ * (common/rundir.h), unless the container will see where it would go:
+ * through a bind, the sandbox's host root, or a joined mount namespace. */
+static int create_run_dir(struct ward_container *c, const struct ward_create_opts *o, ward_error_t *err)
+{
+  const struct ward_config *cfg = c->cfg;
+  _cleanup_free_ const char **exposed = calloc(cfg->n_mounts + 2, sizeof(char *));
+  if (exposed == NULL)
+    return ward_error(err, ENOMEM, "state");
+  size_t n = 0;
+  if (o->host_root_bind || cfg->ns[WARD_NS_MOUNT].path)
+    exposed[n++] = "/";
+  for (size_t i = 0; i < cfg->n_mounts; i++)
+    if (cfg->mounts[i].bind && cfg->mounts[i].source)
+      exposed[n++] = cfg->mounts[i].source;
+  return ward_run_dir_create(c->state->dir, exposed, err);
+}
+
 static int prepare_probes(struct ward_container *c, const struct ward_create_opts *o, ward_error_t *err)
 {
   const struct ward_config *cfg = c->cfg;
@@ -196,6 +215,8 @@ static int prepare_probes(struct ward_container *c, const struct ward_create_opt
                         o->probe_groups ? "--probe" : "annotations.run.ward.probe", groups_text);
     groups = (uint32_t) mask;
   }
+  if ((!off || c->launch.supervisor) && create_run_dir(c, o, err) < 0)
+    return -1;
   /* A sandbox runs the host's own programs: glibc, even where musl is
    * installed beside it. */
   struct ward_probe_opts po = {.groups = groups, .disabled = off, .variant = o->host_root_bind ? WARD_PROBE_GLIBC : WARD_PROBE_NONE};
@@ -328,6 +349,8 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
   L->close_in_init = c->ring_lock_fd;
   if (ward_launch_prepare(L, err) < 0 || ward_launch_start(L, err) < 0)
     return -1;
+  if (o->ready)
+    o->ready(o->opaque, o, c);
   free(c->state->status_hint);
   c->state->status_hint = NULL;
   if (ward_state_save(c->state, err) < 0)
@@ -577,5 +600,10 @@ int ward_container_delete(const char *root, const char *id, bool force, ward_err
     _cleanup_error_ ward_error_t ignored = NULL;
     ward_cgroup_freeze(st->cgroup, false, &ignored);
   }
-  return ward_container_destroy(root, st, true, err);
+  int rc = ward_container_destroy(root, st, true, err);
+  /* what containers whose state directory was removed by hand left in
+   * memory (common/rundir.h): `ward delete` is run for every container an
+   * engine like containerd or podman removes, `ward run` is not slowed */
+  ward_run_dir_sweep();
+  return rc;
 }

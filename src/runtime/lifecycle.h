@@ -14,6 +14,7 @@
 
 struct ward_landlock;
 struct ward_seccomp_prog;
+struct ward_container;
 
 struct ward_create_opts {
   const char *root;            /* state root (--root) */
@@ -45,6 +46,10 @@ struct ward_create_opts {
    * caller reads annotations (policies) and may set supervisor and the
    * extra layers below. */
   int (*configure)(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err);
+  /* Called as soon as the init is ready (its root and listener are there),
+   * before the state is saved: for RUN it goes on to exec at once, and with
+   * a supervisor that execve waits for whoever answers the listener. */
+  void (*ready)(void *opaque, const struct ward_create_opts *o, struct ward_container *c);
   void *opaque;
   struct ward_seccomp_prog *extra_seccomp;  /* taken over: stacked on the config's filter */
   struct ward_landlock *extra_landlock;     /* taken over: a second ruleset */
@@ -60,7 +65,7 @@ struct ward_container {
   struct ward_state *state;
   struct ward_launch launch;
   char *seccomp_cache;
-  int ring_lock_fd;            /* holds state_dir/probe/ring.lock (lock_ring), else -1 */
+  int ring_lock_fd;            /* holds state_dir/run/probe/ring.lock (lock_ring), else -1 */
 };
 /* Releases the ring lock (before handing the ring to an agent) and takes it
  * again (when no agent took it). */

@@ -3,6 +3,7 @@
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "common/json.h"
+#include "common/rundir.h"
 #include "common/util.h"
 
 #include <dirent.h>
@@ -215,6 +216,8 @@ int ward_state_lock(const char *dir, ward_error_t *err)
 
 int ward_state_remove_dir(const char *dir, ward_error_t *err)
 {
+  if (ward_run_dir_remove(dir, err) < 0)
+    return -1;
   return ward_remove_tree(dir, err);
 }
 

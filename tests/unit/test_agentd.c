@@ -3,6 +3,7 @@
 #include "agent/agentd.h"
 #include "agent/metrics.h"
 #include "common/util.h"
+#include "probe/event.h"
 #include "runtime/state.h"
 #include "tap.h"
 
@@ -169,7 +170,7 @@ static void test_check_register(void)
 
   /* a ring that is not the recorded one */
   char ringdir[512];
-  snprintf(ringdir, sizeof(ringdir), "%s/probe", dir);
+  snprintf(ringdir, sizeof(ringdir), "%s/" WARD_STATE_PROBE, dir);
   ward_mkdir_p(ringdir, 0700, &err);
   char idp[600];
   snprintf(idp, sizeof(idp), "%s/ring.id", ringdir);

@@ -271,7 +271,7 @@ static int make_ring(const char *dir, struct ward_ring **prod_ring, struct ward_
 {
   ward_error_t err = NULL;
   _cleanup_free_ char *probe = NULL, *ring = NULL;
-  if (asprintf(&probe, "%s/probe", dir) < 0 || asprintf(&ring, "%s/probe/ring", dir) < 0)
+  if (asprintf(&probe, "%s/" WARD_STATE_PROBE, dir) < 0 || asprintf(&ring, "%s/" WARD_STATE_PROBE "/ring", dir) < 0)
     abort();
   ward_mkdir_p(probe, 0700, &err);
   if (ward_ring_create_file(ring, 1 << 20, 0, &err) < 0 ||
@@ -320,7 +320,7 @@ static void test_engine_ring(void)
   /* a second consumer is kept out by the lock */
   _cleanup_free_ char *lock = NULL;
   int lock_fd = -1;
-  if (asprintf(&lock, "%s/probe/ring.lock", dir) < 0)
+  if (asprintf(&lock, "%s/" WARD_STATE_PROBE "/ring.lock", dir) < 0)
     abort();
   ok(ward_ring_lock_consumer(lock, &lock_fd, &err) < 0, "the engine holds the ring's consumer lock");
   ward_error_free(&err);
@@ -367,7 +367,7 @@ static void test_engine_ring(void)
   struct { size_t n; } fc = {0};
   struct ward_flight_read_stats fs;
   _cleanup_free_ char *fpath = NULL;
-  if (asprintf(&fpath, "%s/flight", dir) < 0)
+  if (asprintf(&fpath, "%s/" WARD_FLIGHT_FILE, dir) < 0)
     abort();
   int ffd = open(fpath, O_RDONLY | O_CLOEXEC);
   ok(ffd >= 0 && ward_flight_read_fd(ffd, "flight", 0, tap_fn, &(struct tapped) {0}, &fs, &err) == 0 && fs.total == 1000,

@@ -1,0 +1,217 @@
+/* The memory directory behind state_dir/run (rundir.h). */
+#include "common/rundir.h"
+#include "common/cleanup.h"
+#include "common/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+static const char *const bases[] = {"/run", "/dev/shm"};
+/* in each memory directory: a symlink to its state directory */
+#define STATE_LINK "state"
+
+static bool on_tmpfs(const char *path)
+{
+  struct statfs fs;
+  return statfs(path, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+}
+
+/* Whether a and b are the same path or one lies beneath the other. */
+static bool overlaps(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  const char *longer = la >= lb ? a : b;
+  size_t n = la < lb ? la : lb;
+  if (strncmp(a, b, n) != 0)
+    return false;
+  return longer[n] == 0 || longer[n] == '/' || (n > 0 && longer[n - 1] == '/');
+}
+
+/* Whether the container would see BASE/ward-run-UID: a path it is given
+ * contains it or lies inside it (a bind of /run/foo.sock does not). */
+static bool exposed_to(const char *base, const char *const *exposed)
+{
+  char real[PATH_MAX];
+  if (realpath(base, real) == NULL)
+    return true;
+  size_t n = strlen(real);
+  if ((size_t) snprintf(real + n, sizeof(real) - n, "/ward-run-%u", (unsigned) geteuid()) >= sizeof(real) - n)
+    return true;
+  for (size_t i = 0; exposed && exposed[i]; i++) {
+    char src[PATH_MAX];
+    /* a source that does not resolve cannot be mounted either */
+    if (realpath(exposed[i], src) != NULL && overlaps(src, real))
+      return true;
+  }
+  return false;
+}
+
+/* BASE/ward-run-UID: 0700 (a rootless init that binds a probe file itself
+ * runs as our uid), and used only if it is a real directory of ours that
+ * nobody else may enter. */
+static int base_dir(const char *base, char *out, size_t size)
+{
+  if (!on_tmpfs(base))
+    return -1;
+  if ((size_t) snprintf(out, size, "%s/ward-run-%u", base, (unsigned) geteuid()) >= size)
+    return -1;
+  if (mkdir(out, 0700) < 0 && errno != EEXIST)
+    return -1;
+  struct stat st;
+  if (lstat(out, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+    return -1;
+  /* ours (in a sticky directory nobody else can rename it), but opened up
+   * by someone: close it again */
+  if ((st.st_mode & 077) && chmod(out, 0700) < 0)
+    return -1;
+  return 0;
+}
+
+/* The memory directory's path for this state directory on this base. */
+static int target_name(const char *base_path, const struct stat *sd, char *out, size_t size)
+{
+  int n = snprintf(out, size, "%s/%llx-%llx", base_path, (unsigned long long) sd->st_dev,
+                   (unsigned long long) sd->st_ino);
+  return n > 0 && (size_t) n < size ? 0 : -1;
+}
+
+/* Makes the directory, replacing one a crashed run left under this name
+ * (the name is the live state directory's, so nothing else can own it). */
+static int make_target(const char *target)
+{
+  if (mkdir(target, 0711) == 0)
+    return 0;
+  if (errno != EEXIST)
+    return -1;
+  _cleanup_error_ ward_error_t ignored = NULL;
+  if (ward_remove_tree(target, &ignored) < 0)
+    return -1;
+  return mkdir(target, 0711);
+}
+
+int ward_run_dir_ensure(const char *state_dir, ward_error_t *err)
+{
+  return ward_run_dir_create(state_dir, (const char *const[]) {"/", NULL}, err);
+}
+
+int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_error_t *err)
+{
+  char link[PATH_MAX];
+  if ((size_t) snprintf(link, sizeof(link), "%s/" WARD_RUN_DIR, state_dir) >= sizeof(link))
+    return ward_error(err, ENAMETOOLONG, "%s", state_dir);
+  struct stat st;
+  if (lstat(link, &st) == 0)
+    return 0;
+  if (errno != ENOENT)
+    return ward_error_sys(err, "%s", link);
+  struct stat sd;
+  if (stat(state_dir, &sd) < 0)
+    return ward_error_sys(err, "%s", state_dir);
+  if (!on_tmpfs(state_dir)) {
+    char base[PATH_MAX], target[PATH_MAX];
+    for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+      if (exposed_to(bases[i], exposed) || base_dir(bases[i], base, sizeof(base)) < 0 ||
+          target_name(base, &sd, target, sizeof(target)) < 0 || make_target(target) < 0)
+        continue;
+      /* the way back, for ward_run_dir_sweep */
+      char back[PATH_MAX], abs_state[PATH_MAX];
+      if (realpath(state_dir, abs_state) == NULL ||
+          (size_t) snprintf(back, sizeof(back), "%s/" STATE_LINK, target) >= sizeof(back) ||
+          symlink(abs_state, back) < 0) {
+        int saved = errno;
+        _cleanup_error_ ward_error_t ignored = NULL;
+        ward_remove_tree(target, &ignored);
+        return ward_error(err, saved, "%s", target);
+      }
+      if (symlink(target, link) == 0)
+        return 0;
+      int saved = errno;
+      _cleanup_error_ ward_error_t ignored = NULL;
+      ward_remove_tree(target, &ignored);
+      if (saved == EEXIST)
+        return 0;  /* a plain one, made meanwhile by another writer: ours was unused */
+      return ward_error(err, saved, "symlink %s", link);
+    }
+  }
+  if (mkdir(link, 0711) < 0 && errno != EEXIST)
+    return ward_error_sys(err, "%s", link);
+  return 0;
+}
+
+int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
+{
+  char link[PATH_MAX], dest[PATH_MAX];
+  if ((size_t) snprintf(link, sizeof(link), "%s/" WARD_RUN_DIR, state_dir) >= sizeof(link))
+    return 0;
+  ssize_t n = readlink(link, dest, sizeof(dest) - 1);
+  if (n < 0)
+    return 0;  /* none, or a plain directory: it goes with the state directory */
+  dest[n] = 0;
+  struct stat sd;
+  if (stat(state_dir, &sd) < 0)
+    return ward_error_sys(err, "%s", state_dir);
+  /* only the directory this state directory would have made: the link's
+   * word alone is not enough to remove a tree */
+  char base[PATH_MAX], target[PATH_MAX];
+  for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+    int m = snprintf(base, sizeof(base), "%s/ward-run-%u", bases[i], (unsigned) geteuid());
+    if (m < 0 || (size_t) m >= sizeof(base) || target_name(base, &sd, target, sizeof(target)) < 0)
+      continue;
+    if (strcmp(dest, target) == 0)
+      return ward_remove_tree(target, err);
+  }
+  return 0;
+}
+
+/* A memory directory is stale when the state directory its link names is
+ * gone or is another one (not the DEV-INO it is named after). One being
+ * made has no link yet and is left alone. */
+static bool stale(int basefd, const char *name)
+{
+  char link[PATH_MAX], state[PATH_MAX];
+  if ((size_t) snprintf(link, sizeof(link), "%s/" STATE_LINK, name) >= sizeof(link))
+    return false;
+  ssize_t n = readlinkat(basefd, link, state, sizeof(state) - 1);
+  if (n < 0)
+    return false;
+  state[n] = 0;
+  struct stat sd;
+  if (stat(state, &sd) < 0)
+    return errno == ENOENT || errno == ENOTDIR;
+  char expect[64];
+  snprintf(expect, sizeof(expect), "%llx-%llx", (unsigned long long) sd.st_dev, (unsigned long long) sd.st_ino);
+  return strcmp(expect, name) != 0;
+}
+
+void ward_run_dir_sweep(void)
+{
+  for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+    char base[PATH_MAX];
+    if ((size_t) snprintf(base, sizeof(base), "%s/ward-run-%u", bases[i], (unsigned) geteuid()) >= sizeof(base))
+      continue;
+    struct stat st;
+    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+      continue;
+    _cleanup_closedir_ DIR *d = opendir(base);
+    if (d == NULL)
+      continue;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+      if (de->d_name[0] == '.' || !stale(dirfd(d), de->d_name))
+        continue;
+      char path[PATH_MAX];
+      _cleanup_error_ ward_error_t ignored = NULL;
+      if ((size_t) snprintf(path, sizeof(path), "%s/%s", base, de->d_name) < sizeof(path))
+        ward_remove_tree(path, &ignored);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/* A container's volatile files: the probe directory (ring, control page,
+ * ring.id, ld.so.preload, decoys) and the engine's flight recorder. They are
+ * mapped, written on every event and worthless once the container is gone,
+ * so they live in memory whatever file system holds the state root. On a
+ * disk file system (the VM this was measured on keeps /run on ext4) each of
+ * them cost a journalled create, a page_mkwrite on the first store into
+ * every page, and at removal an eviction that the state directory's own
+ * removal queued behind: milliseconds of every `ward run`.
+ *
+ * They sit under state_dir/run, which is
+ *   - a plain directory when the state root is itself on tmpfs, or when no
+ *     tmpfs is usable;
+ *   - otherwise a symlink to BASE/ward-run-UID/DEV-INO, on the first of /run
+ *     and /dev/shm that is a tmpfs, where DEV-INO names the state directory
+ *     (unique while it exists, so a name left by a crash is known stale).
+ * Everyone finds them through state_dir/run by path (`ward events`, `ward
+ * probe`, the agent's re-attach). BASE/ward-run-UID is 0700 and must be a
+ * directory of ours that nobody else can write (in /dev/shm anyone could
+ * have made it first), or the plain directory is used. So is it when the
+ * container itself could reach BASE/ward-run-UID: a bundle that binds the
+ * host's /dev/shm (a "host IPC" container) would otherwise find every
+ * container's control page there, its own included, and could turn its
+ * probes off. Each memory directory holds a symlink back to its state
+ * directory ("state"), for the sweep below. */
+#ifndef WARD_RUNDIR_H
+#define WARD_RUNDIR_H
+
+#include "common/error.h"
+
+#define WARD_RUN_DIR "run"
+
+/* The runtime, for a container with probes or a supervisor: creates
+ * state_dir/run unless it exists, in memory unless a path the container
+ * will see (exposed: host paths such as its bind sources, NULL-terminated;
+ * "/" for all of them) contains BASE/ward-run-UID or lies beneath it. */
+int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_error_t *err);
+/* Any other writer (the engine's flight recorder): a plain directory,
+ * unless the runtime made one. */
+int ward_run_dir_ensure(const char *state_dir, ward_error_t *err);
+/* Removes the memory directory that state_dir/run links to, if it is the
+ * one this state directory owns (a link anywhere else is left alone); the
+ * link itself goes with the state directory. */
+int ward_run_dir_remove(const char *state_dir, ward_error_t *err);
+
+/* Removes memory directories whose state directory is gone (removed by
+ * hand, say, rather than by `ward delete`): they would hold their pages
+ * until reboot. */
+void ward_run_dir_sweep(void);
+
+#endif
