@@ -40,15 +40,12 @@ make_bundle "$work/bundle" '["/bin/true"]' '.mounts |= map(select(.destination !
 jq --slurpfile s "$work/seccomp.json" '.linux.seccomp = $s[0] | .linux.namespaces |= map(select(.type != "cgroup"))' \
   "$work/bundle/config.json" > "$work/c.json" && mv "$work/c.json" "$work/bundle/config.json"
 
-# One lifecycle as a shim drives it; the id is fixed, each run deletes it.
-cat > "$work/cycle.sh" <<EOS
-#!/bin/sh
-rt=\$1; shift
-"\$@" --root "$work/state-\$rt" create --bundle "$work/bundle" cyc >/dev/null &&
-  "\$@" --root "$work/state-\$rt" start cyc &&
-  "\$@" --root "$work/state-\$rt" delete --force cyc
-EOS
-chmod +x "$work/cycle.sh"
+# One lifecycle as a shim drives it: three runtime invocations, each
+# spawned directly by the timer; the id is fixed, each run deletes it.
+cycle() {  # NAME RUNTIME
+  local r="$2 --root $work/state-$1"
+  echo "$r create --bundle $work/bundle cyc && $r start cyc && $r delete --force cyc"
+}
 
 if [ "$podman_runs" -gt 0 ]; then
   WARD=$ward podman_setup "$work/podman"
@@ -59,10 +56,10 @@ fi
 
 echo "== machine: $(nproc) cores, $(uname -r); $(crun --version | head -1); $(runc --version | head -1); podman $(podman --version | awk '{print $3}'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 {
-  printf 'ward\t%s/cycle.sh ward %s\n' "$work" "$ward"
-  [ -z "$ward_b" ] || printf 'ward-b\t%s/cycle.sh ward-b %s\n' "$work" "$ward_b"
-  printf 'crun\t%s/cycle.sh crun crun\n' "$work"
-  printf 'runc\t%s/cycle.sh runc runc\n' "$work"
+  printf 'ward\t%s\n' "$(cycle ward "$ward")"
+  [ -z "$ward_b" ] || printf 'ward-b\t%s\n' "$(cycle ward-b "$ward_b")"
+  printf 'crun\t%s\n' "$(cycle crun crun)"
+  printf 'runc\t%s\n' "$(cycle runc runc)"
 } > "$work/cycle.tsv"
 pm_cmd() {
   echo "podman --root $PODMAN_DIR/root --runroot $PODMAN_DIR/runroot --tmpdir $PODMAN_DIR/tmp --cgroup-manager cgroupfs --events-backend file --runtime $1 run --rm localhost/wardbox true"

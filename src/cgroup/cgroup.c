@@ -398,6 +398,56 @@ int ward_cgroup_enter(const struct ward_cgroup *cg, pid_t pid, ward_error_t *err
   return 0;
 }
 
+void ward_cgroup_join_close(struct ward_cgroup_join *j)
+{
+  for (size_t i = 0; i < j->n_tasks; i++)
+    if (j->tasks[i] >= 0)
+      close(j->tasks[i]);
+  j->n_tasks = 0;
+  if (j->unified_fd >= 0)
+    close(j->unified_fd);
+  j->unified_fd = -1;
+}
+
+int ward_cgroup_join_open(const struct ward_cgroup *cg, struct ward_cgroup_join *j, ward_error_t *err)
+{
+  *j = (struct ward_cgroup_join) {.unified_fd = -1};
+  for (size_t i = 0; i < cg->n_v1; i++) {
+    if (cg->v1[i].dir == NULL)
+      continue;
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/tasks", cg->v1[i].dir) < 0) {
+      ward_cgroup_join_close(j);
+      return ward_error(err, ENOMEM, "cgroup");
+    }
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      ward_cgroup_join_close(j);
+      return ward_error_sys(err, "%s", path);
+    }
+    j->tasks[j->n_tasks++] = fd;
+  }
+  if (cg->unified && (j->unified_fd = open(cg->unified, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    int saved = errno;
+    ward_cgroup_join_close(j);
+    return ward_error(err, saved, "%s", cg->unified);
+  }
+  return 0;
+}
+
+int ward_cgroup_join_self(struct ward_cgroup_join *j, ward_error_t *err)
+{
+  for (size_t i = 0; i < j->n_tasks; i++) {
+    if (write(j->tasks[i], "0", 1) != 1) {
+      int saved = errno;
+      ward_cgroup_join_close(j);
+      return ward_error(err, saved, "join the container's cgroup (v1 tasks)");
+    }
+  }
+  ward_cgroup_join_close(j);
+  return 0;
+}
+
 static const char *member_dir(const struct ward_cgroup *cg)
 {
   if (cg->unified)

@@ -30,11 +30,13 @@ void ward_launch_init(struct ward_launch *L)
   for (int k = 0; k < WARD_NS_COUNT; k++)
     L->ns_fds[k] = -1;
   L->fifo_fd = L->console_fd = L->sync_fd = L->pidfd = L->listener_fd = L->close_in_init = -1;
+  L->cgroup_join.unified_fd = -1;
 }
 
 void ward_launch_release(struct ward_launch *L)
 {
   ward_ns_close_fds(L->ns_fds);
+  ward_cgroup_join_close(&L->cgroup_join);
   int *fds[] = {&L->fifo_fd, &L->console_fd, &L->sync_fd, &L->pidfd, &L->listener_fd};
   for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
     if (*fds[i] >= 0)
@@ -116,14 +118,34 @@ int ward_launch_prepare(struct ward_launch *L, ward_error_t *err)
   return 0;
 }
 
-static pid_t clone_init(int flags, int *pidfd)
+static pid_t clone_init(int flags, int *pidfd, int cgroup_fd)
 {
   struct clone_args args = {
-    .flags = (uint64_t) flags | CLONE_PIDFD,
+    .flags = (uint64_t) flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
     .pidfd = (uint64_t) (uintptr_t) pidfd,
     .exit_signal = SIGCHLD,
+    .cgroup = cgroup_fd >= 0 ? (uint64_t) cgroup_fd : 0,
   };
   return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/* The fast join (cgroup.h) when the files open; otherwise the parent
+ * writes cgroup.procs as before. */
+static pid_t clone_joined(struct ward_launch *L)
+{
+  const struct ward_cgroup *cg = L->state->cgroup;
+  _cleanup_error_ ward_error_t ignored = NULL;
+  L->cgroup_self_join = cg && cg->mode != WARD_CGROUP_NONE && ward_cgroup_join_open(cg, &L->cgroup_join, &ignored) == 0;
+  if (!L->cgroup_self_join)
+    return clone_init(L->clone_flags, &L->pidfd, -1);
+  pid_t pid = clone_init(L->clone_flags, &L->pidfd, L->cgroup_join.unified_fd);
+  if (pid < 0 && L->cgroup_join.unified_fd >= 0 && (errno == EINVAL || errno == E2BIG || errno == ENOSYS || errno == EOPNOTSUPP || errno == EBUSY)) {
+    /* a kernel before 5.7, or a cgroup2 directory that cannot take us */
+    ward_cgroup_join_close(&L->cgroup_join);
+    L->cgroup_self_join = false;
+    pid = clone_init(L->clone_flags, &L->pidfd, -1);
+  }
+  return pid;
 }
 
 static void kill_and_reap(struct ward_launch *L)
@@ -136,34 +158,11 @@ static void kill_and_reap(struct ward_launch *L)
   L->pid = 0;
 }
 
-static int handshake(struct ward_launch *L, int sock, ward_error_t *err)
+/* Runs the prestart and createRuntime hooks when the init asks ('H'),
+ * takes the notify listener ('L'), until the init is ready ('R'). */
+static int handshake_wait(struct ward_launch *L, int sock, const char *state_json, ward_error_t *err)
 {
   struct ward_config *cfg = L->cfg;
-  if (L->new_userns && ward_userns_write_maps(L->pid, cfg, err) < 0)
-    return -1;
-  L->state->pid = L->pid;
-  /* The init waits for 'G': what it carries is known without looking at
-   * /proc; the start time is read once it is on its way. */
-  _cleanup_json_ json_t *sj = ward_state_oci_json_as(L->state, WARD_CREATING);
-  _cleanup_free_ char *state_json = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
-  if (state_json == NULL)
-    return ward_error(err, ENOMEM, "state");
-  if (ward_msg_send(sock, 'G', state_json, strlen(state_json), -1, err) < 0)
-    return -1;
-  L->state->pid_start = ward_proc_start_time(L->pid);
-  /* The first write to a v1 cgroup.procs waits for an RCU grace period
-   * (milliseconds): the init sets up its mounts meanwhile, and waits for
-   * 'C' before anything that must count against the cgroup (init.c). */
-  if (L->state->cgroup && ward_cgroup_enter(L->state->cgroup, L->pid, err) < 0)
-    return -1;
-  /* An init that already failed has closed its end: its 'E' (or its exit)
-   * is read below. Any other failure would leave it waiting for 'C'. */
-  _cleanup_error_ ward_error_t lost = NULL;
-  if (ward_msg_send(sock, 'C', NULL, 0, -1, &lost) < 0 && lost->errnum != EPIPE && lost->errnum != ECONNRESET) {
-    ward_error_free(err);
-    *err = steal_pointer(&lost);
-    return -1;
-  }
   char buf[4096];
   for (;;) {
     char type;
@@ -202,6 +201,40 @@ static int handshake(struct ward_launch *L, int sock, ward_error_t *err)
   }
 }
 
+static int handshake(struct ward_launch *L, int sock, ward_error_t *err)
+{
+  struct ward_config *cfg = L->cfg;
+  if (L->new_userns && ward_userns_write_maps(L->pid, cfg, err) < 0)
+    return -1;
+  L->state->pid = L->pid;
+  /* The init waits for 'G': what it carries is known without looking at
+   * /proc; the start time is read once it is on its way. */
+  _cleanup_json_ json_t *sj = ward_state_oci_json_as(L->state, WARD_CREATING);
+  _cleanup_free_ char *state_json = sj ? json_dumps(sj, JSON_COMPACT) : NULL;
+  if (state_json == NULL)
+    return ward_error(err, ENOMEM, "state");
+  if (ward_msg_send(sock, 'G', state_json, strlen(state_json), -1, err) < 0)
+    return -1;
+  L->state->pid_start = ward_proc_start_time(L->pid);
+  if (L->cgroup_self_join)
+    return handshake_wait(L, sock, state_json, err);
+  /* Without the fast join (cgroup.h), the first write to a v1 cgroup.procs
+   * waits for an RCU grace period: the init sets up its mounts meanwhile,
+   * and waits for 'C' before anything that must count against the cgroup
+   * (init.c). */
+  if (L->state->cgroup && ward_cgroup_enter(L->state->cgroup, L->pid, err) < 0)
+    return -1;
+  /* An init that already failed has closed its end: its 'E' (or its exit)
+   * is read below. Any other failure would leave it waiting for 'C'. */
+  _cleanup_error_ ward_error_t lost = NULL;
+  if (ward_msg_send(sock, 'C', NULL, 0, -1, &lost) < 0 && lost->errnum != EPIPE && lost->errnum != ECONNRESET) {
+    ward_error_free(err);
+    *err = steal_pointer(&lost);
+    return -1;
+  }
+  return handshake_wait(L, sock, state_json, err);
+}
+
 int ward_launch_start(struct ward_launch *L, ward_error_t *err)
 {
   if (ward_ns_join_inherited(L->ns_fds, err) < 0)
@@ -211,7 +244,7 @@ int ward_launch_start(struct ward_launch *L, ward_error_t *err)
     return ward_error_sys(err, "socketpair");
   _cleanup_close_ int sock = sv[0];
   fflush(NULL);
-  pid_t pid = clone_init(L->clone_flags, &L->pidfd);
+  pid_t pid = clone_joined(L);
   if (pid < 0) {
     int saved = errno;
     close(sv[1]);
@@ -225,6 +258,7 @@ int ward_launch_start(struct ward_launch *L, ward_error_t *err)
     ward_init_main(L);
   }
   close(sv[1]);
+  ward_cgroup_join_close(&L->cgroup_join);
   L->pid = pid;
   if (handshake(L, sock, err) < 0) {
     kill_and_reap(L);

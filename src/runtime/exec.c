@@ -43,6 +43,8 @@ struct exec_plan {
   int ns_flags;       /* namespaces of the init that differ from ours */
   int console_fd;
   int preserve_fds;
+  bool self_join;     /* the helper joins the cgroup itself (cgroup.h) */
+  struct ward_cgroup_join join;
 };
 
 static void plan_release(struct exec_plan *x)
@@ -54,6 +56,7 @@ static void plan_release(struct exec_plan *x)
     ward_landlock_free(x->landlock);
   if (x->pidfd >= 0)
     close(x->pidfd);
+  ward_cgroup_join_close(&x->join);
   if (x->console_fd >= 0)
     close(x->console_fd);
 }
@@ -283,6 +286,8 @@ static __attribute__((noreturn)) void helper_main(struct exec_plan *x, int sock)
   char type, buf[8];
   if (ward_msg_recv(sock, &type, buf, sizeof(buf), NULL, &err) < 0 || type != 'G')
     _exit(1);
+  if (x->self_join && ward_cgroup_join_self(&x->join, &err) < 0)
+    fail_child(sock, &err);
   if (x->ns_flags && setns(x->pidfd, x->ns_flags) < 0) {
     ward_error_sys(&err, "join the container's namespaces");
     fail_child(sock, &err);
@@ -304,9 +309,10 @@ static __attribute__((noreturn)) void helper_main(struct exec_plan *x, int sock)
 }
 
 /* P, after the fork: cgroup, go, then B's pid and its execve. */
-static int parent_side(const struct ward_state *st, pid_t helper, int sock, pid_t *child, ward_error_t *err)
+static int parent_side(const struct ward_state *st, const struct exec_plan *x, pid_t helper, int sock, pid_t *child,
+                       ward_error_t *err)
 {
-  if (st->cgroup && st->cgroup->mode != WARD_CGROUP_NONE && ward_cgroup_enter(st->cgroup, helper, err) < 0)
+  if (!x->self_join && st->cgroup && st->cgroup->mode != WARD_CGROUP_NONE && ward_cgroup_enter(st->cgroup, helper, err) < 0)
     return ward_error_prefix(err, "join the container's cgroup");
   if (ward_msg_send(sock, 'G', NULL, 0, -1, err) < 0)
     return -1;
@@ -361,12 +367,34 @@ static int prepare(const struct ward_exec_opts *o, struct ward_state *st, struct
   return 0;
 }
 
+/* The helper is started in the container's cgroup2 directory and joins
+ * the v1 hierarchies itself, without the grace period of a cgroup.procs
+ * write (cgroup.h); if that cannot be set up, the parent writes it. */
+static pid_t fork_helper(const struct ward_state *st, struct exec_plan *x)
+{
+  _cleanup_error_ ward_error_t ignored = NULL;
+  x->self_join = st->cgroup && st->cgroup->mode != WARD_CGROUP_NONE && ward_cgroup_join_open(st->cgroup, &x->join, &ignored) == 0;
+  if (x->self_join) {
+    struct clone_args args = {.exit_signal = SIGCHLD};
+    if (x->join.unified_fd >= 0) {
+      args.flags = CLONE_INTO_CGROUP;
+      args.cgroup = (uint64_t) x->join.unified_fd;
+    }
+    pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+    if (pid >= 0 || (errno != EINVAL && errno != E2BIG && errno != ENOSYS && errno != EOPNOTSUPP && errno != EBUSY))
+      return pid;
+    ward_cgroup_join_close(&x->join);
+    x->self_join = false;
+  }
+  return fork();
+}
+
 int ward_exec(const struct ward_exec_opts *o, int *status, ward_error_t *err)
 {
   _cleanup_state_ struct ward_state *st = NULL;
   if (ward_state_load(o->root, o->id, &st, err) < 0)
     return -1;
-  struct exec_plan x = {.pidfd = -1, .console_fd = -1};
+  struct exec_plan x = {.pidfd = -1, .console_fd = -1, .join = {.unified_fd = -1}};
   int rc = prepare(o, st, &x, err);
   int sv[2] = {-1, -1};
   if (rc == 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -374,7 +402,7 @@ int ward_exec(const struct ward_exec_opts *o, int *status, ward_error_t *err)
   pid_t helper = -1, child = -1;
   if (rc == 0) {
     fflush(NULL);
-    helper = fork();
+    helper = fork_helper(st, &x);
     if (helper < 0)
       rc = ward_error_sys(err, "fork");
     else if (helper == 0) {
@@ -384,8 +412,9 @@ int ward_exec(const struct ward_exec_opts *o, int *status, ward_error_t *err)
   }
   if (sv[1] >= 0)
     close(sv[1]);
+  ward_cgroup_join_close(&x.join);
   if (rc == 0)
-    rc = parent_side(st, helper, sv[0], &child, err);
+    rc = parent_side(st, &x, helper, sv[0], &child, err);
   if (sv[0] >= 0)
     close(sv[0]);
   if (helper > 0) {

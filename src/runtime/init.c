@@ -86,8 +86,8 @@ static int enter_time_ns(const struct ward_config *cfg, ward_error_t *err)
   return 0;
 }
 
-/* The parent joins us to the container's cgroup while we set up the mounts
- * and says 'C' when done. Before a new cgroup namespace (its root is our
+/* Unless we joined it ourselves (cgroup_self_join), the parent joins us to
+ * the container's cgroup while we set up the mounts and says 'C' when done. Before a new cgroup namespace (its root is our
  * cgroup at that moment), mknod (the device cgroup), hooks and everything
  * after the file system, we must be in. */
 static int await_cgroup(struct ward_launch *L, ward_error_t *err)
@@ -237,6 +237,12 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
    * Not before 'G': a non-dumpable process's /proc files belong to root, and
    * a rootless parent could no longer write our id maps. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* still single-threaded: the join without a grace period (cgroup.h) */
+  if (L->cgroup_self_join) {
+    if (ward_cgroup_join_self(&L->cgroup_join, err) < 0)
+      return -1;
+    L->in_cgroup = true;
+  }
 
   if (enter_namespaces(L, err) < 0 || wait_hooks(L, err) < 0)
     return -1;

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroup/cgroup.h"
 #include "common/error.h"
 #include "mount/mount.h"
 #include "runtime/config.h"
@@ -56,6 +57,10 @@ struct ward_launch {
    * narrow what the layer below allows. */
   bool ready_sent;                 /* init: 'R' is out, the parent stopped listening */
   bool in_cgroup;                  /* init: 'C' came, the parent has moved us into the cgroup */
+  /* the init joins its cgroup itself (cgroup.h: no grace period), and
+   * the parent neither writes cgroup.procs nor says 'C' */
+  bool cgroup_self_join;
+  struct ward_cgroup_join cgroup_join;
   int close_in_init;               /* the parent's ring consumer lock: the init drops its copy at once */
   struct ward_seccomp_prog *extra_seccomp;
   struct ward_landlock *extra_landlock;

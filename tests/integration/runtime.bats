@@ -224,6 +224,34 @@ teardown() {
   assert_clean cg2
 }
 
+@test "cgroups: the init and exec join every hierarchy themselves, without a cgroup.procs write" {
+  command -v strace >/dev/null || skip "no strace"
+  make_bundle "$TEST_TMP/j1" '["sleep","30"]'
+  # LeakSanitizer cannot run under ptrace
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -qq -e trace=openat,clone3 -o "$TEST_TMP/create.st" \
+    "$WARD" --root "$WARD_ROOT" create --bundle "$TEST_TMP/j1" j1 </dev/null >/dev/null 2>&1
+  pid=$("$WARD" --root "$WARD_ROOT" state j1 | jq -r .pid)
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -qq -e trace=openat,clone3 -o "$TEST_TMP/exec.st" \
+    "$WARD" --root "$WARD_ROOT" exec j1 cat /proc/self/cgroup > "$TEST_TMP/exec.cg"
+  # the fast path was taken: the tasks files, no cgroup.procs opened for writing
+  grep -q 'tasks", O_WRONLY' "$TEST_TMP/create.st"
+  ! grep -q 'cgroup.procs", O_WRONLY' "$TEST_TMP/create.st"
+  grep -q 'tasks", O_WRONLY' "$TEST_TMP/exec.st"
+  ! grep -q 'cgroup.procs", O_WRONLY' "$TEST_TMP/exec.st"
+  # and it worked: the init is in /ward/j1 in every hierarchy of the host
+  # (v1 controllers and the cgroup2 mount alike), and the exec'd process is
+  # at the root of the container's cgroup namespace in each (one left
+  # outside would read "/.." there)
+  hier=$(grep -c . /proc/self/cgroup)
+  [ "$(grep -c ':/ward/j1$' "/proc/$pid/cgroup")" -eq "$hier" ]
+  [ "$(grep -c ':/$' "$TEST_TMP/exec.cg")" -eq "$hier" ]
+  if [ -d /sys/fs/cgroup/unified ] || [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+    grep -q CLONE_INTO_CGROUP "$TEST_TMP/create.st"
+  fi
+  "$WARD" --root "$WARD_ROOT" delete --force j1
+  assert_clean j1
+}
+
 @test "rootless: sandbox and bundle as an unprivileged user" {
   rootless_setup
   run rootless "$RL_WARD" sandbox -- /bin/sh -c 'id -u; grep CapEff /proc/self/status'
