@@ -60,37 +60,12 @@ export WARD_AGENT_SOCKET=none
   fi
 } > "$work/variants.tsv"
 
-cat > "$work/rounds.py" <<'EOF'
-# Runs every variant once per round in a random order; writes one line per
-# run: round, name, wall-clock and CPU (user+system, the container's
-# processes included) microseconds.
-import os, random, subprocess, sys, time
-variants = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
-runs, warmup, out = int(sys.argv[2]), int(sys.argv[3]), open(sys.argv[4], "w")
-null = os.open(os.devnull, os.O_RDWR)
-for r in range(-warmup, runs):
-    order = variants[:]
-    random.shuffle(order)
-    for name, cmd in order:
-        t0 = time.perf_counter_ns()
-        p = subprocess.Popen(cmd.split(), stdout=null, stderr=null)
-        _, status, ru = os.wait4(p.pid, 0)
-        t1 = time.perf_counter_ns()
-        p.returncode = os.waitstatus_to_exitcode(status)
-        if p.returncode != 0:
-            sys.exit(f"{name}: exit status {p.returncode}: {cmd}")
-        if r >= 0:
-            print(r, name, (t1 - t0) // 1000, int((ru.ru_utime + ru.ru_stime) * 1e6), file=out)
-EOF
-
 cat > "$work/report.py" <<'EOF'
 # Medians per variant, and the paired differences within rounds.
-import collections, random, statistics, sys
-wall, cpu = collections.defaultdict(dict), collections.defaultdict(dict)
-for line in open(sys.argv[1]):
-    r, name, us, cus = line.split()
-    wall[name][int(r)] = int(us) / 1000.0
-    cpu[name][int(r)] = int(cus) / 1000.0
+import statistics, sys
+sys.path.insert(0, sys.argv[2])
+from rounds import load, boot_median
+wall, cpu = load(sys.argv[1])
 names = [n for n in ["all", "supervisor", "probes", "neither", "crun", "base:all", "base:neither"] if n in wall]
 print("%-14s %10s %8s %8s %10s" % ("variant", "median ms", "p25", "p75", "cpu ms"))
 for n in names:
@@ -99,9 +74,7 @@ for n in names:
     print("%-14s %10.2f %8.2f %8.2f %10.2f" % (n, statistics.median(v), q[0], q[2], statistics.median(cpu[n].values())))
 def paired(t, a, b):
     d = [t[a][r] - t[b][r] for r in t[a] if r in t[b]]
-    rng = random.Random(1)
-    boots = sorted(statistics.median(rng.choices(d, k=len(d))) for _ in range(1000))
-    return statistics.median(d), boots[25], boots[974], len(d)
+    return boot_median(d) + (len(d),)
 print("\npaired differences: median of the per-round differences [bootstrap 95%% interval], %d rounds" % len(wall["all"]))
 print("  %-32s %24s %24s" % ("", "wall ms", "cpu ms"))
 pairs = [("all", "neither", "probes+supervisor"), ("probes", "neither", "probes"),
@@ -121,6 +94,6 @@ echo "== machine: $(nproc) cores, $(uname -r), $(crun --version | head -1), load
 echo "== $runs rounds of $(wc -l < "$work/variants.tsv") variants, state root $work/st ($(stat -f -c %T "$work"))"
 unshare -m bash -c "
   umount /sys/fs/cgroup/unified 2>/dev/null || true
-  python3 '$work/rounds.py' '$work/variants.tsv' $runs 5 '$work/times.txt'
+  python3 '$PWD/bench/lib/rounds.py' run '$work/variants.tsv' $runs 5 '$work/times.txt'
 "
-python3 "$work/report.py" "$work/times.txt"
+python3 "$work/report.py" "$work/times.txt" "$PWD/bench/lib"

@@ -98,6 +98,38 @@ static int make_target(const char *target)
   return mkdir(target, 0711);
 }
 
+int ward_run_dir_masks(const char *source, const char *dest, char ***masks, ward_error_t *err)
+{
+  char src[PATH_MAX];
+  if (realpath(source, src) == NULL)
+    return 0;  /* the mount itself will fail, with its own error */
+  size_t ls = strlen(src);
+  for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+    char real[PATH_MAX], own[PATH_MAX];
+    if (realpath(bases[i], real) == NULL)
+      continue;
+    /* only a bind of the base or of a directory above it shows the base */
+    if (!(strcmp(src, "/") == 0 || (strncmp(real, src, ls) == 0 && (real[ls] == '/' || real[ls] == 0))))
+      continue;
+    base_dir(bases[i], own, sizeof(own));
+    _cleanup_closedir_ DIR *d = opendir(real);
+    if (d == NULL)
+      continue;
+    const char *rel = strcmp(src, "/") == 0 ? real : real + ls;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+      if (strncmp(de->d_name, "ward-run-", 9) != 0)
+        continue;
+      _cleanup_free_ char *path = NULL;
+      if (asprintf(&path, "%s%s%s/%s", strcmp(dest, "/") == 0 ? "" : dest, *rel == '/' || *rel == 0 ? "" : "/", rel,
+                   de->d_name) < 0 ||
+          ward_strv_append(masks, path) < 0)
+        return ward_error(err, ENOMEM, "masks");
+    }
+  }
+  return 0;
+}
+
 int ward_run_dir_ensure(const char *state_dir, ward_error_t *err)
 {
   return ward_run_dir_create(state_dir, (const char *const[]) {"/", NULL}, err);

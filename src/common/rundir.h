@@ -34,6 +34,13 @@
  * will see (exposed: host paths such as its bind sources, NULL-terminated;
  * "/" for all of them) contains BASE/ward-run-UID or lies beneath it. */
 int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_error_t *err);
+/* For a container that binds source (a host directory) at dest: the
+ * paths inside it (appended to *masks) that lead to a memory base
+ * directory BASE/ward-run-* of any user, other containers' probe files
+ * and flight recorders, so that a "host IPC" container cannot turn their
+ * probes off. Our own base is created first, so that it is there to be
+ * masked. */
+int ward_run_dir_masks(const char *source, const char *dest, char ***masks, ward_error_t *err);
 /* Any other writer (the engine's flight recorder): a plain directory,
  * unless the runtime made one. */
 int ward_run_dir_ensure(const char *state_dir, ward_error_t *err);

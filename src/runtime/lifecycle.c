@@ -201,6 +201,20 @@ static int create_run_dir(struct ward_container *c, const struct ward_create_opt
   return ward_run_dir_create(c->state->dir, exposed, err);
 }
 
+/* Whatever its own probes, a container that binds the host's /dev/shm (or
+ * a directory above it) must not reach the other containers' memory
+ * directories there (common/rundir.h). */
+static int mask_run_dirs(struct ward_container *c, ward_error_t *err)
+{
+  struct ward_config *cfg = c->cfg;
+  for (size_t i = 0; i < cfg->n_mounts; i++) {
+    const struct ward_mount *m = &cfg->mounts[i];
+    if (m->bind && m->source && ward_run_dir_masks(m->source, m->destination, &cfg->masked_paths, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int prepare_probes(struct ward_container *c, const struct ward_create_opts *o, ward_error_t *err)
 {
   const struct ward_config *cfg = c->cfg;
@@ -215,7 +229,7 @@ static int prepare_probes(struct ward_container *c, const struct ward_create_opt
                         o->probe_groups ? "--probe" : "annotations.run.ward.probe", groups_text);
     groups = (uint32_t) mask;
   }
-  if ((!off || c->launch.supervisor) && create_run_dir(c, o, err) < 0)
+  if (mask_run_dirs(c, err) < 0 || ((!off || c->launch.supervisor) && create_run_dir(c, o, err) < 0))
     return -1;
   /* A sandbox runs the host's own programs: glibc, even where musl is
    * installed beside it. */

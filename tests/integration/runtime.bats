@@ -252,6 +252,28 @@ teardown() {
   assert_clean j1
 }
 
+@test "memory directories: a container that binds the host's /dev/shm cannot reach the others' probe files" {
+  make_bundle "$TEST_TMP/m1" '["sleep","30"]'
+  "$WARD" --root "$WARD_ROOT" create --bundle "$TEST_TMP/m1" m1 </dev/null >/dev/null 2>&1
+  dir=$(readlink "$WARD_ROOT/m1/run" || true)
+  [[ "$dir" == /dev/shm/ward-run-0/* || "$dir" == /run/ward-run-0/* ]] || skip "state root on tmpfs: no memory directory"
+  # positive control: from the host, m1's directory is there and writable
+  base=$(dirname "$dir")
+  [ -d "$dir" ]
+  touch "$dir/host-can-write" && rm "$dir/host-can-write"
+  make_bundle "$TEST_TMP/m2" '["/bin/sh","-c","ls -A /hostbase/'"$(basename "$base")"'; echo x > /hostbase/'"$(basename "$base")"'/f && echo WROTE; echo done"]' \
+    '.mounts += [{destination: "/hostbase", type: "bind", source: "'"$(dirname "$base")"'", options: ["rbind", "rw"]}]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/m2" m2
+  echo "$output"
+  [[ "$output" == *done* ]]
+  [[ "$output" != *"$(basename "$dir")"* ]]
+  [[ "$output" != *WROTE* ]]
+  "$WARD" --root "$WARD_ROOT" delete --force m1
+  [ ! -e "$dir" ]
+  assert_clean m1
+  assert_clean m2
+}
+
 @test "rootless: sandbox and bundle as an unprivileged user" {
   rootless_setup
   run rootless "$RL_WARD" sandbox -- /bin/sh -c 'id -u; grep CapEff /proc/self/status'
