@@ -20,8 +20,13 @@
  * container itself could reach BASE/ward-run-UID: a bundle that binds the
  * host's /dev/shm (a "host IPC" container) would otherwise find every
  * container's control page there, its own included, and could turn its
- * probes off. Each memory directory holds a symlink back to its state
- * directory ("state"), for the sweep below. */
+ * probes off. The other direction is covered too: every container ward
+ * starts that binds such a base (or a directory above it) gets every
+ * BASE/ward-run-* in it masked (ward_run_dir_masks), so it cannot reach
+ * the other containers' files either. Containers started by other runtimes
+ * are beyond ward's reach: such a bind is what `ward audit` reports as host
+ * IPC. Each memory directory holds a symlink back to its state directory
+ * ("state"), for the sweep below. */
 #ifndef WARD_RUNDIR_H
 #define WARD_RUNDIR_H
 
