@@ -108,6 +108,10 @@ int ward_run_dir_masks(const char *source, const char *dest, char ***masks, ward
     char real[PATH_MAX], own[PATH_MAX];
     if (realpath(bases[i], real) == NULL)
       continue;
+    size_t lr = strlen(real);
+    if (strncmp(src, real, lr) == 0 && src[lr] == '/' && strncmp(src + lr + 1, "ward-run-", 9) == 0)
+      return ward_error(err, EPERM, "%s lies in ward's memory directories, which hold other containers' probe files",
+                        source);
     /* only a bind of the base or of a directory above it shows the base */
     if (!(strcmp(src, "/") == 0 || (strncmp(real, src, ls) == 0 && (real[ls] == '/' || real[ls] == 0))))
       continue;
@@ -148,7 +152,9 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_
   struct stat sd;
   if (stat(state_dir, &sd) < 0)
     return ward_error_sys(err, "%s", state_dir);
-  if (!on_tmpfs(state_dir)) {
+  /* Only root's: /dev/shm is anyone's to write, and a rootless user's base
+   * there could be made or emptied (logind's RemoveIPC) by someone else. */
+  if (geteuid() == 0 && !on_tmpfs(state_dir)) {
     char base[PATH_MAX], target[PATH_MAX];
     for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
       if (exposed_to(bases[i], exposed) || base_dir(bases[i], base, sizeof(base)) < 0 ||
@@ -198,8 +204,15 @@ int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
     int m = snprintf(base, sizeof(base), "%s/ward-run-%u", bases[i], (unsigned) geteuid());
     if (m < 0 || (size_t) m >= sizeof(base) || target_name(base, &sd, target, sizeof(target)) < 0)
       continue;
-    if (strcmp(dest, target) == 0)
-      return ward_remove_tree(target, err);
+    if (strcmp(dest, target) != 0)
+      continue;
+    /* The base may be another one than the one the link was made in (a
+     * reboot empties tmpfs): remove through it only while it is still a
+     * directory of ours that nobody else may enter. */
+    struct stat st;
+    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+      return 0;
+    return ward_remove_tree(target, err);
   }
   return 0;
 }

@@ -8,8 +8,10 @@
  * removal queued behind: milliseconds of every `ward run`.
  *
  * They sit under state_dir/run, which is
- *   - a plain directory when the state root is itself on tmpfs, or when no
- *     tmpfs is usable;
+ *   - a plain directory when the state root is itself on tmpfs, when no
+ *     tmpfs is usable, or when ward does not run as root (/dev/shm is
+ *     anyone's to write: a rootless user's base there could be made first,
+ *     or removed by logind's RemoveIPC and then made, by someone else);
  *   - otherwise a symlink to BASE/ward-run-UID/DEV-INO, on the first of /run
  *     and /dev/shm that is a tmpfs, where DEV-INO names the state directory
  *     (unique while it exists, so a name left by a crash is known stale).
@@ -44,7 +46,7 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_
  * directory BASE/ward-run-* of any user, other containers' probe files
  * and flight recorders, so that a "host IPC" container cannot turn their
  * probes off. Our own base is created first, so that it is there to be
- * masked. */
+ * masked. A source inside a base (BASE/ward-run-*) is refused. */
 int ward_run_dir_masks(const char *source, const char *dest, char ***masks, ward_error_t *err);
 /* Any other writer (the engine's flight recorder): a plain directory,
  * unless the runtime made one. */

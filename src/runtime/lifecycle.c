@@ -195,6 +195,8 @@ static int create_run_dir(struct ward_container *c, const struct ward_create_opt
   size_t n = 0;
   if (o->host_root_bind || cfg->ns[WARD_NS_MOUNT].path)
     exposed[n++] = "/";
+  else if (cfg->root_path)
+    exposed[n++] = cfg->root_path;
   for (size_t i = 0; i < cfg->n_mounts; i++)
     if (cfg->mounts[i].bind && cfg->mounts[i].source)
       exposed[n++] = cfg->mounts[i].source;
@@ -204,13 +206,15 @@ static int create_run_dir(struct ward_container *c, const struct ward_create_opt
 /* Whatever its own probes, a container that binds the host's /dev/shm (or
  * a directory above it) must not reach the other containers' memory
  * directories there (common/rundir.h). */
-static int mask_run_dirs(struct ward_container *c, ward_error_t *err)
+static int mask_run_dirs(struct ward_container *c, const struct ward_create_opts *o, ward_error_t *err)
 {
   struct ward_config *cfg = c->cfg;
+  if (!o->host_root_bind && cfg->root_path && ward_run_dir_masks(cfg->root_path, "/", &cfg->masked_paths, err) < 0)
+    return ward_error_prefix(err, "root.path");
   for (size_t i = 0; i < cfg->n_mounts; i++) {
     const struct ward_mount *m = &cfg->mounts[i];
     if (m->bind && m->source && ward_run_dir_masks(m->source, m->destination, &cfg->masked_paths, err) < 0)
-      return -1;
+      return ward_error_prefix(err, "mounts[%zu].source", i);
   }
   return 0;
 }
@@ -229,7 +233,7 @@ static int prepare_probes(struct ward_container *c, const struct ward_create_opt
                         o->probe_groups ? "--probe" : "annotations.run.ward.probe", groups_text);
     groups = (uint32_t) mask;
   }
-  if (mask_run_dirs(c, err) < 0 || ((!off || c->launch.supervisor) && create_run_dir(c, o, err) < 0))
+  if (mask_run_dirs(c, o, err) < 0 || ((!off || c->launch.supervisor) && create_run_dir(c, o, err) < 0))
     return -1;
   /* A sandbox runs the host's own programs: glibc, even where musl is
    * installed beside it. */
@@ -363,12 +367,15 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
   L->close_in_init = c->ring_lock_fd;
   if (ward_launch_prepare(L, err) < 0 || ward_launch_start(L, err) < 0)
     return -1;
-  if (o->ready)
-    o->ready(o->opaque, o, c);
   free(c->state->status_hint);
   c->state->status_hint = NULL;
+  /* The engine may act (kill, quarantine) on the first event, which the
+   * init's execve can raise at once: the state it loads must say running
+   * with a pid by then. */
   if (ward_state_save(c->state, err) < 0)
     return -1;
+  if (o->ready)
+    o->ready(o->opaque, o, c);
   if (o->pid_file && write_pid_file(o->pid_file, L->pid, err) < 0)
     return ward_error_prefix(err, "--pid-file");
   return 0;

@@ -268,10 +268,18 @@ teardown() {
   [[ "$output" == *done* ]]
   [[ "$output" != *"$(basename "$dir")"* ]]
   [[ "$output" != *WROTE* ]]
+  # a bind of the memory directories themselves is refused, naming the field
+  make_bundle "$TEST_TMP/m3" '["/bin/true"]' \
+    '.mounts += [{destination: "/mine", type: "bind", source: "'"$base"'", options: ["rbind", "ro"]}]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/m3" m3
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"mounts["*"].source"*"memory directories"* ]]
   "$WARD" --root "$WARD_ROOT" delete --force m1
   [ ! -e "$dir" ]
   assert_clean m1
   assert_clean m2
+  assert_clean m3
 }
 
 @test "rootless: sandbox and bundle as an unprivileged user" {
