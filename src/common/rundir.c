@@ -219,7 +219,11 @@ int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
 
 /* A memory directory is stale when the state directory its link names is
  * gone or is another one (not the DEV-INO it is named after). One being
- * made has no link yet and is left alone. */
+ * made has no link yet and is left alone. Known gap: between this check
+ * and the removal, a new state directory can be made with the same DEV-INO
+ * (inode reuse) and lose its files; and a state root that is not mounted,
+ * or not visible in this mount namespace, reads as gone. Both need a state
+ * directory removed by hand or a root unmounted under running containers. */
 static bool stale(int basefd, const char *name)
 {
   char link[PATH_MAX], state[PATH_MAX];
