@@ -134,6 +134,23 @@ int ward_run_dir_masks(const char *source, const char *dest, char ***masks, ward
   return 0;
 }
 
+void ward_run_dir_adopt_legacy(const char *state_dir)
+{
+  char path[PATH_MAX];
+  struct stat st;
+  if ((size_t) snprintf(path, sizeof(path), "%s/" WARD_RUN_DIR, state_dir) >= sizeof(path) ||
+      lstat(path, &st) == 0 || errno != ENOENT)
+    return;
+  bool legacy = false;
+  const char *const old[] = {"probe", "flight"};
+  for (size_t i = 0; i < sizeof(old) / sizeof(old[0]) && !legacy; i++) {
+    char p[PATH_MAX];
+    legacy = (size_t) snprintf(p, sizeof(p), "%s/%s", state_dir, old[i]) < sizeof(p) && lstat(p, &st) == 0;
+  }
+  if (legacy)
+    (void) symlink(".", path);
+}
+
 int ward_run_dir_ensure(const char *state_dir, ward_error_t *err)
 {
   return ward_run_dir_create(state_dir, (const char *const[]) {"/", NULL}, err);

@@ -56,6 +56,13 @@ int ward_run_dir_ensure(const char *state_dir, ward_error_t *err);
  * link itself goes with the state directory. */
 int ward_run_dir_remove(const char *state_dir, ward_error_t *err);
 
+/* A container created by a ward from before state_dir/run keeps its probe
+ * directory and flight recorder at state_dir/probe and state_dir/flight:
+ * a "run -> ." link lets every reader find them at the new paths. Best
+ * effort (a reader without write access to the state directory goes on
+ * without it). */
+void ward_run_dir_adopt_legacy(const char *state_dir);
+
 /* Removes memory directories whose state directory is gone (removed by
  * hand, say, rather than by `ward delete`): they would hold their pages
  * until reboot. */

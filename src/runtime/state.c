@@ -135,6 +135,7 @@ int ward_state_load(const char *root, const char *id, struct ward_state **out, w
   json_t *cg = json_object_get(o, "cgroup");
   if (json_is_object(cg) && ward_cgroup_from_json(cg, &st->cgroup, err) < 0)
     return ward_error_prefix(err, "%s", path);
+  ward_run_dir_adopt_legacy(st->dir);
   *out = steal_pointer(&st);
   return 0;
 }

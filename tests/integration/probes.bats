@@ -101,3 +101,27 @@ wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && retu
   [[ "$output" == *"implausible size 0"* ]]
   wait $bg
 }
+
+@test "a container made by a ward from before state_dir/run is still reached by id after the upgrade" {
+  make_bundle "$TEST_TMP/u" '["sh","-c","while :; do cat /etc/hostname > /dev/null; sleep 0.1; done"]'
+  rm -rf "$TEST_TMP/u/rootfs"; sh tests/lib/glibc_rootfs.sh "$TEST_TMP/u/rootfs"
+  echo ward-test > "$TEST_TMP/u/rootfs/etc/hostname"
+  "$WARD" --root "$WARD_ROOT" create --bundle "$TEST_TMP/u" u1 </dev/null >/dev/null 2>&1
+  "$WARD" --root "$WARD_ROOT" start u1
+  # the old layout: the probe directory at the top of the state directory
+  # (moved, not copied: the container's binds keep pointing at it)
+  probe=$(readlink -f "$WARD_ROOT/u1/run/probe")
+  mv "$probe" "$WARD_ROOT/u1/probe"
+  rm -r "$WARD_ROOT/u1/run"
+  [ ! -e "$WARD_ROOT/u1/run/probe/control" ]
+  run "$WARD" --root "$WARD_ROOT" probe off u1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"(all off)"* ]]
+  "$WARD" --root "$WARD_ROOT" probe on --group file u1
+  sleep 0.5
+  run timeout 5 "$WARD" --root "$WARD_ROOT" events --json u1
+  echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/etc/hostname")) | length >= 1'
+  "$WARD" --root "$WARD_ROOT" delete --force u1
+  assert_clean u1
+}
