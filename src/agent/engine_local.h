@@ -44,7 +44,7 @@ int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward
  * take the container, or there is nothing for an engine to read, starts
  * the engine for it at once, so that the container's first execve (which
  * the supervisor holds until the engine answers) does not also wait for
- * the state file to be saved. ward_engine_local_start hands it over.
+ * the rest of `create`. ward_engine_local_start hands it over.
  * opaque: the cli. */
 void ward_engine_cli_ready(void *opaque, const struct ward_create_opts *o, struct ward_container *ct);
 /* Also stops and frees an engine that ready started (a failed create). */

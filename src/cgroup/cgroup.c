@@ -409,30 +409,35 @@ void ward_cgroup_join_close(struct ward_cgroup_join *j)
   j->unified_fd = -1;
 }
 
-int ward_cgroup_join_open(const struct ward_cgroup *cg, struct ward_cgroup_join *j, ward_error_t *err)
+bool ward_cgroup_join_begin(const struct ward_cgroup *cg, struct ward_cgroup_join *j)
 {
   *j = (struct ward_cgroup_join) {.unified_fd = -1};
+  if (cg == NULL || cg->mode == WARD_CGROUP_NONE)
+    return false;
   for (size_t i = 0; i < cg->n_v1; i++) {
     if (cg->v1[i].dir == NULL)
       continue;
     _cleanup_free_ char *path = NULL;
-    if (asprintf(&path, "%s/tasks", cg->v1[i].dir) < 0) {
-      ward_cgroup_join_close(j);
-      return ward_error(err, ENOMEM, "cgroup");
-    }
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int fd = asprintf(&path, "%s/tasks", cg->v1[i].dir) < 0 ? -1 : open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
       ward_cgroup_join_close(j);
-      return ward_error_sys(err, "%s", path);
+      return false;
     }
     j->tasks[j->n_tasks++] = fd;
   }
   if (cg->unified && (j->unified_fd = open(cg->unified, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-    int saved = errno;
     ward_cgroup_join_close(j);
-    return ward_error(err, saved, "%s", cg->unified);
+    return false;
   }
-  return 0;
+  return true;
+}
+
+bool ward_cgroup_join_refused(struct ward_cgroup_join *j, int errnum)
+{
+  if (errnum != EINVAL && errnum != E2BIG && errnum != ENOSYS && errnum != EOPNOTSUPP && errnum != EBUSY)
+    return false;
+  ward_cgroup_join_close(j);
+  return true;
 }
 
 int ward_cgroup_join_self(struct ward_cgroup_join *j, ward_error_t *err)

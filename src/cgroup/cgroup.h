@@ -52,7 +52,7 @@ int ward_cgroup_enter(const struct ward_cgroup *cg, pid_t pid, ward_error_t *err
  * ways skip it: a single-threaded process that moves itself by writing "0"
  * to a v1 hierarchy's `tasks` file, and clone3's CLONE_INTO_CGROUP, which
  * starts a child in a cgroup2 directory. The parent opens what the child
- * needs (ward_cgroup_join_open), clones with unified_fd, and the child,
+ * needs (ward_cgroup_join_begin), clones with unified_fd, and the child,
  * still single-threaded, calls ward_cgroup_join_self. The files are opened
  * by the parent: the kernel checks its credentials, not the child's. */
 struct ward_cgroup_join {
@@ -60,7 +60,13 @@ struct ward_cgroup_join {
   size_t n_tasks;
   int unified_fd;                 /* the cgroup2 directory, for CLONE_INTO_CGROUP; -1: none */
 };
-int ward_cgroup_join_open(const struct ward_cgroup *cg, struct ward_cgroup_join *j, ward_error_t *err);
+/* Opens what the join needs; false (j left empty) when there is no cgroup
+ * or a file does not open: the caller then writes cgroup.procs instead. */
+bool ward_cgroup_join_begin(const struct ward_cgroup *cg, struct ward_cgroup_join *j);
+/* Whether a clone3 failure (errnum) is a kernel before 5.7, or a cgroup2
+ * directory refusing the child: then j is closed, and the caller clones
+ * without CLONE_INTO_CGROUP and falls back to cgroup.procs. */
+bool ward_cgroup_join_refused(struct ward_cgroup_join *j, int errnum);
 int ward_cgroup_join_self(struct ward_cgroup_join *j, ward_error_t *err);
 void ward_cgroup_join_close(struct ward_cgroup_join *j);
 int ward_cgroup_update(const struct ward_cgroup *cg, const struct ward_resources *res, ward_error_t *err);

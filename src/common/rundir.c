@@ -16,8 +16,17 @@
 #include <unistd.h>
 
 static const char *const bases[] = {"/run", "/dev/shm"};
+/* BASE/ward-run-UID: one user's memory directories on one base */
+#define BASE_PREFIX "ward-run-"
 /* in each memory directory: a symlink to its state directory */
 #define STATE_LINK "state"
+
+/* BASE/ward-run-UID for our uid, or -1 when it does not fit. */
+static int own_base(const char *base, char *out, size_t size)
+{
+  int n = snprintf(out, size, "%s/" BASE_PREFIX "%u", base, (unsigned) geteuid());
+  return n > 0 && (size_t) n < size ? 0 : -1;
+}
 
 static bool on_tmpfs(const char *path)
 {
@@ -40,11 +49,8 @@ static bool overlaps(const char *a, const char *b)
  * contains it or lies inside it (a bind of /run/foo.sock does not). */
 static bool exposed_to(const char *base, const char *const *exposed)
 {
-  char real[PATH_MAX];
-  if (realpath(base, real) == NULL)
-    return true;
-  size_t n = strlen(real);
-  if ((size_t) snprintf(real + n, sizeof(real) - n, "/ward-run-%u", (unsigned) geteuid()) >= sizeof(real) - n)
+  char resolved[PATH_MAX], real[PATH_MAX];
+  if (realpath(base, resolved) == NULL || own_base(resolved, real, sizeof(real)) < 0)
     return true;
   for (size_t i = 0; exposed && exposed[i]; i++) {
     char src[PATH_MAX];
@@ -62,7 +68,7 @@ static int base_dir(const char *base, char *out, size_t size)
 {
   if (!on_tmpfs(base))
     return -1;
-  if ((size_t) snprintf(out, size, "%s/ward-run-%u", base, (unsigned) geteuid()) >= size)
+  if (own_base(base, out, size) < 0)
     return -1;
   if (mkdir(out, 0700) < 0 && errno != EEXIST)
     return -1;
@@ -104,12 +110,12 @@ int ward_run_dir_masks(const char *source, const char *dest, char ***masks, ward
   if (realpath(source, src) == NULL)
     return 0;  /* the mount itself will fail, with its own error */
   size_t ls = strlen(src);
-  for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
     char real[PATH_MAX], own[PATH_MAX];
     if (realpath(bases[i], real) == NULL)
       continue;
     size_t lr = strlen(real);
-    if (strncmp(src, real, lr) == 0 && src[lr] == '/' && strncmp(src + lr + 1, "ward-run-", 9) == 0)
+    if (strncmp(src, real, lr) == 0 && src[lr] == '/' && strncmp(src + lr + 1, BASE_PREFIX, strlen(BASE_PREFIX)) == 0)
       return ward_error(err, EPERM, "%s lies in ward's memory directories, which hold other containers' probe files",
                         source);
     /* only a bind of the base or of a directory above it shows the base */
@@ -122,7 +128,7 @@ int ward_run_dir_masks(const char *source, const char *dest, char ***masks, ward
     const char *rel = strcmp(src, "/") == 0 ? real : real + ls;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-      if (strncmp(de->d_name, "ward-run-", 9) != 0)
+      if (strncmp(de->d_name, BASE_PREFIX, strlen(BASE_PREFIX)) != 0)
         continue;
       _cleanup_free_ char *path = NULL;
       if (asprintf(&path, "%s%s%s/%s", strcmp(dest, "/") == 0 ? "" : dest, *rel == '/' || *rel == 0 ? "" : "/", rel,
@@ -143,7 +149,7 @@ void ward_run_dir_adopt_legacy(const char *state_dir)
     return;
   bool legacy = false;
   const char *const old[] = {"probe", "flight"};
-  for (size_t i = 0; i < sizeof(old) / sizeof(old[0]) && !legacy; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(old) && !legacy; i++) {
     char p[PATH_MAX];
     legacy = (size_t) snprintf(p, sizeof(p), "%s/%s", state_dir, old[i]) < sizeof(p) && lstat(p, &st) == 0;
   }
@@ -173,7 +179,7 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_
    * there could be made or emptied (logind's RemoveIPC) by someone else. */
   if (geteuid() == 0 && !on_tmpfs(state_dir)) {
     char base[PATH_MAX], target[PATH_MAX];
-    for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
       if (exposed_to(bases[i], exposed) || base_dir(bases[i], base, sizeof(base)) < 0 ||
           target_name(base, &sd, target, sizeof(target)) < 0 || make_target(target) < 0)
         continue;
@@ -217,9 +223,8 @@ int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
   /* only the directory this state directory would have made: the link's
    * word alone is not enough to remove a tree */
   char base[PATH_MAX], target[PATH_MAX];
-  for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-    int m = snprintf(base, sizeof(base), "%s/ward-run-%u", bases[i], (unsigned) geteuid());
-    if (m < 0 || (size_t) m >= sizeof(base) || target_name(base, &sd, target, sizeof(target)) < 0)
+  for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
+    if (own_base(bases[i], base, sizeof(base)) < 0 || target_name(base, &sd, target, sizeof(target)) < 0)
       continue;
     if (strcmp(dest, target) != 0)
       continue;
@@ -260,9 +265,9 @@ static bool stale(int basefd, const char *name)
 
 void ward_run_dir_sweep(void)
 {
-  for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
     char base[PATH_MAX];
-    if ((size_t) snprintf(base, sizeof(base), "%s/ward-run-%u", bases[i], (unsigned) geteuid()) >= sizeof(base))
+    if (own_base(bases[i], base, sizeof(base)) < 0)
       continue;
     struct stat st;
     if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())

@@ -420,8 +420,6 @@ char *ward_rfc3339_now(char buf[WARD_RFC3339_MAX], int digits)
     n = 0;
   if (digits == 9)
     snprintf(buf + n, WARD_RFC3339_MAX - (size_t) n, ".%09ldZ", ts.tv_nsec);
-  else if (digits == 3)
-    snprintf(buf + n, WARD_RFC3339_MAX - (size_t) n, ".%03ldZ", ts.tv_nsec / 1000000);
   else
     snprintf(buf + n, WARD_RFC3339_MAX - (size_t) n, "Z");
   return buf;

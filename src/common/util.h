@@ -85,8 +85,8 @@ int ward_sha256_fd(int fd, uint64_t max_bytes, char out[65], ward_error_t *err);
 uint64_t ward_now_ns(void);        /* CLOCK_MONOTONIC */
 uint64_t ward_realtime_ns(void);   /* CLOCK_REALTIME */
 
-/* The current UTC time as RFC 3339 with `digits` (0, 3 or 9) fractional
- * digits, e.g. 2026-12-02T14:35:01.123Z. Formatted by hand: strftime loads
+/* The current UTC time as RFC 3339 with `digits` (0 or 9) fractional
+ * digits, e.g. 2026-12-02T14:35:01Z. Formatted by hand: strftime loads
  * /etc/localtime (tzset) on every call, which a runtime command pays for in
  * start-up time. Returns buf. */
 #define WARD_RFC3339_MAX 40

@@ -133,15 +133,11 @@ static pid_t clone_init(int flags, int *pidfd, int cgroup_fd)
  * writes cgroup.procs as before. */
 static pid_t clone_joined(struct ward_launch *L)
 {
-  const struct ward_cgroup *cg = L->state->cgroup;
-  _cleanup_error_ ward_error_t ignored = NULL;
-  L->cgroup_self_join = cg && cg->mode != WARD_CGROUP_NONE && ward_cgroup_join_open(cg, &L->cgroup_join, &ignored) == 0;
+  L->cgroup_self_join = ward_cgroup_join_begin(L->state->cgroup, &L->cgroup_join);
   if (!L->cgroup_self_join)
     return clone_init(L->clone_flags, &L->pidfd, -1);
   pid_t pid = clone_init(L->clone_flags, &L->pidfd, L->cgroup_join.unified_fd);
-  if (pid < 0 && L->cgroup_join.unified_fd >= 0 && (errno == EINVAL || errno == E2BIG || errno == ENOSYS || errno == EOPNOTSUPP || errno == EBUSY)) {
-    /* a kernel before 5.7, or a cgroup2 directory that cannot take us */
-    ward_cgroup_join_close(&L->cgroup_join);
+  if (pid < 0 && L->cgroup_join.unified_fd >= 0 && ward_cgroup_join_refused(&L->cgroup_join, errno)) {
     L->cgroup_self_join = false;
     pid = clone_init(L->clone_flags, &L->pidfd, -1);
   }

@@ -372,8 +372,7 @@ static int prepare(const struct ward_exec_opts *o, struct ward_state *st, struct
  * write (cgroup.h); if that cannot be set up, the parent writes it. */
 static pid_t fork_helper(const struct ward_state *st, struct exec_plan *x)
 {
-  _cleanup_error_ ward_error_t ignored = NULL;
-  x->self_join = st->cgroup && st->cgroup->mode != WARD_CGROUP_NONE && ward_cgroup_join_open(st->cgroup, &x->join, &ignored) == 0;
+  x->self_join = ward_cgroup_join_begin(st->cgroup, &x->join);
   if (x->self_join) {
     struct clone_args args = {.exit_signal = SIGCHLD};
     if (x->join.unified_fd >= 0) {
@@ -381,9 +380,8 @@ static pid_t fork_helper(const struct ward_state *st, struct exec_plan *x)
       args.cgroup = (uint64_t) x->join.unified_fd;
     }
     pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
-    if (pid >= 0 || (errno != EINVAL && errno != E2BIG && errno != ENOSYS && errno != EOPNOTSUPP && errno != EBUSY))
+    if (pid >= 0 || !ward_cgroup_join_refused(&x->join, errno))
       return pid;
-    ward_cgroup_join_close(&x->join);
     x->self_join = false;
   }
   return fork();

@@ -87,9 +87,10 @@ static int enter_time_ns(const struct ward_config *cfg, ward_error_t *err)
 }
 
 /* Unless we joined it ourselves (cgroup_self_join), the parent joins us to
- * the container's cgroup while we set up the mounts and says 'C' when done. Before a new cgroup namespace (its root is our
- * cgroup at that moment), mknod (the device cgroup), hooks and everything
- * after the file system, we must be in. */
+ * the container's cgroup while we set up the mounts and says 'C' when
+ * done. Before a new cgroup namespace (its root is our cgroup at that
+ * moment), mknod (the device cgroup), hooks and everything after the file
+ * system, we must be in. */
 static int await_cgroup(struct ward_launch *L, ward_error_t *err)
 {
   if (L->in_cgroup)

@@ -46,9 +46,9 @@ struct ward_create_opts {
    * caller reads annotations (policies) and may set supervisor and the
    * extra layers below. */
   int (*configure)(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err);
-  /* Called as soon as the init is ready (its root and listener are there),
-   * before the state is saved: for RUN it goes on to exec at once, and with
-   * a supervisor that execve waits for whoever answers the listener. */
+  /* Called once the init is ready (its root and listener are there) and the
+   * state is saved: for RUN it goes on to exec at once, and with a
+   * supervisor that execve waits for whoever answers the listener. */
   void (*ready)(void *opaque, const struct ward_create_opts *o, struct ward_container *c);
   void *opaque;
   struct ward_seccomp_prog *extra_seccomp;  /* taken over: stacked on the config's filter */
