@@ -3,7 +3,6 @@
 #include "agent/agent_client.h"
 #include "agent/agent_client_ct.h"
 #include "agent/engine_local.h"
-#include "agent/flight.h"
 #include "probe/event.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -80,27 +79,6 @@ int ward_agent_handover_container(struct ward_container *ct, const struct ward_p
   return 1;
 }
 
-/* After the container exited: its mount namespace went with its init, so
- * the parent's detached bind trees are plain references now, and the ring
- * and flight recorder are read by nobody but the engine, which maps them.
- * Closing the trees and unlinking those two files before the engine lets
- * go leaves their eviction (on a disk state root, truncating a few MiB of
- * sparse file and the orphan-list work: about a millisecond) to the
- * engine's own unmap, in its thread, while this one removes the rest. */
-static void release_files(struct ward_container *ct)
-{
-  for (size_t i = 0; i < ct->launch.n_binds; i++)
-    if (ct->launch.binds[i].tree_fd >= 0) {
-      close(ct->launch.binds[i].tree_fd);
-      ct->launch.binds[i].tree_fd = -1;
-    }
-  char path[PATH_MAX];
-  if (ct->probe.dir && snprintf(path, sizeof(path), "%s/" WARD_PROBE_RING, ct->probe.dir) < (int) sizeof(path))
-    unlink(path);
-  if (snprintf(path, sizeof(path), "%s/" WARD_FLIGHT_FILE, ct->state->dir) < (int) sizeof(path))
-    unlink(path);
-}
-
 int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli, const char *root, bool run_poststop)
 {
   _cleanup_error_ ward_error_t err = NULL;
@@ -135,13 +113,7 @@ int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli,
     ward_error_report(&err);
     status = 1;
   } else {
-    status = ward_container_wait(ct);
-    /* The engine's last drain and the container's removal do not depend
-     * on each other: overlap them. Its processes are gone (the init's exit
-     * waited for the rest of its pid namespace), so the ring's backlog is
-     * final, and what the engine still maps survives the unlink. */
-    release_files(ct);
-    ward_engine_local_stop(engine);
+    status = ward_engine_local_serve(engine);
   }
   ward_agent_handover_free(agent);
   if (ward_container_destroy(root, ct->state, run_poststop, &err) < 0)

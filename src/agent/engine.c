@@ -60,6 +60,8 @@ int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, 
   pthread_mutex_init(&e->lock, NULL);
   e->ep_stop.kind = EP_STOP;
   e->ep_wake.kind = EP_WAKE;
+  e->ep_watch.kind = EP_WATCH;
+  e->watch_fd = -1;
   e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &e->ep_wake};
   if (e->wake_fd < 0 || epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wake_fd, &wev) < 0) {
@@ -178,7 +180,8 @@ static void ctr_free(struct ctr *c)
 
 static void ctr_finish(struct ctr *c)
 {
-  final_drain(c);
+  if (!c->held)
+    final_drain(c);
   stats_add(&c->e->totals, &c->st);
 }
 
@@ -210,6 +213,38 @@ static void map_control(struct ctr *c)
     c->ctl = m;
 }
 
+static void wake(struct ward_engine *e)
+{
+  uint64_t one = 1;
+  if (write(e->wake_fd, &one, sizeof(one)) < 0)
+    (void) 0;  /* already pending */
+}
+
+/* What reads the container's root, then its listener and pidfd polled. */
+static int ctr_serve(struct ward_engine *e, struct ctr *c, int *listener_fd, ward_error_t *err)
+{
+  if (pipeline_arm(c, err) < 0)
+    return -1;
+  if (*listener_fd >= 0) {
+    struct ward_supervisor_options so = {.decide = pipeline_decide, .sink = pipeline_sink, .opaque = c};
+    int fd = steal_fd(listener_fd);
+    if (ward_supervisor_new(fd, &so, &c->sv, err) < 0)
+      return -1;
+    ward_supervisor_seed_ids(c->sv, c->pid, c->ns_pid);
+    c->ep_listener = (struct ep_ref) {EP_LISTENER, c};
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->ep_listener};
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, ward_supervisor_fd(c->sv), &ev) < 0)
+      return ward_error_sys(err, "epoll listener");
+  }
+  if (c->pidfd >= 0) {
+    c->ep_pidfd = (struct ep_ref) {EP_PIDFD, c};
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->ep_pidfd};
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, c->pidfd, &ev) < 0)
+      return ward_error_sys(err, "epoll pidfd");
+  }
+  return 0;
+}
+
 static int ctr_setup(struct ward_engine *e, struct ctr *c, const struct ward_engine_container *in, int *ring_fd,
                      int *listener_fd, ward_error_t *err)
 {
@@ -239,23 +274,13 @@ static int ctr_setup(struct ward_engine *e, struct ctr *c, const struct ward_eng
     return -1;
   if (pipeline_open(c, err) < 0)
     return -1;
-  if (*listener_fd >= 0) {
-    struct ward_supervisor_options so = {.decide = pipeline_decide, .sink = pipeline_sink, .opaque = c};
-    int fd = steal_fd(listener_fd);
-    if (ward_supervisor_new(fd, &so, &c->sv, err) < 0)
-      return -1;
-    c->ep_listener = (struct ep_ref) {EP_LISTENER, c};
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->ep_listener};
-    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, ward_supervisor_fd(c->sv), &ev) < 0)
-      return ward_error_sys(err, "epoll listener");
+  if (in->held) {
+    if (*listener_fd >= 0)
+      return ward_error(err, EINVAL, "engine: a held container takes its listener when armed");
+    c->held = true;
+    return 0;
   }
-  if (c->pidfd >= 0) {
-    c->ep_pidfd = (struct ep_ref) {EP_PIDFD, c};
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->ep_pidfd};
-    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, c->pidfd, &ev) < 0)
-      return ward_error_sys(err, "epoll pidfd");
-  }
-  return 0;
+  return ctr_serve(e, c, listener_fd, err);
 }
 
 static bool has_locked(struct ward_engine *e, const char *id);
@@ -275,6 +300,7 @@ int ward_engine_add(struct ward_engine *e, const struct ward_engine_container *i
   c->lock_fd = in->have_ring_lock ? in->ring_lock_fd : -1;
   c->pidfd = in->pidfd;
   c->pid = in->pid;
+  c->ns_pid = in->ns_pid;
   c->policy = in->policy;
   pthread_mutex_lock(&e->lock);
   int rc = has_locked(e, in->id ? in->id : "") ? ward_error(err, EEXIST, "engine: container \"%s\" is already registered", in->id)
@@ -285,11 +311,8 @@ int ward_engine_add(struct ward_engine *e, const struct ward_engine_container *i
     e->totals.containers++;
   }
   pthread_mutex_unlock(&e->lock);
-  if (rc == 0) {
-    uint64_t one = 1;
-    if (write(e->wake_fd, &one, sizeof(one)) < 0)
-      (void) 0;  /* already pending */
-  }
+  if (rc == 0)
+    wake(e);
   /* the ring memfd is mapped by now; the mapping keeps it */
   if (ring_fd >= 0)
     close(ring_fd);
@@ -297,6 +320,35 @@ int ward_engine_add(struct ward_engine *e, const struct ward_engine_container *i
     close(listener_fd);
   if (rc < 0)
     ctr_free(c);
+  return rc;
+}
+
+int ward_engine_arm(struct ward_engine *e, const char *id, int listener_fd, ward_error_t *err)
+{
+  pthread_mutex_lock(&e->lock);
+  struct ctr *c = e->list;
+  while (c && strcmp(c->id, id) != 0)
+    c = c->next;
+  int rc = c == NULL ? ward_error(err, ENOENT, "engine: no container \"%s\"", id)
+           : !c->held ? ward_error(err, EALREADY, "engine: container \"%s\" is served already", id)
+           : ctr_serve(e, c, &listener_fd, err);
+  if (rc < 0 && c && c->held) {
+    /* back to held: what the failed arm opened goes with the container */
+    if (c->sv) {
+      epoll_ctl(e->epfd, EPOLL_CTL_DEL, ward_supervisor_fd(c->sv), NULL);
+      ward_supervisor_free(c->sv);
+      c->sv = NULL;
+    }
+    if (c->pidfd >= 0)
+      epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+  }
+  if (rc == 0)
+    c->held = false;
+  pthread_mutex_unlock(&e->lock);
+  if (listener_fd >= 0)
+    close(listener_fd);
+  if (rc == 0)
+    wake(e);
   return rc;
 }
 
@@ -342,6 +394,28 @@ int ward_engine_remove(struct ward_engine *e, const char *id)
 
 int ward_engine_fd(struct ward_engine *e) { return e->epfd; }
 
+int ward_engine_watch(struct ward_engine *e, int fd, void (*fn)(void *opaque), void *opaque, ward_error_t *err)
+{
+  pthread_mutex_lock(&e->lock);
+  if (e->watch_fd >= 0)
+    epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->watch_fd, NULL);
+  e->watch_fd = -1;
+  e->watch_fn = NULL;
+  int rc = 0;
+  if (fd >= 0) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &e->ep_watch};
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+      rc = ward_error_sys(err, "epoll watch");
+    } else {
+      e->watch_fd = fd;
+      e->watch_fn = fn;
+      e->watch_opaque = opaque;
+    }
+  }
+  pthread_mutex_unlock(&e->lock);
+  return rc;
+}
+
 static void container_exited(struct ward_engine *e, struct ctr *c)
 {
   unlink_ctr(e, c);
@@ -357,14 +431,15 @@ static size_t drain_all(struct ward_engine *e)
 {
   size_t n = 0;
   for (struct ctr *c = e->list; c; c = c->next)
-    n += drain_ring(c, DRAIN_BATCH);
+    if (!c->held)
+      n += drain_ring(c, DRAIN_BATCH);
   return n;
 }
 
 static bool any_ring(struct ward_engine *e)
 {
   for (struct ctr *c = e->list; c; c = c->next)
-    if (c->ring)
+    if (c->ring && !c->held)
       return true;
   return false;
 }
@@ -392,6 +467,8 @@ static bool wait_events(struct ward_engine *e, int64_t wait_ns, int *handled)
     }
     else if (r->kind == EP_LISTENER)
       handle_listener(r->c), (*handled)++;
+    else if (r->kind == EP_WATCH && e->watch_fn)
+      e->watch_fn(e->watch_opaque), (*handled)++;
   }
   for (int i = 0; i < n; i++) {
     struct ep_ref *r = evs[i].data.ptr;

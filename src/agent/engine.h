@@ -76,8 +76,16 @@ struct ward_engine_container {
   int listener_fd;                 /* -1: no supervisor */
   int pidfd;                       /* the init; -1: never exits by itself */
   pid_t pid;                       /* the init's host pid (detector root, snapshots) */
+  pid_t ns_pid;                    /* its pid in its own pid namespace, while it is single-
+                                    * threaded (spares the supervisor a /proc read); 0: unknown */
   struct timespec started;         /* CLOCK_REALTIME start; 0: now */
   struct ward_policy *policy;      /* taken over; NULL: mode off */
+  /* Registered but not served until ward_engine_arm: its ring and pidfd
+   * are not polled, and what reads the container's root (the detector,
+   * protect mode's rules) is not opened, since /proc/PID/root is still the
+   * host's while the init sets itself up. Lets `ward run` build the engine
+   * during that set-up instead of after it. listener_fd must be -1. */
+  bool held;
 };
 
 struct ward_engine_stats {
@@ -93,6 +101,11 @@ void ward_engine_free(struct ward_engine *e);
 /* Takes over the fds and the policy, also on failure. Loads the template
  * (monitor/protect), takes the ring consumer lock. */
 int ward_engine_add(struct ward_engine *e, const struct ward_engine_container *c, ward_error_t *err);
+/* Serves a held container: opens what depends on its root, takes over
+ * listener_fd (-1: none) and polls its ring, listener and pidfd. The
+ * caller must have saved the container's state first (an action on its
+ * first event loads it). On failure it stays held, to be removed. */
+int ward_engine_arm(struct ward_engine *e, const char *id, int listener_fd, ward_error_t *err);
 /* Drains the container's ring, finalises it (learn: saves the template) and
  * forgets it; -1 if unknown. */
 int ward_engine_remove(struct ward_engine *e, const char *id);
@@ -100,6 +113,10 @@ bool ward_engine_has(struct ward_engine *e, const char *id);
 /* An epoll fd that is readable when a listener or pidfd needs attention;
  * rings are polled (see above). */
 int ward_engine_fd(struct ward_engine *e);
+/* Also watches fd (-1: stop watching) in the loop: when it is readable,
+ * fn(opaque) runs on the loop's thread, with the engine's lock held (so it
+ * must not call the engine). `ward run` forwards signals this way. */
+int ward_engine_watch(struct ward_engine *e, int fd, void (*fn)(void *opaque), void *opaque, ward_error_t *err);
 /* One round: listeners, exits, rings. Waits up to timeout_ms (0: not at
  * all, -1: until something happens) for epoll events only when no ring had
  * anything. Returns the number of events handled, < 0 on error. */

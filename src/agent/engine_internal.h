@@ -10,7 +10,7 @@
 #include "probe/ring.h"
 #include "supervisor/supervisor.h"
 
-enum ep_kind { EP_LISTENER = 1, EP_PIDFD, EP_STOP, EP_WAKE };
+enum ep_kind { EP_LISTENER = 1, EP_PIDFD, EP_STOP, EP_WAKE, EP_WATCH };
 
 struct ep_ref {
   enum ep_kind kind;
@@ -35,11 +35,12 @@ struct ctr {
   int lock_fd;
   struct ward_supervisor *sv;
   int pidfd;
-  pid_t pid;
+  pid_t pid, ns_pid;
   struct timespec started;
   const volatile struct ward_control *ctl; /* read-only map of the control page */
   struct ep_ref ep_listener, ep_pidfd;
   bool exited;
+  bool held;                            /* ward_engine_container.held, until armed */
   bool sv_missing;                      /* decide saw an exec of a missing file; its sink call comes next */
   uint32_t sv_missing_tid;
   uint32_t actions_taken;               /* bit per enum ward_policy_action in effect */
@@ -72,10 +73,18 @@ struct ward_engine {
    * sleeps in epoll with no ring to poll */
   int wake_fd;
   struct ep_ref ep_wake;
+  /* ward_engine_watch: a caller's fd and what to do when it is readable */
+  struct ep_ref ep_watch;
+  int watch_fd;
+  void (*watch_fn)(void *opaque);
+  void *watch_opaque;
 };
 
 /* engine_pipeline.c */
+/* open: what the container's root is not needed for (the flight
+ * recorder); arm: the rest, once /proc/PID/root is the container's. */
 int pipeline_open(struct ctr *c, ward_error_t *err);
+int pipeline_arm(struct ctr *c, ward_error_t *err);
 void pipeline_event(struct ctr *c, const struct ward_event *ev);
 void pipeline_close(struct ctr *c);   /* learn: saves the template */
 void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, struct ward_supervisor_verdict *v);

@@ -14,12 +14,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -123,85 +122,34 @@ int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward
 struct ward_engine_local {
   struct ward_engine *e;
   char *id;
+  bool held;                   /* added while the init sets up, not armed yet */
   bool summary;
   struct ward_alert_out *alerts;
-  pthread_t thread;
-  int stop_fd;
-  bool stopping;
+  pid_t pid;                   /* the container's init */
+  int sigfd;                   /* forwarded signals, while serving */
   int rc;
   ward_error_t err;
 };
-
-static void *engine_thread(void *arg)
-{
-  struct ward_engine_local *l = arg;
-  l->rc = ward_engine_run(l->e, l->stop_fd, &l->err);
-  return NULL;
-}
 
 static void local_free(struct ward_engine_local *l)
 {
   free(l->id);
   ward_engine_free(l->e);
   ward_alert_out_free(l->alerts);
-  if (l->stop_fd >= 0)
-    close(l->stop_fd);
   ward_error_free(&l->err);
   free(l);
 }
 
-/* Signals belong to the waiting thread, which forwards them to the
- * container; the engine thread takes none. */
-static int start_thread(struct ward_engine_local *l)
-{
-  sigset_t all, old;
-  sigfillset(&all);
-  /* but faults stay deliverable: the ring reader survives a truncated ring
-   * by catching SIGBUS, and a blocked fault signal would kill us instead */
-  sigdelset(&all, SIGBUS);
-  sigdelset(&all, SIGSEGV);
-  sigdelset(&all, SIGFPE);
-  sigdelset(&all, SIGILL);
-  sigdelset(&all, SIGABRT);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  int rc = pthread_create(&l->thread, NULL, engine_thread, l);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return rc;
-}
-
-static void request_stop(struct ward_engine_local *l)
-{
-  uint64_t one = 1;
-  if (!l->stopping && write(l->stop_fd, &one, sizeof(one)) < 0)
-    ward_warn("engine: stop: %s", strerror(errno));
-  l->stopping = true;
-}
-
-static void stop_thread(struct ward_engine_local *l)
-{
-  request_stop(l);
-  pthread_join(l->thread, NULL);
-}
-
-void ward_engine_local_stop(struct ward_engine_local *l)
-{
-  if (l)
-    request_stop(l);
-}
-
-/* The engine and its thread, idle until a container is added: its start-up
- * overlaps the add. */
+/* The engine, served by the thread that waits for the container: a
+ * second thread would cost more to start and stop than the engine itself
+ * on a small VM (a quarter of a millisecond each way, docs/benchmarks.md). */
 static int local_new(const char *id, const struct ward_policy *p, const char *alerts, const char *root,
                      struct ward_engine_local **out, ward_error_t *err)
 {
   struct ward_engine_local *l = calloc(1, sizeof(*l));
   if (l == NULL)
     return ward_error(err, ENOMEM, "engine");
-  l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (l->stop_fd < 0) {
-    free(l);
-    return ward_error_sys(err, "eventfd");
-  }
+  l->sigfd = -1;
   const char *spec = alerts ? alerts : "stderr";
   struct ward_alert_limits lim = {.burst = p ? p->alert_burst : 0, .per_second = p ? p->alert_per_second : 0};
   struct ward_engine_opts eo = {.state_root = root};
@@ -211,10 +159,9 @@ static int local_new(const char *id, const struct ward_policy *p, const char *al
   }
   l->summary = p && p->mode != WARD_MODE_OFF;
   l->id = strdup(id);
-  int rc = start_thread(l);
-  if (rc != 0) {
+  if (l->id == NULL) {
     local_free(l);
-    return ward_error(err, rc, "engine thread");
+    return ward_error(err, ENOMEM, "engine");
   }
   *out = l;
   return 0;
@@ -232,41 +179,77 @@ static bool agent_may_take(const char *root)
   return path == NULL || access(path, F_OK) == 0;
 }
 
+/* The init's pid as its own pid namespace sees it: 1 in a new one, ours
+ * in ours; unknown in one it joined. */
+static pid_t init_ns_pid(const struct ward_container *ct)
+{
+  const struct ward_namespace *ns = &ct->launch.cfg->ns[WARD_NS_PID];
+  if (!ns->requested)
+    return ct->launch.pid;
+  return ns->path ? 0 : 1;
+}
+
 /* The engine and the container in it: its ring fd, listener and a dup of
- * its pidfd, and the resolved policy (cli->policy becomes NULL). */
-static int local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
+ * its pidfd, and the resolved policy (cli->policy becomes NULL). Held: the
+ * listener is not there yet and the container not served (engine.h). */
+static int local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root, bool held,
                        struct ward_engine_local **out, ward_error_t *err)
 {
   struct ward_engine_local *l = NULL;
   if (local_new(ct->state->id, cli->policy, cli->alerts, root, &l, err) < 0)
     return -1;
+  /* the loop ends with the container, which it learns from the pidfd */
   int pidfd = fcntl(ct->launch.pidfd, F_DUPFD_CLOEXEC, 3);
+  if (pidfd < 0) {
+    local_free(l);
+    return ward_error_sys(err, "engine: the container's pidfd");
+  }
   int lock_fd = steal_fd(&ct->ring_lock_fd);  /* (initializers are unordered) */
   struct ward_engine_container c = {
     .id = ct->state->id, .state_dir = ct->state->dir, .ring_fd = steal_fd(&ct->probe.ring_fd),
     .have_ring_lock = lock_fd >= 0, .ring_lock_fd = lock_fd,
-    .listener_fd = steal_fd(&ct->launch.listener_fd), .pidfd = pidfd, .pid = ct->launch.pid,
-    .policy = steal_pointer(&cli->policy),
+    .listener_fd = held ? -1 : steal_fd(&ct->launch.listener_fd), .pidfd = pidfd, .pid = ct->launch.pid,
+    .ns_pid = init_ns_pid(ct),
+    .policy = steal_pointer(&cli->policy), .held = held,
   };
+  l->pid = ct->launch.pid;
   if (ward_engine_add(l->e, &c, err) < 0) {
-    stop_thread(l);
     local_free(l);
     return -1;
   }
+  l->held = held;
   *out = l;
   return 0;
+}
+
+/* Whether this process serves the container itself, and something is
+ * there to serve: a static image with the supervisor off gives the engine
+ * nothing to read, and would only cost start-up time. */
+static bool serve_here(const struct ward_engine_cli *cli, const struct ward_create_opts *o, const struct ward_container *ct)
+{
+  const struct ward_policy *p = cli->policy;
+  bool idle = ct->probe.ring_fd < 0 && ct->launch.supervisor == NULL && (p == NULL || p->mode == WARD_MODE_OFF);
+  return !cli->detached && !cli->local && !cli->early_err && !idle && !agent_may_take(o->root);
+}
+
+void ward_engine_cli_launched(void *opaque, const struct ward_create_opts *o, struct ward_container *ct)
+{
+  struct ward_engine_cli *cli = opaque;
+  if (serve_here(cli, o, ct))
+    local_start(ct, cli, o->root, true, &cli->local, &cli->early_err);
 }
 
 void ward_engine_cli_ready(void *opaque, const struct ward_create_opts *o, struct ward_container *ct)
 {
   struct ward_engine_cli *cli = opaque;
-  const struct ward_policy *p = cli->policy;
-  /* a static image with the supervisor off gives the engine nothing to
-   * read; it would only cost start-up time */
-  bool idle = ct->probe.ring_fd < 0 && ct->launch.listener_fd < 0 && (p == NULL || p->mode == WARD_MODE_OFF);
-  if (cli->detached || cli->local || cli->early_err || idle || agent_may_take(o->root))
+  struct ward_engine_local *l = cli->local;
+  if (l && l->held) {
+    if (ward_engine_arm(l->e, l->id, steal_fd(&ct->launch.listener_fd), &cli->early_err) == 0)
+      l->held = false;
     return;
-  local_start(ct, cli, o->root, &cli->local, &cli->early_err);
+  }
+  if (serve_here(cli, o, ct))
+    local_start(ct, cli, o->root, false, &cli->local, &cli->early_err);
 }
 
 int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
@@ -276,18 +259,47 @@ int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *c
     *err = steal_pointer(&cli->early_err);
     return -1;
   }
+  if (cli->local && cli->local->held)
+    return ward_error(err, EINVAL, "engine: container \"%s\" was never armed", cli->local->id);
   if (cli->local) {
     *out = steal_pointer(&cli->local);
     return 0;
   }
-  return local_start(ct, cli, root, out, err);
+  return local_start(ct, cli, root, false, out, err);
+}
+
+static void forward_signals(void *opaque)
+{
+  struct ward_engine_local *l = opaque;
+  struct signalfd_siginfo si;
+  while (read(l->sigfd, &si, sizeof(si)) == sizeof(si))
+    kill(l->pid, (int) si.ssi_signo);
+}
+
+int ward_engine_local_serve(struct ward_engine_local *l)
+{
+  sigset_t mask, old;
+  ward_forwarded_signals(&mask);
+  sigprocmask(SIG_BLOCK, &mask, &old);
+  l->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (l->sigfd >= 0 && ward_engine_watch(l->e, l->sigfd, forward_signals, l, NULL) < 0)
+    ward_warn("engine: signals are not forwarded to the container");
+  /* until the container's init exits: its ring is drained to the end then,
+   * and it is finalised (learn: the template saved) */
+  l->rc = ward_engine_run(l->e, -1, &l->err);
+  ward_engine_watch(l->e, -1, NULL, NULL, NULL);
+  if (l->sigfd >= 0)
+    close(l->sigfd);
+  l->sigfd = -1;
+  int status = ward_reap_status(l->pid);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return status;
 }
 
 int ward_engine_local_finish(struct ward_engine_local *l)
 {
   if (l == NULL)
     return 0;
-  stop_thread(l);
   int rc = l->rc;
   if (l->summary) {
     /* one line for people and tests: what the engine saw of this run */
@@ -314,7 +326,6 @@ void ward_engine_cli_release(struct ward_engine_cli *cli)
   ward_policy_free(cli->policy);
   cli->policy = NULL;
   if (cli->local) {
-    stop_thread(cli->local);
     local_free(cli->local);
     cli->local = NULL;
   }

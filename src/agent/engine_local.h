@@ -1,15 +1,15 @@
 /* The engine inside `ward run` and `ward sandbox`: one container, served
- * from a thread of the waiting parent. The same engine as `ward agent`.
+ * by the parent while it waits for it. The same engine as `ward agent`.
  *
  *   struct ward_engine_cli cli = {.mode = "protect", .template_path = T};
  *   create_opts.configure = ward_engine_cli_configure; .opaque = &cli;
- *   create_opts.ready = ward_engine_cli_ready;   // optional: start early
+ *   create_opts.launched = ward_engine_cli_launched;   // optional: start early
+ *   create_opts.ready = ward_engine_cli_ready;         // ... and serve it at once
  *   create_opts.supervisor = true;
  *   ward_container_create(&create_opts, &ct, &err);
  *   ward_engine_local_start(ct, &cli, root, &local, &err);
- *   status = ward_container_wait(ct);
- *   ward_engine_local_stop(local);     // optional: finish while removing
- *   ward_engine_local_finish(local);   // drains the ring, saves templates
+ *   status = ward_engine_local_serve(local);   // until the init exits
+ *   ward_engine_local_finish(local);
  */
 #ifndef WARD_ENGINE_LOCAL_H
 #define WARD_ENGINE_LOCAL_H
@@ -30,7 +30,7 @@ struct ward_engine_cli {
   bool detached;               /* ward create, run -d: this process will not serve it */
   bool agent;                  /* ... but a running ward agent will */
   struct ward_policy *policy;  /* resolved by ward_engine_cli_configure */
-  /* started by ward_engine_cli_ready, taken by ward_engine_local_start */
+  /* started by ward_engine_cli_launched or _ready, taken by ward_engine_local_start */
   struct ward_engine_local *local;
   ward_error_t early_err;      /* why that failed: reported by ward_engine_local_start */
 };
@@ -40,12 +40,17 @@ struct ward_engine_cli {
  * decides on the supervisor and, in protect mode, compiles the template
  * into the extra seccomp and Landlock layers. opaque: struct ward_engine_cli. */
 int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err);
-/* A ward_create_opts.ready callback for attached runs: unless an agent may
- * take the container, or there is nothing for an engine to read, starts
- * the engine for it at once, so that the container's first execve (which
- * the supervisor holds until the engine answers) does not also wait for
- * the rest of `create`. ward_engine_local_start hands it over.
+/* A ward_create_opts.launched callback for attached runs: unless an agent
+ * may take the container, or there is nothing for an engine to read,
+ * builds the engine, its thread and the container's ring and flight
+ * recorder while the init sets itself up, the container held (engine.h).
  * opaque: the cli. */
+void ward_engine_cli_launched(void *opaque, const struct ward_create_opts *o, struct ward_container *ct);
+/* A ward_create_opts.ready callback: arms what launched held (the listener
+ * is there and the state saved by now), or starts the engine at once
+ * without launched, so that the container's first execve (which the
+ * supervisor holds until the engine answers) does not also wait for the
+ * rest of `create`. ward_engine_local_start hands it over. */
 void ward_engine_cli_ready(void *opaque, const struct ward_create_opts *o, struct ward_container *ct);
 /* Also stops and frees an engine that ready started (a failed create). */
 void ward_engine_cli_release(struct ward_engine_cli *cli);
@@ -56,13 +61,13 @@ struct ward_engine_local;
  * ward_engine_cli_ready started (cli->local becomes NULL). */
 int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
                             struct ward_engine_local **out, ward_error_t *err);
-/* Asks the thread to stop after the container exited, without waiting: it
- * drains and finishes while the caller removes the container (the files it
- * still maps may be unlinked meanwhile). */
-void ward_engine_local_stop(struct ward_engine_local *l);
-/* Stops the thread (if not asked yet) and waits for it: last drain, learn
- * mode saves the template. Returns 0, or -1 after reporting an error on
- * stderr. */
+/* Serves the container from this thread until its init exits, forwarding
+ * the signals ward_wait_forwarding does to it; then the engine has drained
+ * its ring to the end and finalised it (learn: saved the template). Returns
+ * the init's exit status the way a shell reports it (128+N). */
+int ward_engine_local_serve(struct ward_engine_local *l);
+/* Reports what the engine saw (a summary line when a mode is on) and frees
+ * it. Returns 0, or -1 after reporting an error on stderr. */
 int ward_engine_local_finish(struct ward_engine_local *l);
 
 #endif

@@ -167,6 +167,12 @@ int pipeline_open(struct ctr *c, ward_error_t *err)
   pl->root_fd = -1;
   if (ward_flight_open(c->state_dir, c->e->o.flight_capacity, &pl->flight, err) < 0)
     return ward_error_prefix(err, "container \"%s\": flight recorder", c->id);
+  return 0;
+}
+
+int pipeline_arm(struct ctr *c, ward_error_t *err)
+{
+  struct pipeline *pl = c->pl;
   const struct ward_policy *p = c->policy;
   /* mode off still runs the injected-code rules (on by default; they need
    * no template or model); only a policy with detect: false goes without */
@@ -233,7 +239,9 @@ void pipeline_close(struct ctr *c)
   struct pipeline *pl = c->pl;
   if (pl == NULL)
     return;
-  if (c->policy->mode == WARD_MODE_LEARN && pl->tpl && c->policy->template_path) {
+  /* a container never served (its create failed) taught nothing: the
+   * template it would overwrite stays as it is */
+  if (c->policy->mode == WARD_MODE_LEARN && pl->tpl && c->policy->template_path && !c->held) {
     _cleanup_error_ ward_error_t err = NULL;
     if (save_learned(c, &err) < 0) {
       ward_warn("container \"%s\": template not saved: %s", c->id, err->msg);

@@ -100,6 +100,7 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
   if (detach && engine_opts && !cli.agent)
     return cli_usage_error(argv[0], "--mode/--template/--policy/--alerts/--no-supervisor need an attached run or a running ward agent");
   o.configure = ward_engine_cli_configure;
+  o.launched = ward_engine_cli_launched;
   o.ready = ward_engine_cli_ready;
   o.opaque = &cli;
   o.lock_ring = !detach;

@@ -168,7 +168,8 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
   struct ward_create_opts co = {.root = cli_root(g), .id = o.name, .host_root_bind = "/", .mode = WARD_LAUNCH_RUN,
                                 .default_seccomp = true, .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED,
                                 .no_probe = no_probe, .probe_groups = probe_groups,
-                                .configure = ward_engine_cli_configure, .ready = ward_engine_cli_ready,
+                                .configure = ward_engine_cli_configure, .launched = ward_engine_cli_launched,
+                                .ready = ward_engine_cli_ready,
                                 .opaque = &cli, .lock_ring = true};
   if (ward_sandbox_config(&o, &co.cfg, &err) < 0 || ward_sandbox_landlock(&o, &co.landlock, &err) < 0) {
     if (co.cfg)

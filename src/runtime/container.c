@@ -212,22 +212,24 @@ static int handshake(struct ward_launch *L, int sock, ward_error_t *err)
   if (ward_msg_send(sock, 'G', state_json, strlen(state_json), -1, err) < 0)
     return -1;
   L->state->pid_start = ward_proc_start_time(L->pid);
-  if (L->cgroup_self_join)
-    return handshake_wait(L, sock, state_json, err);
-  /* Without the fast join (cgroup.h), the first write to a v1 cgroup.procs
-   * waits for an RCU grace period: the init sets up its mounts meanwhile,
-   * and waits for 'C' before anything that must count against the cgroup
-   * (init.c). */
-  if (L->state->cgroup && ward_cgroup_enter(L->state->cgroup, L->pid, err) < 0)
-    return -1;
-  /* An init that already failed has closed its end: its 'E' (or its exit)
-   * is read below. Any other failure would leave it waiting for 'C'. */
-  _cleanup_error_ ward_error_t lost = NULL;
-  if (ward_msg_send(sock, 'C', NULL, 0, -1, &lost) < 0 && lost->errnum != EPIPE && lost->errnum != ECONNRESET) {
-    ward_error_free(err);
-    *err = steal_pointer(&lost);
-    return -1;
+  if (!L->cgroup_self_join) {
+    /* Without the fast join (cgroup.h), the first write to a v1
+     * cgroup.procs waits for an RCU grace period: the init sets up its
+     * mounts meanwhile, and waits for 'C' before anything that must count
+     * against the cgroup (init.c). */
+    if (L->state->cgroup && ward_cgroup_enter(L->state->cgroup, L->pid, err) < 0)
+      return -1;
+    /* An init that already failed has closed its end: its 'E' (or its
+     * exit) is read below. Any other failure would leave it waiting for 'C'. */
+    _cleanup_error_ ward_error_t lost = NULL;
+    if (ward_msg_send(sock, 'C', NULL, 0, -1, &lost) < 0 && lost->errnum != EPIPE && lost->errnum != ECONNRESET) {
+      ward_error_free(err);
+      *err = steal_pointer(&lost);
+      return -1;
+    }
   }
+  if (L->on_the_way)
+    L->on_the_way(L->on_the_way_arg);
   return handshake_wait(L, sock, state_json, err);
 }
 

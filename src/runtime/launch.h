@@ -64,6 +64,10 @@ struct ward_launch {
   int close_in_init;               /* the parent's ring consumer lock: the init drops its copy at once */
   struct ward_seccomp_prog *extra_seccomp;
   struct ward_landlock *extra_landlock;
+  /* parent: called once the init has what it needs to set itself up,
+   * before waiting for it (lifecycle.h: create_opts.launched) */
+  void (*on_the_way)(void *arg);
+  void *on_the_way_arg;
 
   /* derived by ward_launch_prepare */
   int ns_fds[WARD_NS_COUNT];

@@ -283,6 +283,17 @@ static int prepare_supervisor(struct ward_container *c, const struct ward_create
   return ward_supervisor_build_cached(NULL, cache, &c->launch.supervisor, err) < 0 ? ward_error_prefix(err, "supervisor") : 0;
 }
 
+struct launched_call {
+  struct ward_container *c;
+  const struct ward_create_opts *o;
+};
+
+static void call_launched(void *arg)
+{
+  struct launched_call *x = arg;
+  x->o->launched(x->o->opaque, x->o, x->c);
+}
+
 static int create_steps(struct ward_container *c, struct ward_create_opts *o, ward_error_t *err)
 {
   struct ward_config *cfg = c->cfg;
@@ -365,6 +376,11 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
   L->console_socket = o->console_socket;
   L->host_root_bind = o->host_root_bind;
   L->close_in_init = c->ring_lock_fd;
+  struct launched_call launched = {c, o};
+  if (o->launched) {
+    L->on_the_way = call_launched;
+    L->on_the_way_arg = &launched;
+  }
   if (ward_launch_prepare(L, err) < 0 || ward_launch_start(L, err) < 0)
     return -1;
   free(c->state->status_hint);
@@ -510,16 +526,32 @@ int ward_container_destroy(const char *root, struct ward_state *st, bool run_hoo
   return ward_state_remove_dir(st->dir, err);
 }
 
+void ward_forwarded_signals(sigset_t *set)
+{
+  sigemptyset(set);
+  int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+  for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+    sigaddset(set, forwarded[i]);
+}
+
+int ward_reap_status(pid_t pid)
+{
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return 1;
+}
+
 int ward_wait_forwarding(pid_t pid, int pidfd)
 {
   sigset_t mask, old;
-  sigemptyset(&mask);
-  int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-  for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-    sigaddset(&mask, forwarded[i]);
+  ward_forwarded_signals(&mask);
   sigprocmask(SIG_BLOCK, &mask, &old);
   _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-  int status = 0;
   struct pollfd fds[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
   for (;;) {
     int r = poll(fds, sfd >= 0 ? 2 : 1, -1);
@@ -533,14 +565,9 @@ int ward_wait_forwarding(pid_t pid, int pidfd)
     if (fds[0].revents & (POLLIN | POLLHUP))
       break;
   }
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
+  int status = ward_reap_status(pid);
   sigprocmask(SIG_SETMASK, &old, NULL);
-  if (WIFEXITED(status))
-    return WEXITSTATUS(status);
-  if (WIFSIGNALED(status))
-    return 128 + WTERMSIG(status);
-  return 1;
+  return status;
 }
 
 int ward_container_wait(struct ward_container *c) { return ward_wait_forwarding(c->launch.pid, c->launch.pidfd); }

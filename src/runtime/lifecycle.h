@@ -4,6 +4,7 @@
 #ifndef WARD_LIFECYCLE_H
 #define WARD_LIFECYCLE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,6 +47,10 @@ struct ward_create_opts {
    * caller reads annotations (policies) and may set supervisor and the
    * extra layers below. */
   int (*configure)(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err);
+  /* Called once the init is on its way, while it sets itself up (its
+   * namespaces, root and filters are not there yet; its pid and pidfd are,
+   * and the state says "creating"): for work that overlaps that set-up. */
+  void (*launched)(void *opaque, const struct ward_create_opts *o, struct ward_container *c);
   /* Called once the init is ready (its root and listener are there) and the
    * state is saved: for RUN it goes on to exec at once, and with a
    * supervisor that execve waits for whoever answers the listener. */
@@ -80,6 +85,10 @@ int ward_container_destroy(const char *root, struct ward_state *st, bool run_pos
  * SIGQUIT, SIGUSR1/2 and SIGWINCH to it; returns the exit status the way a
  * shell reports it (128+N). Shared by the container's init and `ward exec`. */
 int ward_wait_forwarding(pid_t pid, int pidfd);
+/* The signals ward_wait_forwarding passes on to the container. */
+void ward_forwarded_signals(sigset_t *set);
+/* Waits for pid; its exit status, or 128 + the signal that killed it. */
+int ward_reap_status(pid_t pid);
 /* The same for the container's init. */
 int ward_container_wait(struct ward_container *c);
 

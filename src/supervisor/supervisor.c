@@ -82,6 +82,13 @@ int ward_supervisor_new(int listener, const struct ward_supervisor_options *opts
   return 0;
 }
 
+void ward_supervisor_seed_ids(struct ward_supervisor *sv, pid_t host_pid, pid_t ns_pid)
+{
+  if (sv->idcache_on && host_pid > 0 && ns_pid > 0 && sv->opts.pidns_depth == 0)
+    sv->idcache[(unsigned)host_pid % SV_IDCACHE] =
+      (struct sv_ids){ host_pid, host_pid, (uint32_t)ns_pid, (uint32_t)ns_pid, ward_now_ns() };
+}
+
 void ward_supervisor_free(struct ward_supervisor *sv)
 {
   if (!sv)

@@ -131,6 +131,11 @@ struct ward_supervisor;
 /* Takes ownership of listener (closed by ward_supervisor_free). */
 int ward_supervisor_new(int listener, const struct ward_supervisor_options *opts,
                         struct ward_supervisor **out, ward_error_t *err);
+/* What the supervisor would read from /proc for a single-threaded process
+ * it knows (the container's init, whose first execve is always notified):
+ * its host pid and its pid in its own namespace. Kept for as long as any
+ * cached entry (pidns_depth 0 only). */
+void ward_supervisor_seed_ids(struct ward_supervisor *sv, pid_t host_pid, pid_t ns_pid);
 void ward_supervisor_free(struct ward_supervisor *sv);
 int ward_supervisor_fd(const struct ward_supervisor *sv);
 const struct ward_supervisor_stats *ward_supervisor_stats(const struct ward_supervisor *sv);
