@@ -282,3 +282,47 @@ count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "
   grep -q '^app: rep$' "$T"
   for i in 1 2 3 4; do grep -q "/tmp/rep$i-x" "$T"; done
 }
+
+@test "ward run serves its engine while forwarding signals to the container" {
+  # the init traps TERM; only a forwarded SIGTERM ends it with status 7
+  make_bundle "$TEST_TMP/sig" '["sh","-c","trap \"echo got-term; exit 7\" TERM; echo up; while :; do sleep 0.1; done"]'
+  "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/sig" eng-sig > "$TEST_TMP/sig.out" 2>&1 &
+  local pid=$! i
+  for i in $(seq 100); do grep -q up "$TEST_TMP/sig.out" && break; sleep 0.1; done
+  grep -q up "$TEST_TMP/sig.out"
+  # the supervisor's listener is served by this very process (no agent)
+  [ -n "$(ls -l /proc/$pid/fd | grep seccomp)" ]
+  kill -TERM $pid
+  for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $pid 2>/dev/null; then
+    kill -KILL $pid
+    echo "SIGTERM was not forwarded: ward run still waits"
+    false
+  fi
+  local status=0
+  wait $pid || status=$?
+  cat "$TEST_TMP/sig.out"
+  [ "$status" -eq 7 ]
+  grep -q got-term "$TEST_TMP/sig.out"
+  assert_clean eng-sig
+}
+
+@test "a run that fails after its engine was built leaves the template and the host as they were" {
+  learn
+  local before; before=$(sha256sum "$TPL")
+  # the engine is built while the init sets up; the init then fails (no such
+  # program), so the container is never served: learn must not save it
+  make_bundle "$TEST_TMP/fail" '["/no/such/program"]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/fail" --mode learn --template "$TPL" eng-fail
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"/no/such/program"* ]]
+  [ "$(sha256sum "$TPL")" = "$before" ]
+  assert_clean eng-fail
+  # nor its memory directory (each links back to its state directory)
+  local d
+  for d in /run/ward-run-*/* /dev/shm/ward-run-*/*; do
+    [ -L "$d/state" ] || continue
+    [[ "$(readlink "$d/state")" != */eng-fail ]] || { echo "memory directory $d left behind"; false; }
+  done
+}
