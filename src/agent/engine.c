@@ -280,7 +280,10 @@ static int ctr_setup(struct ward_engine *e, struct ctr *c, const struct ward_eng
     c->held = true;
     return 0;
   }
-  return ctr_serve(e, c, listener_fd, err);
+  if (ctr_serve(e, c, listener_fd, err) < 0)
+    return -1;
+  c->served = true;
+  return 0;
 }
 
 static bool has_locked(struct ward_engine *e, const char *id);
@@ -294,6 +297,7 @@ int ward_engine_add(struct ward_engine *e, const struct ward_engine_container *i
     if (ring_fd >= 0) close(ring_fd);
     if (listener_fd >= 0) close(listener_fd);
     if (in->pidfd >= 0) close(in->pidfd);
+    if (in->have_ring_lock && in->ring_lock_fd >= 0) close(in->ring_lock_fd);
     return ward_error(err, ENOMEM, "engine");
   }
   c->e = e;
@@ -331,7 +335,10 @@ int ward_engine_arm(struct ward_engine *e, const char *id, int listener_fd, ward
     c = c->next;
   int rc = c == NULL ? ward_error(err, ENOENT, "engine: no container \"%s\"", id)
            : !c->held ? ward_error(err, EALREADY, "engine: container \"%s\" is served already", id)
+           : c->arm_failed ? ward_error(err, EINVAL, "engine: container \"%s\" failed to arm", id)
            : ctr_serve(e, c, &listener_fd, err);
+  if (rc < 0 && c)
+    c->arm_failed = true;
   if (rc < 0 && c && c->held) {
     /* back to held: what the failed arm opened goes with the container */
     if (c->sv) {
@@ -342,8 +349,10 @@ int ward_engine_arm(struct ward_engine *e, const char *id, int listener_fd, ward
     if (c->pidfd >= 0)
       epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
   }
-  if (rc == 0)
+  if (rc == 0) {
     c->held = false;
+    c->served = true;
+  }
   pthread_mutex_unlock(&e->lock);
   if (listener_fd >= 0)
     close(listener_fd);
@@ -551,11 +560,16 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
 {
   /* the idle sleeps are 50 us .. 1 ms: the default 50 us timer slack
    * would double the shortest */
+  int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
   if (stop_fd >= 0) {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &e->ep_stop};
-    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, stop_fd, &ev) < 0)
-      return ward_error_sys(err, "epoll stop fd");
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, stop_fd, &ev) < 0) {
+      int saved = errno;
+      if (slack > 0)
+        prctl(PR_SET_TIMERSLACK, (unsigned long) slack, 0, 0, 0);
+      return ward_error(err, saved, "epoll stop fd");
+    }
   }
   for (;;) {
     pthread_mutex_lock(&e->lock);
@@ -610,6 +624,9 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
   if (stop_fd >= 0)
     epoll_ctl(e->epfd, EPOLL_CTL_DEL, stop_fd, NULL);
   finish_all(e);
+  /* the thread may go on to fork (poststop hooks): not with our slack */
+  if (slack > 0)
+    prctl(PR_SET_TIMERSLACK, (unsigned long) slack, 0, 0, 0);
   if (e->finalize_errors)
     return ward_error(err, 0, "engine: %llu container(s) could not be finalised (see the warnings above)",
                       (unsigned long long) e->finalize_errors);

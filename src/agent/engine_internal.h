@@ -41,6 +41,8 @@ struct ctr {
   struct ep_ref ep_listener, ep_pidfd;
   bool exited;
   bool held;                            /* ward_engine_container.held, until armed */
+  bool served;                          /* fully set up (armed): only then is learning saved */
+  bool arm_failed;                      /* a failed arm leaves half of it: never again */
   bool sv_missing;                      /* decide saw an exec of a missing file; its sink call comes next */
   uint32_t sv_missing_tid;
   uint32_t actions_taken;               /* bit per enum ward_policy_action in effect */

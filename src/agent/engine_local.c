@@ -127,6 +127,8 @@ struct ward_engine_local {
   struct ward_alert_out *alerts;
   pid_t pid;                   /* the container's init */
   int sigfd;                   /* forwarded signals, while serving */
+  bool ignoring;               /* SIGPIPE and SIGTTOU ignored since serve, until finish */
+  struct sigaction old_pipe, old_ttou;
   int rc;
   ward_error_t err;
 };
@@ -281,6 +283,16 @@ int ward_engine_local_serve(struct ward_engine_local *l)
   sigset_t mask, old;
   ward_forwarded_signals(&mask);
   sigprocmask(SIG_BLOCK, &mask, &old);
+  /* Alerts go to a pipe or terminal the workload can make us write to at
+   * will: a closed reader (`ward run ... | head`) must give EPIPE, and a
+   * background job with tostop must not be stopped (the supervisor with
+   * it), not kill or stop ward with the container's state left behind. */
+  struct sigaction ign = {.sa_handler = SIG_IGN};
+  if (!l->ignoring) {
+    sigaction(SIGPIPE, &ign, &l->old_pipe);
+    sigaction(SIGTTOU, &ign, &l->old_ttou);
+    l->ignoring = true;
+  }
   l->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (l->sigfd >= 0 && ward_engine_watch(l->e, l->sigfd, forward_signals, l, NULL) < 0)
     ward_warn("engine: signals are not forwarded to the container");
@@ -317,6 +329,10 @@ int ward_engine_local_finish(struct ward_engine_local *l)
   }
   if (rc < 0)
     ward_error_report(&l->err);
+  if (l->ignoring) {
+    sigaction(SIGPIPE, &l->old_pipe, NULL);
+    sigaction(SIGTTOU, &l->old_ttou, NULL);
+  }
   local_free(l);
   return rc;
 }

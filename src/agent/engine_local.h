@@ -42,29 +42,35 @@ struct ward_engine_cli {
 int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err);
 /* A ward_create_opts.launched callback for attached runs: unless an agent
  * may take the container, or there is nothing for an engine to read,
- * builds the engine, its thread and the container's ring and flight
- * recorder while the init sets itself up, the container held (engine.h).
- * opaque: the cli. */
+ * builds the engine and the container's ring and flight recorder while the
+ * init sets itself up, the container held (engine.h). A failure here is
+ * reported once the init is ready (ward_engine_local_start), and the
+ * container is then removed. opaque: the cli. */
 void ward_engine_cli_launched(void *opaque, const struct ward_create_opts *o, struct ward_container *ct);
 /* A ward_create_opts.ready callback: arms what launched held (the listener
- * is there and the state saved by now), or starts the engine at once
- * without launched, so that the container's first execve (which the
- * supervisor holds until the engine answers) does not also wait for the
- * rest of `create`. ward_engine_local_start hands it over. */
+ * is there and the state saved by now), or builds the engine now without
+ * launched. The container's first execve (which the supervisor holds) is
+ * answered once ward_engine_local_serve runs; nothing slow comes between.
+ * ward_engine_local_start hands the engine over. */
 void ward_engine_cli_ready(void *opaque, const struct ward_create_opts *o, struct ward_container *ct);
-/* Also stops and frees an engine that ready started (a failed create). */
+/* Also frees an engine that launched or ready built (a failed create): a
+ * container it never served saves no learned template. */
 void ward_engine_cli_release(struct ward_engine_cli *cli);
 
 struct ward_engine_local;
 /* Takes the container's ring fd, listener and a dup of its pidfd, and the
  * resolved policy (cli->policy becomes NULL); or hands over the engine
- * ward_engine_cli_ready started (cli->local becomes NULL). */
+ * launched/ready built (cli->local becomes NULL). */
 int ward_engine_local_start(struct ward_container *ct, struct ward_engine_cli *cli, const char *root,
                             struct ward_engine_local **out, ward_error_t *err);
 /* Serves the container from this thread until its init exits, forwarding
- * the signals ward_wait_forwarding does to it; then the engine has drained
- * its ring to the end and finalised it (learn: saved the template). Returns
- * the init's exit status the way a shell reports it (128+N). */
+ * the signals ward_wait_forwarding does to it (between two engine steps: a
+ * snapshot action holds them for its duration); then the engine has
+ * drained its ring to the end and finalised it (learn: saved the
+ * template). SIGPIPE and SIGTTOU are ignored from here to
+ * ward_engine_local_finish (alerts and the summary may go to a closed pipe
+ * or a terminal). Returns the init's exit status the way a
+ * shell reports it (128+N). */
 int ward_engine_local_serve(struct ward_engine_local *l);
 /* Reports what the engine saw (a summary line when a mode is on) and frees
  * it. Returns 0, or -1 after reporting an error on stderr. */

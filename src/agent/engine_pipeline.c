@@ -239,9 +239,9 @@ void pipeline_close(struct ctr *c)
   struct pipeline *pl = c->pl;
   if (pl == NULL)
     return;
-  /* a container never served (its create failed) taught nothing: the
-   * template it would overwrite stays as it is */
-  if (c->policy->mode == WARD_MODE_LEARN && pl->tpl && c->policy->template_path && !c->held) {
+  /* a container never served (its create or its set-up failed) taught
+   * nothing: the template it would overwrite stays as it is */
+  if (c->policy->mode == WARD_MODE_LEARN && pl->tpl && c->policy->template_path && c->served) {
     _cleanup_error_ ward_error_t err = NULL;
     if (save_learned(c, &err) < 0) {
       ward_warn("container \"%s\": template not saved: %s", c->id, err->msg);

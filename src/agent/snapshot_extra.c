@@ -221,6 +221,7 @@ int snap_criu(struct snap *s, ward_error_t *err)
     return ward_error_sys(err, "criu: fork");
   }
   if (child == 0) {
+    ward_child_reset_signals();
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
       dup2(null, 0);

@@ -250,6 +250,16 @@ static const struct { const char *name; int sig; } signals[] = {
   {"POLL", SIGPOLL}, {"PWR", SIGPWR}, {"SYS", SIGSYS},
 };
 
+void ward_child_reset_signals(void)
+{
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigaction(SIGPIPE, &dfl, NULL);
+  sigaction(SIGTTOU, &dfl, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int ward_parse_signal(const char *s)
 {
   if (s == NULL || *s == '\0')

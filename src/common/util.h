@@ -66,6 +66,10 @@ bool ward_has_suffix(const char *s, const char *suffix);
 
 /* "SIGKILL", "KILL", "kill" or "9"; returns -1 when unknown. */
 int ward_parse_signal(const char *s);
+/* In a forked child before execve: every signal unblocked, SIGPIPE and
+ * SIGTTOU back to their defaults (ward ignores them while it serves an
+ * engine, and execve keeps an ignored disposition and the mask). */
+void ward_child_reset_signals(void);
 const char *ward_signal_name(int sig);
 
 /* Marks every fd >= from close-on-exec (the

@@ -31,6 +31,7 @@ static int run_one(const struct ward_hook *h, const char *state_json, ward_error
     return ward_error_sys(err, "fork");
   }
   if (pid == 0) {
+    ward_child_reset_signals();
     dup2(in[0], STDIN_FILENO);
     char *const empty[] = {NULL};
     char *const argv0[] = {h->path, NULL};

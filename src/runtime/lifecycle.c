@@ -381,7 +381,10 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
     L->on_the_way = call_launched;
     L->on_the_way_arg = &launched;
   }
-  if (ward_launch_prepare(L, err) < 0 || ward_launch_start(L, err) < 0)
+  int started = ward_launch_prepare(L, err) < 0 ? -1 : ward_launch_start(L, err);
+  L->on_the_way = NULL;
+  L->on_the_way_arg = NULL;
+  if (started < 0)
     return -1;
   free(c->state->status_hint);
   c->state->status_hint = NULL;
@@ -390,10 +393,11 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
    * with a pid by then. */
   if (ward_state_save(c->state, err) < 0)
     return -1;
-  if (o->ready)
-    o->ready(o->opaque, o, c);
+  /* before ready: what fails after it has been served by an engine */
   if (o->pid_file && write_pid_file(o->pid_file, L->pid, err) < 0)
     return ward_error_prefix(err, "--pid-file");
+  if (o->ready)
+    o->ready(o->opaque, o, c);
   return 0;
 }
 

@@ -326,3 +326,16 @@ count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "
     [[ "$(readlink "$d/state")" != */eng-fail ]] || { echo "memory directory $d left behind"; false; }
   done
 }
+
+@test "alerts written to a closed pipe neither kill ward run nor leave the container behind" {
+  learn
+  # stderr (the alerts) goes to a reader that leaves after one byte; each
+  # later alert write meets a closed pipe. The workload's own status must
+  # come back, not SIGPIPE's 141.
+  run bash -c "'$WARD' --root '$WARD_ROOT' sandbox --name eng-pipe --mode monitor --template '$TPL' -- \
+      sh -c 'for i in 1 2 3; do id >/dev/null; date >/dev/null; sleep 0.1; done; exit 5' 2>&1 >/dev/null \
+    | head -c 1 >/dev/null; echo \"status=\${PIPESTATUS[0]}\""
+  echo "$output"
+  [[ "$output" == *"status=5"* ]]
+  assert_clean eng-pipe
+}
