@@ -10,6 +10,16 @@
 # before/after of a change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the servers and load generators are not in scripts/setup.sh (the tests do
+# not need them): Debian's, installed here when missing
+need=()
+for t in nginx:nginx-light wrk:wrk redis-server:redis-server redis-benchmark:redis-tools strace:strace; do
+  command -v "${t%%:*}" >/dev/null || need+=("${t#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "bench: missing ${need[*]} (apt-get install ${need[*]})" >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
 secs=${1:-5}
 rounds=${2:-3}
 ward=${WARD:-$PWD/build/src/cli/ward}
