@@ -8,6 +8,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,14 @@ int ward_agent_handover_container(struct ward_container *ct, const struct ward_p
 
 int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli, const char *root, bool run_poststop)
 {
+  /* The signals ward forwards stay blocked until the container is removed
+   * (the caller may have blocked them before create already): one that
+   * comes after the container exited would otherwise kill us half-way
+   * through the removal and leave its state behind. What comes then was
+   * meant for the container and is dropped. */
+  sigset_t fwd, old;
+  ward_forwarded_signals(&fwd);
+  sigprocmask(SIG_BLOCK, &fwd, &old);
   _cleanup_error_ ward_error_t err = NULL;
   struct ward_agent_handover *agent = NULL;
   /* an engine begun while the init set itself up (no agent was there)
@@ -121,5 +130,9 @@ int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli,
   if (engine && ward_engine_local_finish(engine) < 0 && status == 0)
     status = 1;
   ward_container_free(ct);
+  struct timespec now = {0, 0};
+  while (sigtimedwait(&fwd, NULL, &now) > 0)
+    ;
+  sigprocmask(SIG_SETMASK, &old, NULL);
   return status;
 }

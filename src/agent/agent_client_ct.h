@@ -22,8 +22,10 @@ int ward_agent_handover_container(struct ward_container *ct, const struct ward_p
 
 /* ward run and ward sandbox, once the container runs: hand it to a running
  * agent or serve it with the in-process engine (the same engine), wait for
- * it, then remove everything it left and free ct. Returns the exit status
- * the way a shell reports it. */
+ * it, then remove everything it left and free ct. The signals
+ * ward_wait_forwarding passes on stay blocked until the removal is done;
+ * what comes after the container exited is dropped. Returns the exit
+ * status the way a shell reports it. */
 struct ward_engine_cli;
 int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli, const char *root, bool run_poststop);
 

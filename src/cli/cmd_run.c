@@ -6,6 +6,7 @@
 #include "agent/engine_local.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,17 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
 
   ward_error_t err = NULL;
   struct ward_container *ct = NULL;
+  /* An attached run holds the signals it forwards from here to the end: a
+   * SIGTERM during create reaches the container once it runs instead of
+   * killing us half-way (ward_container_serve keeps them blocked). */
+  bool attached = !create && !detach;
+  sigset_t fwd, old_mask;
+  ward_forwarded_signals(&fwd);
+  if (attached)
+    sigprocmask(SIG_BLOCK, &fwd, &old_mask);
   if (ward_container_create(&o, &ct, &err) < 0) {
+    if (attached)
+      sigprocmask(SIG_SETMASK, &old_mask, NULL);
     ward_engine_cli_release(&cli);
     return cli_error(&err);
   }
@@ -149,7 +160,10 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     return rc < 0 ? cli_error(&err) : 0;
   }
   /* a running `ward agent` serves the container; else this process does */
-  return ward_container_serve(ct, &cli, o.root, true);
+  int rc = ward_container_serve(ct, &cli, o.root, true);
+  if (attached)
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+  return rc;
 }
 
 int cmd_run(struct ward_global *g, int argc, char **argv) { return run_or_create(g, argc, argv, false); }

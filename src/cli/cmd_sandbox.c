@@ -10,6 +10,7 @@
 #include "common/util.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,10 +178,18 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     return cli_error(&err);
   }
   struct ward_container *ct = NULL;
+  /* a SIGTERM during create reaches the container once it runs, instead of
+   * killing us half-way (ward_container_serve keeps them blocked) */
+  sigset_t fwd, old_mask;
+  ward_forwarded_signals(&fwd);
+  sigprocmask(SIG_BLOCK, &fwd, &old_mask);
   if (ward_container_create(&co, &ct, &err) < 0) {
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     ward_engine_cli_release(&cli);
     return cli_error(&err);
   }
   /* a running `ward agent` serves the container; else this process does */
-  return ward_container_serve(ct, &cli, co.root, false);
+  int rc = ward_container_serve(ct, &cli, co.root, false);
+  sigprocmask(SIG_SETMASK, &old_mask, NULL);
+  return rc;
 }

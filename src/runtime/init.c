@@ -310,6 +310,10 @@ static int init_run(struct ward_launch *L, ward_error_t *err)
 void ward_init_main(struct ward_launch *L)
 {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* The parent holds the signals it forwards blocked from before it clones
+   * us (a SIGTERM must not cut its create or removal short): the workload
+   * starts with none blocked, whatever ward had. */
+  ward_child_reset_signals();
   /* An flock belongs to the open file, which the clone shares: our copy
    * would keep the parent's ring lock held until our execve. */
   if (L->close_in_init >= 0)

@@ -69,6 +69,34 @@ teardown() {
   assert_clean sbx-clean
 }
 
+@test "run: the workload starts with no signal blocked, though ward blocks the ones it forwards" {
+  make_bundle "$TEST_TMP/sb" '["sh","-c","grep SigBlk /proc/self/status"]'
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/sb" sigblk
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"SigBlk:	0000000000000000"* ]]
+  run "$WARD" --root "$WARD_ROOT" sandbox -- grep SigBlk /proc/self/status
+  [[ "$output" == *"SigBlk:	0000000000000000"* ]]
+}
+
+@test "run: a SIGTERM while ward removes the exited container does not cut the removal short" {
+  # the poststop hook keeps ward in the removal for a second after the
+  # container exited: a SIGTERM then has nothing left to reach
+  make_bundle "$TEST_TMP/ps" '["sh","-c","exit 3"]'
+  jq '.hooks = {poststop: [{path: "/bin/sleep", args: ["sleep", "1"]}]}' "$TEST_TMP/ps/config.json" > "$TEST_TMP/ps/c"
+  mv "$TEST_TMP/ps/c" "$TEST_TMP/ps/config.json"
+  "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/ps" poststop-term &
+  local pid=$! i
+  # in the hook: the container is gone and its cgroup removed
+  for i in $(seq 100); do pgrep -f -P $pid "sleep 1" >/dev/null && break; sleep 0.05; done
+  pgrep -f -P $pid "sleep 1" >/dev/null
+  kill -TERM $pid
+  local st=0
+  wait $pid || st=$?
+  [ "$st" -eq 3 ]
+  assert_clean poststop-term
+}
+
 @test "run: a busybox bundle, stdio passed through, exit status returned" {
   make_bundle "$TEST_TMP/b1" '["sh","-c","read x; echo got $x; exit 3"]'
   run bash -c "echo hello | '$WARD' --root '$WARD_ROOT' run --bundle '$TEST_TMP/b1' c1"
