@@ -82,14 +82,6 @@ int ward_agent_handover_container(struct ward_container *ct, const struct ward_p
 
 int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli, const char *root, bool run_poststop)
 {
-  /* The signals ward forwards stay blocked until the container is removed
-   * (the caller may have blocked them before create already): one that
-   * comes after the container exited would otherwise kill us half-way
-   * through the removal and leave its state behind. What comes then was
-   * meant for the container and is dropped. */
-  sigset_t fwd, old;
-  ward_forwarded_signals(&fwd);
-  sigprocmask(SIG_BLOCK, &fwd, &old);
   _cleanup_error_ ward_error_t err = NULL;
   struct ward_agent_handover *agent = NULL;
   /* an engine begun while the init set itself up (no agent was there)
@@ -110,10 +102,7 @@ int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli,
   }
   struct ward_engine_local *engine = NULL;
   int status;
-  /* a static image with the supervisor off gives the engine nothing to
-   * read; it would only cost start-up time */
-  bool idle = !early && ct->probe.ring_fd < 0 && ct->launch.listener_fd < 0 &&
-              (cli->policy == NULL || cli->policy->mode == WARD_MODE_OFF);
+  bool idle = !early && ward_engine_cli_idle(cli, ct);
   if (handed > 0 || idle) {
     ward_engine_cli_release(cli);
     status = ward_container_wait(ct);
@@ -130,9 +119,11 @@ int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli,
   if (engine && ward_engine_local_finish(engine) < 0 && status == 0)
     status = 1;
   ward_container_free(ct);
+  /* what came after the container exited was meant for it: dropped */
+  sigset_t fwd;
+  ward_forwarded_signals(&fwd);
   struct timespec now = {0, 0};
   while (sigtimedwait(&fwd, NULL, &now) > 0)
     ;
-  sigprocmask(SIG_SETMASK, &old, NULL);
   return status;
 }

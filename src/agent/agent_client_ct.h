@@ -22,10 +22,12 @@ int ward_agent_handover_container(struct ward_container *ct, const struct ward_p
 
 /* ward run and ward sandbox, once the container runs: hand it to a running
  * agent or serve it with the in-process engine (the same engine), wait for
- * it, then remove everything it left and free ct. The signals
- * ward_wait_forwarding passes on stay blocked until the removal is done;
- * what comes after the container exited is dropped. Returns the exit
- * status the way a shell reports it. */
+ * it, then remove everything it left and free ct. The caller blocks
+ * ward_forwarded_signals from before ward_container_create to after this:
+ * a signal during the create then reaches the container once it runs, and
+ * one that comes after the container exited cannot kill us half-way
+ * through the removal and leave its state behind; those are dropped here.
+ * Returns the exit status the way a shell reports it. */
 struct ward_engine_cli;
 int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli, const char *root, bool run_poststop);
 

@@ -180,7 +180,7 @@ static void ctr_free(struct ctr *c)
 
 static void ctr_finish(struct ctr *c)
 {
-  if (!c->held)
+  if (c->served)
     final_drain(c);
   stats_add(&c->e->totals, &c->st);
 }
@@ -274,12 +274,8 @@ static int ctr_setup(struct ward_engine *e, struct ctr *c, const struct ward_eng
     return -1;
   if (pipeline_open(c, err) < 0)
     return -1;
-  if (in->held) {
-    if (*listener_fd >= 0)
-      return ward_error(err, EINVAL, "engine: a held container takes its listener when armed");
-    c->held = true;
-    return 0;
-  }
+  if (in->held)
+    return *listener_fd >= 0 ? ward_error(err, EINVAL, "engine: a held container takes its listener when armed") : 0;
   if (ctr_serve(e, c, listener_fd, err) < 0)
     return -1;
   c->served = true;
@@ -334,13 +330,15 @@ int ward_engine_arm(struct ward_engine *e, const char *id, int listener_fd, ward
   while (c && strcmp(c->id, id) != 0)
     c = c->next;
   int rc = c == NULL ? ward_error(err, ENOENT, "engine: no container \"%s\"", id)
-           : !c->held ? ward_error(err, EALREADY, "engine: container \"%s\" is served already", id)
+           : c->served ? ward_error(err, EALREADY, "engine: container \"%s\" is served already", id)
            : c->arm_failed ? ward_error(err, EINVAL, "engine: container \"%s\" failed to arm", id)
            : ctr_serve(e, c, &listener_fd, err);
-  if (rc < 0 && c)
+  if (rc == 0) {
+    c->served = true;
+  } else if (c && !c->served && !c->arm_failed) {
+    /* still held: what the failed arm registered is not polled, and the
+     * rest goes with the container */
     c->arm_failed = true;
-  if (rc < 0 && c && c->held) {
-    /* back to held: what the failed arm opened goes with the container */
     if (c->sv) {
       epoll_ctl(e->epfd, EPOLL_CTL_DEL, ward_supervisor_fd(c->sv), NULL);
       ward_supervisor_free(c->sv);
@@ -348,10 +346,6 @@ int ward_engine_arm(struct ward_engine *e, const char *id, int listener_fd, ward
     }
     if (c->pidfd >= 0)
       epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
-  }
-  if (rc == 0) {
-    c->held = false;
-    c->served = true;
   }
   pthread_mutex_unlock(&e->lock);
   if (listener_fd >= 0)
@@ -440,7 +434,7 @@ static size_t drain_all(struct ward_engine *e)
 {
   size_t n = 0;
   for (struct ctr *c = e->list; c; c = c->next)
-    if (!c->held)
+    if (c->served)
       n += drain_ring(c, DRAIN_BATCH);
   return n;
 }
@@ -448,7 +442,7 @@ static size_t drain_all(struct ward_engine *e)
 static bool any_ring(struct ward_engine *e)
 {
   for (struct ctr *c = e->list; c; c = c->next)
-    if (c->ring && !c->held)
+    if (c->ring && c->served)
       return true;
   return false;
 }
@@ -558,19 +552,15 @@ static void finish_all(struct ward_engine *e)
 
 int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
 {
+  if (stop_fd >= 0) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &e->ep_stop};
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, stop_fd, &ev) < 0)
+      return ward_error_sys(err, "epoll stop fd");
+  }
   /* the idle sleeps are 50 us .. 1 ms: the default 50 us timer slack
    * would double the shortest */
   int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
-  if (stop_fd >= 0) {
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &e->ep_stop};
-    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, stop_fd, &ev) < 0) {
-      int saved = errno;
-      if (slack > 0)
-        prctl(PR_SET_TIMERSLACK, (unsigned long) slack, 0, 0, 0);
-      return ward_error(err, saved, "epoll stop fd");
-    }
-  }
   for (;;) {
     pthread_mutex_lock(&e->lock);
     size_t n = drain_all(e);

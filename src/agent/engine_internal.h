@@ -40,8 +40,9 @@ struct ctr {
   const volatile struct ward_control *ctl; /* read-only map of the control page */
   struct ep_ref ep_listener, ep_pidfd;
   bool exited;
-  bool held;                            /* ward_engine_container.held, until armed */
-  bool served;                          /* fully set up (armed): only then is learning saved */
+  /* fully set up: its ring, listener and pidfd are polled, and learning is
+   * saved. A listed container that is not served is held (engine.h). */
+  bool served;
   bool arm_failed;                      /* a failed arm leaves half of it: never again */
   bool sv_missing;                      /* decide saw an exec of a missing file; its sink call comes next */
   uint32_t sv_missing_tid;

@@ -224,14 +224,17 @@ static int local_start(struct ward_container *ct, struct ward_engine_cli *cli, c
   return 0;
 }
 
-/* Whether this process serves the container itself, and something is
- * there to serve: a static image with the supervisor off gives the engine
- * nothing to read, and would only cost start-up time. */
-static bool serve_here(const struct ward_engine_cli *cli, const struct ward_create_opts *o, const struct ward_container *ct)
+bool ward_engine_cli_idle(const struct ward_engine_cli *cli, const struct ward_container *ct)
 {
   const struct ward_policy *p = cli->policy;
-  bool idle = ct->probe.ring_fd < 0 && ct->launch.supervisor == NULL && (p == NULL || p->mode == WARD_MODE_OFF);
-  return !cli->detached && !cli->local && !cli->early_err && !idle && !agent_may_take(o->root);
+  return ct->probe.ring_fd < 0 && ct->launch.supervisor == NULL && (p == NULL || p->mode == WARD_MODE_OFF);
+}
+
+/* Whether this process serves the container itself, and something is
+ * there to serve. */
+static bool serve_here(const struct ward_engine_cli *cli, const struct ward_create_opts *o, const struct ward_container *ct)
+{
+  return !cli->detached && !cli->local && !cli->early_err && !ward_engine_cli_idle(cli, ct) && !agent_may_take(o->root);
 }
 
 void ward_engine_cli_launched(void *opaque, const struct ward_create_opts *o, struct ward_container *ct)

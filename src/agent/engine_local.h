@@ -53,6 +53,10 @@ void ward_engine_cli_launched(void *opaque, const struct ward_create_opts *o, st
  * answered once ward_engine_local_serve runs; nothing slow comes between.
  * ward_engine_local_start hands the engine over. */
 void ward_engine_cli_ready(void *opaque, const struct ward_create_opts *o, struct ward_container *ct);
+/* Whether an engine would have nothing to read: a static image (no ring)
+ * with the supervisor off, in mode off. Starting one would only cost
+ * start-up time. */
+bool ward_engine_cli_idle(const struct ward_engine_cli *cli, const struct ward_container *ct);
 /* Also frees an engine that launched or ready built (a failed create): a
  * container it never served saves no learned template. */
 void ward_engine_cli_release(struct ward_engine_cli *cli);

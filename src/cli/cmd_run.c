@@ -110,7 +110,8 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
   struct ward_container *ct = NULL;
   /* An attached run holds the signals it forwards from here to the end: a
    * SIGTERM during create reaches the container once it runs instead of
-   * killing us half-way (ward_container_serve keeps them blocked). */
+   * killing us half-way, and one after it exited cannot cut the removal
+   * short (agent_client_ct.h: ward_container_serve). */
   bool attached = !create && !detach;
   sigset_t fwd, old_mask;
   ward_forwarded_signals(&fwd);

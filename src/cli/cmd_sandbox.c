@@ -179,7 +179,8 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
   }
   struct ward_container *ct = NULL;
   /* a SIGTERM during create reaches the container once it runs, instead of
-   * killing us half-way (ward_container_serve keeps them blocked) */
+   * killing us half-way, and one after it exited cannot cut the removal
+   * short (agent_client_ct.h: ward_container_serve) */
   sigset_t fwd, old_mask;
   ward_forwarded_signals(&fwd);
   sigprocmask(SIG_BLOCK, &fwd, &old_mask);
