@@ -208,7 +208,8 @@ static void map_control(struct ctr *c)
   _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
   if (fd < 0)
     return;
-  void *m = mmap(NULL, WARD_CTL_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+  /* populated now: one page, read on every event */
+  void *m = mmap(NULL, WARD_CTL_SIZE, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (m != MAP_FAILED)
     c->ctl = m;
 }

@@ -139,6 +139,8 @@ int ward_flight_open_path(const char *path, size_t capacity, uint32_t slot_size,
     munmap(m, len);
     return ward_error(err, ENOMEM, "flight recorder");
   }
+  /* the header and the first slots: written by the first event */
+  ward_populate_head(m, len, true);
   f->fd = steal_fd(&fd);
   f->map = m;
   f->len = len;

@@ -46,16 +46,20 @@ static bool overlaps(const char *a, const char *b)
 }
 
 /* Whether the container would see BASE/ward-run-UID: a path it is given
- * contains it or lies inside it (a bind of /run/foo.sock does not). */
+ * contains it or lies inside it (a bind of /run/foo.sock does not). The
+ * paths are resolved on the heap: several PATH_MAX buffers on the stack
+ * cost a fresh page fault each on the first run through here. */
 static bool exposed_to(const char *base, const char *const *exposed)
 {
-  char resolved[PATH_MAX], real[PATH_MAX];
-  if (realpath(base, resolved) == NULL || own_base(resolved, real, sizeof(real)) < 0)
+  _cleanup_free_ char *resolved = realpath(base, NULL), *real = NULL;
+  if (resolved == NULL || asprintf(&real, "%s/" BASE_PREFIX "%u", resolved, (unsigned) geteuid()) < 0) {
+    real = NULL;
     return true;
+  }
   for (size_t i = 0; exposed && exposed[i]; i++) {
-    char src[PATH_MAX];
     /* a source that does not resolve cannot be mounted either */
-    if (realpath(exposed[i], src) != NULL && overlaps(src, real))
+    _cleanup_free_ char *src = realpath(exposed[i], NULL);
+    if (src && overlaps(src, real))
       return true;
   }
   return false;
@@ -178,14 +182,17 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_
   /* Only root's: /dev/shm is anyone's to write, and a rootless user's base
    * there could be made or emptied (logind's RemoveIPC) by someone else. */
   if (geteuid() == 0 && !on_tmpfs(state_dir)) {
-    char base[PATH_MAX], target[PATH_MAX];
+    /* bases[] are short constants: so are the names made from them */
+    char base[128], target[192];
     for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
-      if (exposed_to(bases[i], exposed) || base_dir(bases[i], base, sizeof(base)) < 0 ||
+      /* the cheap test first: a base that is not tmpfs needs no paths resolved */
+      if (!on_tmpfs(bases[i]) || exposed_to(bases[i], exposed) || base_dir(bases[i], base, sizeof(base)) < 0 ||
           target_name(base, &sd, target, sizeof(target)) < 0 || make_target(target) < 0)
         continue;
       /* the way back, for ward_run_dir_sweep */
-      char back[PATH_MAX], abs_state[PATH_MAX];
-      if (realpath(state_dir, abs_state) == NULL ||
+      char back[sizeof(target) + sizeof(STATE_LINK) + 1];
+      _cleanup_free_ char *abs_state = realpath(state_dir, NULL);
+      if (abs_state == NULL ||
           (size_t) snprintf(back, sizeof(back), "%s/" STATE_LINK, target) >= sizeof(back) ||
           symlink(abs_state, back) < 0) {
         int saved = errno;
@@ -210,11 +217,12 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_
 
 int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
 {
-  char link[PATH_MAX], dest[PATH_MAX];
+  /* the names made from bases[] are short: a longer link is not ours */
+  char link[PATH_MAX], dest[256];
   if ((size_t) snprintf(link, sizeof(link), "%s/" WARD_RUN_DIR, state_dir) >= sizeof(link))
     return 0;
   ssize_t n = readlink(link, dest, sizeof(dest) - 1);
-  if (n < 0)
+  if (n < 0 || n == (ssize_t) sizeof(dest) - 1)
     return 0;  /* none, or a plain directory: it goes with the state directory */
   dest[n] = 0;
   struct stat sd;
@@ -222,7 +230,7 @@ int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
     return ward_error_sys(err, "%s", state_dir);
   /* only the directory this state directory would have made: the link's
    * word alone is not enough to remove a tree */
-  char base[PATH_MAX], target[PATH_MAX];
+  char base[128], target[192];
   for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
     if (own_base(bases[i], base, sizeof(base)) < 0 || target_name(base, &sd, target, sizeof(target)) < 0)
       continue;

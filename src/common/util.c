@@ -435,6 +435,17 @@ char *ward_rfc3339_now(char buf[WARD_RFC3339_MAX], int digits)
   return buf;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void ward_populate_head(const void *map, size_t len, bool write)
+{
+  size_t page = (size_t) sysconf(_SC_PAGESIZE);
+  (void) madvise((void *) map, len < page ? len : page, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+}
+
 void *ward_zalloc_lazy(size_t size)
 {
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

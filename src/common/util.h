@@ -47,6 +47,13 @@ static inline uint64_t ward_fnv1a(const void *data, size_t len, uint64_t h)
 #define WARD_PREFILL_PAGES 8
 int ward_prefill_file(int fd, const void *head, size_t head_len, size_t file_len);
 
+/* Maps the first page of a shared file mapping now, in one system call
+ * instead of a page fault (on a virtual machine a fault can cost ten times
+ * a system call): for reading, with the prefilled pages after it (the
+ * kernel's fault-around); for writing, that page alone. Best effort:
+ * kernels before 5.14 fault as before. */
+void ward_populate_head(const void *map, size_t len, bool write);
+
 /* Zeroed memory whose untouched pages cost no RSS (anonymous mmap): the
  * per-container tables a node agent holds hundreds of and that most
  * containers leave nearly empty. calloc would clear (touch) them when it

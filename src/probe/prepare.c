@@ -34,15 +34,53 @@ const char *ward_probe_variant_name(enum ward_probe_variant v)
   return v == WARD_PROBE_GLIBC ? "glibc" : v == WARD_PROBE_MUSL ? "musl" : "none";
 }
 
+static const char *const loader_dirs[] = {"lib", "lib64", "usr/lib", "usr/lib64"};
+
+/* The dynamic loaders this build's probe can be loaded by, named exactly
+ * (a loader for another architecture could not load it anyway). */
+#if defined(__x86_64__)
+#define MUSL_LOADER "ld-musl-x86_64.so.1"
+#define GLIBC_LOADER "lib64/ld-linux-x86-64.so.2"
+#elif defined(__aarch64__)
+#define MUSL_LOADER "ld-musl-aarch64.so.1"
+#define GLIBC_LOADER "lib/ld-linux-aarch64.so.1"
+#endif
+
+static bool in_root_exists(int root, const char *path)
+{
+  _cleanup_close_ int fd = open_in_root(root, path, O_PATH);
+  return fd >= 0;
+}
+
+/* The loaders' usual places, without listing directories: a merged-/usr
+ * image's usr/lib holds hundreds of entries, read twice (lib links to it). */
+static enum ward_probe_variant variant_by_name(int root)
+{
+#ifdef MUSL_LOADER
+  char path[64];
+  for (size_t i = 0; i < ARRAY_SIZE(loader_dirs); i++) {
+    snprintf(path, sizeof(path), "%s/" MUSL_LOADER, loader_dirs[i]);
+    if (in_root_exists(root, path))
+      return WARD_PROBE_MUSL;  /* an image with both runs musl binaries */
+  }
+  if (in_root_exists(root, GLIBC_LOADER))
+    return WARD_PROBE_GLIBC;
+#else
+  (void) root;
+#endif
+  return WARD_PROBE_NONE;
+}
+
 enum ward_probe_variant ward_probe_variant_for_rootfs(const char *rootfs)
 {
   _cleanup_close_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return WARD_PROBE_NONE;
-  static const char *const dirs[] = {"lib", "lib64", "usr/lib", "usr/lib64"};
-  enum ward_probe_variant found = WARD_PROBE_NONE;
-  for (size_t i = 0; i < ARRAY_SIZE(dirs) && found != WARD_PROBE_MUSL; i++) {
-    int dfd = open_in_root(root, dirs[i], O_RDONLY | O_DIRECTORY);
+  enum ward_probe_variant found = variant_by_name(root);
+  if (found != WARD_PROBE_NONE)
+    return found;
+  for (size_t i = 0; i < ARRAY_SIZE(loader_dirs) && found != WARD_PROBE_MUSL; i++) {
+    int dfd = open_in_root(root, loader_dirs[i], O_RDONLY | O_DIRECTORY);
     if (dfd < 0)
       continue;
     DIR *d = fdopendir(dfd);

@@ -122,6 +122,7 @@ int ward_ring_open_fd(int fd, unsigned flags, uint32_t expect_slot_size, struct 
   uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED)
     return ward_error_sys(err, "ring: map");
+  ward_populate_head(m, len, false);
   /* read the geometry once, then only ever use the private copy */
   struct ward_ring_hdr h;
   memcpy(&h, m, sizeof(h));

@@ -307,6 +307,31 @@ static void test_variant(void)
   snprintf(p, sizeof(p), "%s/lib", root);
   ok(symlink("/lib", p) == 0, "absolute symlink out of the rootfs");
   is_int(ward_probe_variant_for_rootfs(root), WARD_PROBE_NONE, "the host's /lib is not consulted");
+  snprintf(p, sizeof(p), "%s/lib64", root);
+  ok(symlink("/lib64", p) == 0, "absolute lib64 symlink");
+  is_int(ward_probe_variant_for_rootfs(root), WARD_PROBE_NONE, "the host's /lib64 loader is not seen either");
+  /* both loaders by their usual names: musl wins, as in a full scan */
+  snprintf(root, sizeof(root), "%s/rootfs-both", tmpdir);
+  mkdir(root, 0755);
+  snprintf(p, sizeof(p), "%s/lib64", root);
+  mkdir(p, 0755);
+  snprintf(p, sizeof(p), "%s/lib64/ld-linux-x86-64.so.2", root);
+  mkfile(p);
+  snprintf(p, sizeof(p), "%s/usr", root);
+  mkdir(p, 0755);
+  snprintf(p, sizeof(p), "%s/usr/lib", root);
+  mkdir(p, 0755);
+  snprintf(p, sizeof(p), "%s/usr/lib/ld-musl-x86_64.so.1", root);
+  mkfile(p);
+  is_int(ward_probe_variant_for_rootfs(root), WARD_PROBE_MUSL, "musl in usr/lib beside glibc in lib64");
+  /* a loader by another name (32-bit glibc): found by listing */
+  snprintf(root, sizeof(root), "%s/rootfs-other", tmpdir);
+  mkdir(root, 0755);
+  snprintf(p, sizeof(p), "%s/lib", root);
+  mkdir(p, 0755);
+  snprintf(p, sizeof(p), "%s/lib/ld-linux.so.2", root);
+  mkfile(p);
+  is_int(ward_probe_variant_for_rootfs(root), WARD_PROBE_GLIBC, "a loader under another name is found by listing");
 }
 
 static void test_prepare(void)
