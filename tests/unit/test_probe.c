@@ -281,6 +281,20 @@ static void mkfile(const char *path)
     close(fd);
 }
 
+/* ROOT/REL as an empty file, with the directories on the way. */
+static void put_in_root(const char *root, const char *rel)
+{
+  char p[512];
+  mkdir(root, 0755);
+  snprintf(p, sizeof(p), "%s/%s", root, rel);
+  for (char *slash = p + strlen(root); (slash = strchr(slash + 1, '/')) != NULL;) {
+    *slash = 0;
+    mkdir(p, 0755);
+    *slash = '/';
+  }
+  mkfile(p);
+}
+
 static void test_variant(void)
 {
   char root[256], p[512];
@@ -312,25 +326,12 @@ static void test_variant(void)
   is_int(ward_probe_variant_for_rootfs(root), WARD_PROBE_NONE, "the host's /lib64 loader is not seen either");
   /* both loaders by their usual names: musl wins, as in a full scan */
   snprintf(root, sizeof(root), "%s/rootfs-both", tmpdir);
-  mkdir(root, 0755);
-  snprintf(p, sizeof(p), "%s/lib64", root);
-  mkdir(p, 0755);
-  snprintf(p, sizeof(p), "%s/lib64/ld-linux-x86-64.so.2", root);
-  mkfile(p);
-  snprintf(p, sizeof(p), "%s/usr", root);
-  mkdir(p, 0755);
-  snprintf(p, sizeof(p), "%s/usr/lib", root);
-  mkdir(p, 0755);
-  snprintf(p, sizeof(p), "%s/usr/lib/ld-musl-x86_64.so.1", root);
-  mkfile(p);
+  put_in_root(root, "lib64/ld-linux-x86-64.so.2");
+  put_in_root(root, "usr/lib/ld-musl-x86_64.so.1");
   is_int(ward_probe_variant_for_rootfs(root), WARD_PROBE_MUSL, "musl in usr/lib beside glibc in lib64");
   /* a loader by another name (32-bit glibc): found by listing */
   snprintf(root, sizeof(root), "%s/rootfs-other", tmpdir);
-  mkdir(root, 0755);
-  snprintf(p, sizeof(p), "%s/lib", root);
-  mkdir(p, 0755);
-  snprintf(p, sizeof(p), "%s/lib/ld-linux.so.2", root);
-  mkfile(p);
+  put_in_root(root, "lib/ld-linux.so.2");
   is_int(ward_probe_variant_for_rootfs(root), WARD_PROBE_GLIBC, "a loader under another name is found by listing");
 }
 
