@@ -35,6 +35,16 @@ char *ward_agent_default_socket(const char *root)
   return path;
 }
 
+int ward_agent_socket_path(const char *root, char **out)
+{
+  const char *env = getenv("WARD_AGENT_SOCKET");
+  *out = NULL;
+  if (env && strcmp(env, "none") == 0)
+    return 0;
+  *out = env && *env ? strdup(env) : ward_agent_default_socket(root);
+  return *out ? 0 : -1;
+}
+
 int ward_agent_connect(const char *path, int *sock, ward_error_t *err)
 {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};

@@ -19,6 +19,11 @@
 
 /* <root>/.agent/agent.sock; root NULL: the default state root. Caller frees. */
 char *ward_agent_default_socket(const char *root);
+/* Where a container would be handed over: $WARD_AGENT_SOCKET when set,
+ * else ward_agent_default_socket(root). 0 with *out NULL when the
+ * variable says "none" (never), 0 with *out set (caller frees), or -1
+ * when out of memory. */
+int ward_agent_socket_path(const char *root, char **out);
 
 /* 1 connected (*sock set), 0 no agent listening there, -1 another error. */
 int ward_agent_connect(const char *path, int *sock, ward_error_t *err);

@@ -44,14 +44,10 @@ int ward_agent_handover_container(struct ward_container *ct, const struct ward_p
                                   const char *root, bool detach, struct ward_agent_handover **out, ward_error_t *err)
 {
   *out = NULL;
-  const char *env = getenv("WARD_AGENT_SOCKET");
-  if (env && strcmp(env, "none") == 0)
-    return 0;
-  _cleanup_free_ char *def = env && *env ? NULL : ward_agent_default_socket(root);
-  const char *path = env && *env ? env : def;
-  if (path == NULL)
+  _cleanup_free_ char *path = NULL;
+  if (ward_agent_socket_path(root, &path) < 0)
     return ward_error(err, ENOMEM, "agent socket");
-  if (access(path, F_OK) != 0)
+  if (path == NULL || access(path, F_OK) != 0)
     return 0;
   if (policy_path == NULL)
     policy_path = ward_config_annotation(ct->cfg, "run.ward.policy");

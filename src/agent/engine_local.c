@@ -173,12 +173,10 @@ static int local_new(const char *id, const struct ward_policy *p, const char *al
  * given the container instead. */
 static bool agent_may_take(const char *root)
 {
-  const char *env = getenv("WARD_AGENT_SOCKET");
-  if (env && strcmp(env, "none") == 0)
-    return false;
-  _cleanup_free_ char *def = env && *env ? NULL : ward_agent_default_socket(root);
-  const char *path = env && *env ? env : def;
-  return path == NULL || access(path, F_OK) == 0;
+  _cleanup_free_ char *path = NULL;
+  if (ward_agent_socket_path(root, &path) < 0)
+    return true;  /* the handover reports it */
+  return path && access(path, F_OK) == 0;
 }
 
 /* The init's pid as its own pid namespace sees it: 1 in a new one, ours

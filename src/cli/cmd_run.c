@@ -15,13 +15,12 @@
 /* A `ward agent` listens where the handover would go. */
 static bool agent_listening(const char *root)
 {
-  const char *env = getenv("WARD_AGENT_SOCKET");
-  if (env && strcmp(env, "none") == 0)
+  char *path = NULL;
+  if (ward_agent_socket_path(root, &path) < 0 || path == NULL)
     return false;
-  char *path = env && *env ? strdup(env) : ward_agent_default_socket(root);
   ward_error_t err = NULL;
   int sock = -1;
-  int r = path ? ward_agent_connect(path, &sock, &err) : -1;
+  int r = ward_agent_connect(path, &sock, &err);
   free(path);
   ward_error_free(&err);
   if (sock >= 0)
