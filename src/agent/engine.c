@@ -150,19 +150,26 @@ static void final_drain(struct ctr *c)
   ring_stats(c);
 }
 
+/* Stops polling the container: its supervisor goes, its pidfd stays open. */
+static void ctr_unpoll(struct ctr *c)
+{
+  if (c->sv) {
+    epoll_ctl(c->e->epfd, EPOLL_CTL_DEL, ward_supervisor_fd(c->sv), NULL);
+    ward_supervisor_free(c->sv);
+    c->sv = NULL;
+  }
+  if (c->pidfd >= 0)
+    epoll_ctl(c->e->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+}
+
 static void ctr_free(struct ctr *c)
 {
   if (c == NULL)
     return;
   pipeline_close(c);
-  if (c->sv) {
-    epoll_ctl(c->e->epfd, EPOLL_CTL_DEL, ward_supervisor_fd(c->sv), NULL);
-    ward_supervisor_free(c->sv);
-  }
-  if (c->pidfd >= 0) {
-    epoll_ctl(c->e->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+  ctr_unpoll(c);
+  if (c->pidfd >= 0)
     close(c->pidfd);
-  }
   if (c->ring)
     ward_ring_close(c->ring);
   if (c->lock_fd >= 0)
@@ -340,13 +347,7 @@ int ward_engine_arm(struct ward_engine *e, const char *id, int listener_fd, ward
     /* still held: what the failed arm registered is not polled, and the
      * rest goes with the container */
     c->arm_failed = true;
-    if (c->sv) {
-      epoll_ctl(e->epfd, EPOLL_CTL_DEL, ward_supervisor_fd(c->sv), NULL);
-      ward_supervisor_free(c->sv);
-      c->sv = NULL;
-    }
-    if (c->pidfd >= 0)
-      epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+    ctr_unpoll(c);
   }
   pthread_mutex_unlock(&e->lock);
   if (listener_fd >= 0)
