@@ -92,12 +92,6 @@ int layer_undo(const struct ward_state *st, json_t *layer, ward_error_t *err)
 
 /* --- the record: state_dir/action.json --- */
 
-static char *now_rfc3339(void)
-{
-  char buf[WARD_RFC3339_MAX];
-  return strdup(ward_rfc3339_now(buf, 0));
-}
-
 static int rec_load(const struct ward_state *st, json_t **out, ward_error_t *err)
 {
   _cleanup_free_ char *path = ward_state_path(st, WARD_ACTION_FILE);
@@ -220,7 +214,7 @@ static int do_kill(const struct ward_state *st, const struct ward_action_opts *o
     _cleanup_free_ char *comm = comm_of(pids[i]);
     json_array_append_new(killed, json_pack("{s:i, s:s}", "pid", (int) pids[i], "comm", comm));
   }
-  _cleanup_free_ char *since = now_rfc3339();
+  _cleanup_free_ char *since = ward_rfc3339_dup(0);
   _cleanup_json_ json_t *rec = json_pack("{s:s, s:s, s:s, s:[], s:O}", "action", "kill", "since", since ? since : "",
                                          "reason", o->reason ? o->reason : "", "layers", "killed", killed);
   if (action_rec_save(st, rec, "done", err) < 0)
@@ -356,7 +350,7 @@ int ward_action_run(const char *root, const char *id, enum ward_action_kind kind
       }
       rec_remove(st);
     }
-    _cleanup_free_ char *since = now_rfc3339();
+    _cleanup_free_ char *since = ward_rfc3339_dup(0);
     _cleanup_json_ json_t *rec = json_pack("{s:s, s:s, s:s, s:[]}", "action", ward_action_kind_name(kind), "since",
                                            since ? since : "", "reason", o->reason ? o->reason : "", "layers");
     rc = action_apply(st, kind, o, rec, report, err);

@@ -247,12 +247,6 @@ static int add_events(struct snap *s, uint32_t last_n, ward_error_t *err)
   return rc;
 }
 
-static char *rfc3339(void)
-{
-  char buf[WARD_RFC3339_MAX];
-  return strdup(ward_rfc3339_now(buf, 0));
-}
-
 static int collect(struct snap *s, const struct ward_snapshot_opts *o, ward_error_t *err)
 {
   if (add_state_file(s, "state.json", "container/state.json", err) < 0 ||
@@ -298,7 +292,7 @@ int ward_snapshot_take(const char *root, const char *id, const char *path, const
   if (path == NULL) {
     /* outside the container's state directory, which goes with it; no id
      * starts with a dot, so this is never taken for a container */
-    _cleanup_free_ char *now = rfc3339(), *dir = NULL;
+    _cleanup_free_ char *now = ward_rfc3339_dup(0), *dir = NULL;
     if (asprintf(&dir, "%s/.snapshots/%s", root, id) < 0 || asprintf(&def, "%s/%s.tar", dir, now ? now : "snapshot") < 0)
       return ward_error(err, ENOMEM, "snapshot path");
     if (ward_mkdir_p(dir, 0700, err) < 0)
@@ -317,7 +311,7 @@ int ward_snapshot_take(const char *root, const char *id, const char *path, const
   uint32_t secs = o->max_seconds ? o->max_seconds : WARD_SNAPSHOT_MAX_SECONDS_DEFAULT;
   s.start_ns = ward_now_ns();
   s.deadline_ns = s.start_ns + (uint64_t) secs * 1000000000u;
-  _cleanup_free_ char *created = rfc3339();
+  _cleanup_free_ char *created = ward_rfc3339_dup(0);
   s.manifest = json_pack("{s:s, s:i, s:s, s:s, s:s, s:{s:s, s:i, s:s}, s:{s:I, s:i, s:i}, s:[], s:[]}", "format",
                          "ward-snapshot", "version", 1, "id", id, "created", created ? created : "", "ward_version",
                          WARD_VERSION, "container", "status", ward_status_name(ward_state_status(st)), "pid",

@@ -435,6 +435,12 @@ char *ward_rfc3339_now(char buf[WARD_RFC3339_MAX], int digits)
   return buf;
 }
 
+char *ward_rfc3339_dup(int digits)
+{
+  char buf[WARD_RFC3339_MAX];
+  return strdup(ward_rfc3339_now(buf, digits));
+}
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #define MADV_POPULATE_WRITE 23

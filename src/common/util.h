@@ -102,5 +102,7 @@ uint64_t ward_realtime_ns(void);   /* CLOCK_REALTIME */
  * start-up time. Returns buf. */
 #define WARD_RFC3339_MAX 40
 char *ward_rfc3339_now(char buf[WARD_RFC3339_MAX], int digits);
+/* The same, allocated (NULL when out of memory). The caller frees. */
+char *ward_rfc3339_dup(int digits);
 
 #endif

@@ -316,8 +316,7 @@ static int create_steps(struct ward_container *c, struct ward_create_opts *o, wa
   if (ward_state_create_dir(o->root, o->id, &c->state->dir, err) < 0)
     return -1;
   c->state->bundle = cfg->bundle ? strdup(cfg->bundle) : NULL;
-  char created[WARD_RFC3339_MAX];
-  c->state->created = strdup(ward_rfc3339_now(created, 9));
+  c->state->created = ward_rfc3339_dup(9);
   c->state->owner = geteuid();
   c->state->rootless = geteuid() != 0;
   c->state->sandbox = o->host_root_bind != NULL;
