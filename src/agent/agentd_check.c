@@ -3,7 +3,7 @@
 #include "agent/agentd.h"
 #include "common/cleanup.h"
 #include "common/util.h"
-#include "probe/event.h"
+#include "probe/prepare.h"
 #include "runtime/state.h"
 
 #include <errno.h>
@@ -82,24 +82,6 @@ static int proc_uid(pid_t pid, uid_t *uid, ward_error_t *err)
   return 0;
 }
 
-static int check_ring(const char *state_dir, int fd, ward_error_t *err)
-{
-  char p[PATH_MAX];
-  snprintf(p, sizeof(p), "%s/" WARD_STATE_PROBE "/ring.id", state_dir);
-  _cleanup_free_ char *id = NULL;
-  if (ward_read_file(p, 128, &id, NULL, err) < 0)
-    return -1;
-  unsigned long long dev, ino;
-  if (sscanf(id, "%llu:%llu", &dev, &ino) != 2)
-    return ward_error(err, 0, "%s: malformed", p);
-  struct stat st;
-  if (fstat(fd, &st) < 0)
-    return ward_error_sys(err, "ring fd");
-  if (st.st_dev != dev || st.st_ino != ino)
-    return ward_error(err, 0, "ring fd: not the ring recorded in %s", p);
-  return 0;
-}
-
 int ward_agentd_check_register(const struct ward_agent_register *r, const int *fds, size_t nfds,
                                const struct ward_agentd_peer *peer, pid_t *pid_out, ward_error_t *err)
 {
@@ -152,7 +134,7 @@ int ward_agentd_check_register(const struct ward_agent_register *r, const int *f
   /* after the uid check: the pidfd still names the same process */
   if (ward_agentd_pidfd_pid(pidfd, err) != pid)
     return -1;
-  if (r->fd_index[WARD_AGENT_FD_RING] >= 0 && check_ring(r->state_dir, fds[r->fd_index[WARD_AGENT_FD_RING]], err) < 0)
+  if (r->fd_index[WARD_AGENT_FD_RING] >= 0 && ward_probe_check_ring(r->state_dir, fds[r->fd_index[WARD_AGENT_FD_RING]], err) < 0)
     return -1;
   *pid_out = pid;
   return 0;

@@ -284,7 +284,7 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
   return 0;
 }
 
-int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_error_t *err)
+int ward_probe_check_ring(const char *state_dir, int fd, ward_error_t *err)
 {
   char p[PATH_MAX];
   snprintf(p, sizeof(p), "%s/" WARD_STATE_PROBE "/ring.id", state_dir);
@@ -294,19 +294,26 @@ int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_
   unsigned long long dev = 0, ino = 0;
   if (sscanf(id, "%llu:%llu", &dev, &ino) != 2)
     return ward_error(err, 0, "%s: malformed", p);
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return ward_error_sys(err, "ring fd");
+  if (st.st_dev != dev || st.st_ino != ino)
+    return ward_error(err, 0, "ring fd: not the ring recorded in %s", p);
+  return 0;
+}
+
+int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_error_t *err)
+{
   /* The ring is a file in the state directory (or the memory directory it
    * links to, common/rundir.h), which no container can reach; the recorded
    * inode still guards against a swapped file. */
-  (void) init_pid;
+  char p[PATH_MAX];
   snprintf(p, sizeof(p), "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING, state_dir);
   _cleanup_close_ int fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return ward_error_sys(err, "%s", p);
-  struct stat st;
-  if (fstat(fd, &st) < 0)
-    return ward_error_sys(err, "ring: stat");
-  if (st.st_dev != dev || st.st_ino != ino)
-    return ward_error(err, 0, "ring in container %d is not the one ward created", init_pid);
+  if (ward_probe_check_ring(state_dir, fd, err) < 0)
+    return ward_error_prefix(err, "container %d", init_pid);
   *fd_out = steal_fd(&fd);
   return 0;
 }

@@ -76,6 +76,9 @@ void ward_probe_setup_free(struct ward_probe_setup *s);
  * (/proc/PID/root + WARD_PROBE_DIR/ring, resolved in that root) and checks
  * that it is the sealed ring recorded in state_dir/run/probe/ring.id. */
 int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_error_t *err);
+/* Whether fd is the ring recorded in state_dir/run/probe/ring.id (an fd
+ * handed to the agent is checked this way). */
+int ward_probe_check_ring(const char *state_dir, int fd, ward_error_t *err);
 
 /* state_dir/run/probe/control, for `ward probe on|off`. The caller frees. */
 char *ward_probe_control_path(const char *state_dir);
