@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define WX (0x2 | 0x4)   /* PROT_WRITE | PROT_EXEC */
@@ -87,9 +86,7 @@ static bool preload_path(const char *p)
 
 static int open_in_root(int root_fd, const char *path, int flags)
 {
-  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC),
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+  return ward_open_in_root(root_fd, path, flags, RESOLVE_NO_MAGICLINKS);
 }
 
 static bool after(const struct timespec *a, const struct timespec *b)

@@ -27,7 +27,6 @@
 #include <libgen.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,8 +357,7 @@ static int open_exe(struct ctr *c, const struct ward_event *ev)
 {
   if (ev->type != WARD_EV_EXEC || ev->denied || ev->ret < 0 || ev->path[0] != '/' || c->pl->root_fd < 0)
     return -1;
-  struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  return (int) syscall(SYS_openat2, c->pl->root_fd, ev->path, &how, sizeof(how));
+  return ward_open_in_root(c->pl->root_fd, ev->path, O_RDONLY | O_NOCTTY | O_NONBLOCK, RESOLVE_NO_MAGICLINKS);
 }
 
 /* A refusal shows as denied (probe tables, supervisor) or, for the kernel
@@ -470,8 +468,7 @@ static bool exists_in_root(struct ctr *c, const char *path)
 {
   if (c->pl->root_fd < 0 || path[0] != '/')
     return true;
-  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
-  int fd = (int) syscall(SYS_openat2, c->pl->root_fd, path, &how, sizeof(how));
+  int fd = ward_open_in_root(c->pl->root_fd, path, O_PATH, 0);
   if (fd < 0)
     return errno != ENOENT && errno != ENOTDIR;
   close(fd);

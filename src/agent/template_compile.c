@@ -18,12 +18,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- seccomp ---------------------------------------------------------- */
@@ -118,8 +116,7 @@ static bool exists_in(int root_fd, const char *path)
 {
   if (root_fd == AT_FDCWD)
     return access(path, F_OK) == 0;
-  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
-  int fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+  int fd = ward_open_in_root(root_fd, path, O_PATH, 0);
   if (fd < 0)
     return false;
   close(fd);

@@ -16,6 +16,7 @@
 #include "probe/calls.h"
 #include "probe/event_json.h"
 #include "probe/ring.h"
+#include "probe/symbolize.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-char *probe_state_dir(const struct ward_global *g, const char *id);
+char *probe_state_dir_pid(const struct ward_global *g, const char *id, pid_t *init);
 
 volatile sig_atomic_t probe_cli_stop;
 static void on_signal(int sig) { (void) sig; probe_cli_stop = 1; }
@@ -79,7 +80,7 @@ int probe_cli_open_ring(const struct ward_global *g, const char *cmd, const char
   if (ring_path == NULL) {
     if (id == NULL)
       return cli_usage_error(cmd, "expects a container id (or --ring PATH)");
-    dir = probe_state_dir(g, id);
+    dir = probe_state_dir_pid(g, id, &out->init);
     if (dir == NULL)
       return 1;
     if (asprintf(&out->ring_path, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING, dir) < 0)
@@ -153,7 +154,46 @@ void probe_src_stats(struct probe_src *s, struct ward_ring_stats *out)
     out->events = s->events;
 }
 
-static void print_text(const struct ward_event *ev)
+/* Return addresses are named on the host (never in the probe), from the
+ * process's maps while it still runs: its pid in the record is the one the
+ * container sees, mapped to the host's through the init's pid namespace and
+ * remembered (a miss too: 0: a process that has gone stays gone), since
+ * that can take a scan of /proc. */
+#define PID_CACHE 64
+struct stack_names {
+  pid_t init;
+  struct { uint32_t ns_pid; pid_t host; } pid[PID_CACHE];
+  unsigned next;
+};
+
+static pid_t host_pid(struct stack_names *sn, uint32_t ns_pid)
+{
+  for (unsigned i = 0; i < PID_CACHE; i++)
+    if (sn->pid[i].ns_pid == ns_pid) {
+      /* the pid may have been reused since: the answer is re-checked */
+      if (sn->pid[i].host > 0)
+        sn->pid[i].host = ward_host_pid_in_ns(sn->init, (pid_t) ns_pid, sn->pid[i].host);
+      return sn->pid[i].host;
+    }
+  pid_t h = ward_host_pid_in_ns(sn->init, (pid_t) ns_pid, 0);
+  sn->pid[sn->next].ns_pid = ns_pid;
+  sn->pid[sn->next].host = h;
+  sn->next = (sn->next + 1) % PID_CACHE;
+  return h;
+}
+
+/* frame i of ev's stack as "file!symbol+0x12", or its address when the
+ * process is gone or the container unknown */
+static void frame_name(struct stack_names *sn, const struct ward_event *ev, unsigned i, char *out, size_t cap)
+{
+  pid_t h = sn->init > 0 && ev->source == WARD_SRC_PROBE ? host_pid(sn, ev->pid) : 0;
+  if (h > 0)
+    ward_symbolize(h, ev->stack[i], out, cap);
+  else
+    snprintf(out, cap, "0x%llx", (unsigned long long) ev->stack[i]);
+}
+
+static void print_text(struct stack_names *sn, const struct ward_event *ev)
 {
   const char *call = ward_probe_call_name(ev->call);
   printf("%llu %llu.%09llu %u/%u %s %s", (unsigned long long) ev->seq, (unsigned long long) (ev->ts_ns / 1000000000u),
@@ -182,18 +222,44 @@ static void print_text(const struct ward_event *ev)
   if (ev->rec_flags & WARD_EVENT_F_REDIRECTED)
     printf(" [redirected to %s]", ev->path2);
   printf("\n");
+  for (unsigned i = 0; i < ev->n_stack && i < WARD_EVENT_STACK_MAX; i++) {
+    char name[512];
+    frame_name(sn, ev, i, name, sizeof(name));
+    printf("    at %s\n", name);
+  }
 }
 
-struct sink_ctx { bool json; bool failed; };
+struct sink_ctx { bool json; bool failed; struct stack_names names; };
+
+/* "stack_sym": the names of "stack", entry for entry */
+static int add_stack_names(struct stack_names *sn, const struct ward_event *ev, json_t *j)
+{
+  if (ev->n_stack == 0)
+    return 0;
+  json_t *a = json_array();
+  if (a == NULL || json_object_set_new(j, "stack_sym", a) < 0)
+    return -1;
+  for (unsigned i = 0; i < ev->n_stack && i < WARD_EVENT_STACK_MAX; i++) {
+    char name[512];
+    frame_name(sn, ev, i, name, sizeof(name));
+    if (json_array_append_new(a, json_string(name)) < 0)
+      return -1;
+  }
+  return 0;
+}
 
 static void sink(void *opaque, const struct ward_event *ev)
 {
   struct sink_ctx *c = opaque;
   if (!c->json) {
-    print_text(ev);
+    print_text(&c->names, ev);
     return;
   }
   _cleanup_json_ json_t *j = ward_event_to_json(ev);
+  if (j && add_stack_names(&c->names, ev, j) < 0) {
+    c->failed = true;
+    return;
+  }
   _cleanup_free_ char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
   if (s == NULL) {
     c->failed = true;
@@ -234,6 +300,7 @@ int cmd_events(struct ward_global *g, int argc, char **argv)
   int rc = probe_cli_open_ring(g, argv[0], ring_path, id, &src);
   if (rc != 0)
     return rc;
+  ctx.names.init = src.init;
   unsigned idle = 0;
   while (!probe_cli_stop) {
     size_t n = probe_src_drain(&src, sink, &ctx, 4096);

@@ -19,11 +19,13 @@
 
 /* shared with cmd_events.c, cmd_top.c and cmd_probe_enforce.c */
 char *probe_state_dir(const struct ward_global *g, const char *id);
+char *probe_state_dir_pid(const struct ward_global *g, const char *id, pid_t *init);
 int cmd_probe_enforce(struct ward_global *g, int argc, char **argv);
 
 /* The state directory of a container known to ward (NULL after reporting
- * an unknown id). */
-char *probe_state_dir(const struct ward_global *g, const char *id)
+ * an unknown id), and the host pid of its init when it still runs (0 when
+ * not; init may be NULL). */
+char *probe_state_dir_pid(const struct ward_global *g, const char *id, pid_t *init)
 {
   _cleanup_error_ ward_error_t err = NULL;
   struct ward_state *st = NULL;
@@ -32,8 +34,15 @@ char *probe_state_dir(const struct ward_global *g, const char *id)
     return NULL;
   }
   char *dir = strdup(st->dir);
+  if (init)
+    *init = ward_state_pid_alive(st) ? st->pid : 0;
   ward_state_free(st);
   return dir;
+}
+
+char *probe_state_dir(const struct ward_global *g, const char *id)
+{
+  return probe_state_dir_pid(g, id, NULL);
 }
 
 static int flip(const char *control, uint32_t mask, bool on)
@@ -63,15 +72,15 @@ int cmd_probe(struct ward_global *g, int argc, char **argv)
   const char *control = NULL;
   bool all = false;
   if (argc >= 2 && (!strcmp(argv[1], "mode") || !strcmp(argv[1], "deny") || !strcmp(argv[1], "sink")
-                    || !strcmp(argv[1], "show")))
+                    || !strcmp(argv[1], "show") || !strcmp(argv[1], "stack")))
     return cmd_probe_enforce(g, argc - 1, argv + 1);
   if (argc < 2 || (strcmp(argv[1], "on") != 0 && strcmp(argv[1], "off") != 0)) {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
       printf("usage: ward probe on|off [--group G,...] ID|--all\n"
-             "       ward probe mode|deny|sink|show ID ... (ward probe mode --help)\n");
+             "       ward probe mode|deny|sink|stack|show ID ... (ward probe mode --help)\n");
       return 0;
     }
-    return cli_usage_error(argv[0], "expected on, off, mode, deny, sink or show");
+    return cli_usage_error(argv[0], "expected on, off, mode, deny, sink, stack or show");
   }
   bool on = strcmp(argv[1], "on") == 0;
   const char *cmd = argv[0];

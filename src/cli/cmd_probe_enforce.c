@@ -1,9 +1,11 @@
-/* ward probe mode|deny|sink|show: the enforcement side of the control page
- * (docs/probes.md "Enforcement"), by hand. Thin over probe/control.h.
+/* ward probe mode|deny|sink|stack|show: the control page beyond the group
+ * bits (docs/probes.md "Enforcement", "Call stacks"), by hand. Thin over
+ * probe/control.h.
  *
  *   ward probe mode ID [none|protect|quarantine|restrict|honeypot[,no-loopback]...]
  *   ward probe deny ID [--path P]... [--port N]... [--addr A]... [--allow-port N]... [--errno EACCES|EPERM]
  *   ward probe sink ID ADDR:PORT
+ *   ward probe stack ID [TYPE,...|all|none] [--depth N]
  *   ward probe show ID
  * --control PATH (before the ID) names a control page directly. */
 #include "cli/cli.h"
@@ -26,6 +28,7 @@ int cmd_probe_enforce(struct ward_global *g, int argc, char **argv);
   "usage: ward probe mode ID [none|protect|quarantine|restrict|honeypot[,no-loopback]]\n" \
   "       ward probe deny ID [--path P]... [--port N]... [--addr A[/BITS][:PORT]]... [--allow-port N]... [--errno EACCES|EPERM]\n" \
   "       ward probe sink ID ADDR:PORT\n" \
+  "       ward probe stack ID [TYPE,...|all|none] [--depth N]  (call stacks for those event types)\n" \
   "       ward probe show ID\n" \
   "  (--control PATH instead of ID: a control page file)\n"
 
@@ -60,7 +63,58 @@ static int show(const char *cp)
   for (uint32_t i = 0; i < c.n_deny_addrs && i < WARD_CTL_DENY_ADDRS; i++)
     printf(" %s", ward_ctl_addr_format(&c.deny_addr[i], a, sizeof(a)));
   printf("\nhoneypot_sink: %s\n", c.honeypot_sink.family ? ward_ctl_addr_format(&c.honeypot_sink, a, sizeof(a)) : "none");
+  char t[512];
+  if (c.mode & WARD_CTL_MODE_HONEYPOT)
+    printf("stacks: every type, depth %u (honeypot); afterwards %s, depth %u\n", c.stack_depth,
+           ward_event_types_format(c.saved_stack_mask, t, sizeof(t)), c.saved_stack_depth);
+  else
+    printf("stacks: %s, depth %u\n", ward_event_types_format(c.stack_depth ? c.stack_mask : 0, t, sizeof(t)),
+           c.stack_depth);
   return 0;
+}
+
+/* ward probe stack ID [TYPES] [--depth N]: without TYPES it shows the
+ * setting; TYPES alone captures 4 frames (the depth that names the caller
+ * and its caller through a libc wrapper or two). */
+static int stack(const char *cmd, const char *cp, int argc, char **argv, int first)
+{
+  const char *types = NULL;
+  long depth = -1;
+  for (int i = first; i < argc; i++) {
+    if (strcmp(argv[i], "--depth") == 0) {
+      if (++i == argc)
+        return cli_usage_error(cmd, "stack: --depth needs a number (0..%d)", WARD_EVENT_STACK_MAX);
+      char *end;
+      errno = 0;
+      depth = strtol(argv[i], &end, 10);
+      if (errno || *end || end == argv[i] || depth < 0 || depth > WARD_EVENT_STACK_MAX)
+        return cli_usage_error(cmd, "stack: --depth \"%s\" (0..%d)", argv[i], WARD_EVENT_STACK_MAX);
+    } else if (types == NULL) {
+      types = argv[i];
+    } else {
+      return cli_usage_error(cmd, "stack: unexpected \"%s\"", argv[i]);
+    }
+  }
+  if (types == NULL && depth < 0)
+    return show(cp);
+  _cleanup_error_ ward_error_t err = NULL;
+  struct ward_control c;
+  if (ward_control_read(cp, &c, &err) < 0)
+    return cli_fail(&err);
+  bool honeypot = c.mode & WARD_CTL_MODE_HONEYPOT;
+  uint64_t mask = honeypot ? c.saved_stack_mask : c.stack_mask;
+  if (types) {
+    int64_t m = ward_event_types_parse(types);
+    if (m < 0)
+      return cli_usage_error(cmd, "stack: \"%s\": not a list of probe event types (exec, open, connect, ...; all; none)",
+                             types);
+    mask = (uint64_t) m;
+  }
+  if (depth < 0)
+    depth = mask ? 4 : 0;
+  if (ward_probe_set_stacks(cp, mask, (uint32_t) depth, &err) < 0)
+    return cli_fail(&err);
+  return show(cp);
 }
 
 static int parse_port(const char *cmd, const char *flag, const char *s, uint16_t *out)
@@ -165,6 +219,8 @@ int cmd_probe_enforce(struct ward_global *g, int argc, char **argv)
   _cleanup_error_ ward_error_t err = NULL;
   if (strcmp(verb, "show") == 0)
     return show(cp);
+  if (strcmp(verb, "stack") == 0)
+    return stack(cmd, cp, argc, argv, first);
   if (strcmp(verb, "mode") == 0) {
     if (argc <= first) {
       uint32_t m;

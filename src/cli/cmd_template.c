@@ -12,10 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -47,8 +45,7 @@ static int open_in_root(int root_fd, const char *path)
 {
   if (root_fd < 0)
     return -1;
-  struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
-  return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+  return ward_open_in_root(root_fd, path, O_RDONLY, 0);
 }
 
 struct event_loop {

@@ -18,6 +18,7 @@ struct probe_src {
   char *ring_path;
   off_t ring_size;
   uint64_t seen_total, events;
+  pid_t init;                /* host pid of the container's init; 0: unknown or gone */
 };
 
 /* 0, or the exit status after reporting the error. */

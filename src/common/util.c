@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <linux/close_range.h>
+#include <linux/openat2.h>
 
 #define DEFAULT_MAX_READ (64u << 20)
 
@@ -475,4 +476,10 @@ int ward_prefill_file(int fd, const void *head, size_t head_len, size_t file_len
   if (w >= 0 && w != (ssize_t) bytes)
     errno = EIO;
   return w == (ssize_t) bytes ? 0 : -1;
+}
+
+int ward_open_in_root(int root_fd, const char *path, int flags, uint64_t resolve)
+{
+  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | resolve};
+  return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
 }

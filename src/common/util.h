@@ -54,6 +54,12 @@ int ward_prefill_file(int fd, const void *head, size_t head_len, size_t file_len
  * kernels before 5.14 fault as before. */
 void ward_populate_head(const void *map, size_t len, bool write);
 
+/* openat2 of path under root_fd as if root_fd were "/" (RESOLVE_IN_ROOT,
+ * plus the extra RESOLVE_* bits in resolve), with O_CLOEXEC: how ward opens
+ * anything inside a container's tree, whose symlinks the workload owns.
+ * -1 with errno. */
+int ward_open_in_root(int root_fd, const char *path, int flags, uint64_t resolve);
+
 /* Zeroed memory whose untouched pages cost no RSS (anonymous mmap): the
  * per-container tables a node agent holds hundreds of and that most
  * containers leave nearly empty. calloc would clear (touch) them when it

@@ -114,13 +114,23 @@ int ward_probe_set_stacks(const char *control_path, uint64_t type_mask, uint32_t
 {
   if (depth > WARD_EVENT_STACK_MAX)
     return ward_error(err, EINVAL, "stack depth %u: at most %d", depth, WARD_EVENT_STACK_MAX);
+  if (type_mask & (1ull | ~((1ull << WARD_EV_TYPE_COUNT) - 1)))
+    return ward_error(err, EINVAL, "stack types: mask 0x%llx names no event type", (unsigned long long) type_mask);
   _cleanup_ctl_ struct ctl_map m = {NULL, -1};
   if (map_control(control_path, true, &m, err) < 0)
     return -1;
-  begin_update(m.c);
-  __atomic_store_n(&m.c->stack_depth, depth, __ATOMIC_RELAXED);
-  __atomic_store_n(&m.c->stack_mask, type_mask, __ATOMIC_RELEASE);
-  end_update(m.c);
+  struct ward_control *c = m.c;
+  begin_update(c);
+  if (c->mode & WARD_CTL_MODE_HONEYPOT) {
+    /* honeypot captures every stack and restores the saved settings when
+     * it ends: a change made meanwhile is what it restores */
+    c->saved_stack_depth = depth;
+    c->saved_stack_mask = type_mask;
+  } else {
+    __atomic_store_n(&c->stack_depth, depth, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->stack_mask, type_mask, __ATOMIC_RELEASE);
+  }
+  end_update(c);
   return 0;
 }
 

@@ -3,7 +3,10 @@
 #include "probe/event.h"
 #include "probe/calls.h"
 
+#include <stdio.h>
 #include <string.h>
+
+_Static_assert(WARD_EV_TYPE_COUNT <= 64, "a stack mask has a bit per event type");
 
 static const char *const type_names[WARD_EV_TYPE_COUNT] = {
   [WARD_EV_INVALID] = "invalid",
@@ -106,6 +109,59 @@ int64_t ward_probe_groups_parse(const char *list)
       return mask;
     p += n + 1;
   }
+}
+
+/* event types a probe record can have, so a stack can be captured for */
+static bool stack_capable(unsigned type)
+{
+  enum ward_probe_group g = ward_event_group((enum ward_event_type) type);
+  return g != WARD_GROUP_COUNT && g != WARD_GROUP_PERF;
+}
+
+int64_t ward_event_types_parse(const char *list)
+{
+  if (list == NULL || *list == 0)
+    return -1;
+  if (strcmp(list, "none") == 0)
+    return 0;
+  int64_t mask = 0;
+  for (const char *p = list;; p++) {
+    size_t n = strcspn(p, ",");
+    if (n == 3 && strncmp(p, "all", 3) == 0) {
+      for (unsigned t = 1; t < WARD_EV_TYPE_COUNT; t++)
+        if (stack_capable(t))
+          mask |= (int64_t) 1 << t;
+    } else {
+      unsigned t = 1;
+      while (t < WARD_EV_TYPE_COUNT && !(strlen(type_names[t]) == n && strncmp(p, type_names[t], n) == 0))
+        t++;
+      if (t == WARD_EV_TYPE_COUNT || !stack_capable(t))
+        return -1;
+      mask |= (int64_t) 1 << t;
+    }
+    p += n;
+    if (*p == 0)
+      return mask;
+  }
+}
+
+const char *ward_event_types_format(uint64_t mask, char *buf, size_t cap)
+{
+  size_t o = 0;
+  if (cap == 0)
+    return buf;
+  buf[0] = 0;
+  for (unsigned t = 1; t < WARD_EV_TYPE_COUNT && t < 64; t++) {
+    if (!(mask & (1ull << t)))
+      continue;
+    int w = snprintf(buf + o, cap - o, "%s%s", o ? "," : "", type_names[t]);
+    if (w < 0 || (size_t) w >= cap - o)
+      break;
+    o += (size_t) w;
+  }
+  if (o == 0)
+    snprintf(buf, cap, "none");
+  return buf;
 }
 
 const char *ward_probe_call_name(unsigned call)

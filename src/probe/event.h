@@ -108,6 +108,12 @@ int64_t ward_probe_groups_parse(const char *list);
 /* Appended by the probe area. */
 const char *ward_probe_call_name(unsigned call);   /* "openat", NULL if unknown */
 enum ward_event_type ward_event_type_from_name(const char *name);  /* INVALID if unknown */
+/* "exec,connect" -> bit per event type, for call-stack capture: only types
+ * the probe records (not call_time, not the supervisor's syscall); "all" is
+ * every one of them, "none" is 0. -1 on an unknown or unfit name. */
+int64_t ward_event_types_parse(const char *list);
+/* The names of the types set in mask, comma-separated, into buf ("none"). */
+const char *ward_event_types_format(uint64_t mask, char *buf, size_t cap);
 const char *ward_event_source_name(enum ward_event_source s);
 
 #endif

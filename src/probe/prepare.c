@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef WARD_PROBE_LIBDIR
@@ -24,9 +23,7 @@
 
 static int open_in_root(int rootfd, const char *path, int flags)
 {
-  struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC),
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
-  return (int) syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+  return ward_open_in_root(rootfd, path, flags, RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
 }
 
 const char *ward_probe_variant_name(enum ward_probe_variant v)

@@ -3,7 +3,9 @@
  * (never mmap: a truncated file would fault us) and every offset checked. */
 #include "probe/symbolize.h"
 #include "common/cleanup.h"
+#include "common/util.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -11,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <linux/openat2.h>
 
 #define SYMTAB_MAX (64u << 20)
 
@@ -116,9 +121,17 @@ void ward_symbolize(pid_t pid, uint64_t addr, char *out, size_t cap)
     snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int) pid, lo, hi);
     _cleanup_close_ int fd = open(mf, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      char rp[4096 + 64];
-      snprintf(rp, sizeof(rp), "/proc/%d/root%s", (int) pid, path);
-      fd = open(rp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      /* the path is the container's, and so are the symlinks on it: they
+       * resolve inside its root, and a FIFO planted there must not block */
+      char rp[64];
+      snprintf(rp, sizeof(rp), "/proc/%d/root", (int) pid);
+      _cleanup_close_ int root = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      fd = root < 0 ? -1 : ward_open_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, RESOLVE_NO_MAGICLINKS);
+    }
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+      close(fd);
+      fd = -1;
     }
     const char *base = strrchr(path, '/') + 1;
     char sym[256];
@@ -130,4 +143,73 @@ void ward_symbolize(pid_t pid, uint64_t addr, char *out, size_t cap)
       snprintf(out, cap, "%s+0x%" PRIx64, base, foff);
     return;
   }
+}
+
+/* ns_pid of the process whose /proc directory is dirfd, when it is in the
+ * pid namespace (dev, ino); 0 otherwise. Both reads go through the same
+ * directory fd, so a pid reused in between fails them rather than mixing
+ * two processes. */
+static pid_t ns_pid_of(int dirfd, dev_t dev, ino_t ino)
+{
+  struct stat st;
+  if (fstatat(dirfd, "ns/pid", &st, 0) < 0 || st.st_dev != dev || st.st_ino != ino)
+    return 0;
+  _cleanup_close_ int fd = openat(dirfd, "status", O_RDONLY | O_CLOEXEC);
+  char buf[4096];
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return 0;
+  buf[n] = 0;
+  const char *line = strstr(buf, "\nNSpid:");
+  if (line == NULL)
+    return 0;
+  /* the innermost namespace's pid is the last on the line */
+  long last = 0;
+  for (const char *p = line + 7; *p && *p != '\n';) {
+    char *end;
+    long v = strtol(p, &end, 10);
+    if (end == p)
+      break;
+    last = v;
+    p = end;
+  }
+  return (pid_t) last;
+}
+
+static bool is_ns_pid(pid_t host, const struct stat *ns, pid_t ns_pid)
+{
+  char p[32];
+  snprintf(p, sizeof(p), "/proc/%d", (int) host);
+  _cleanup_close_ int fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return fd >= 0 && ns_pid_of(fd, ns->st_dev, ns->st_ino) == ns_pid;
+}
+
+pid_t ward_host_pid_in_ns(pid_t init, pid_t ns_pid, pid_t hint)
+{
+  if (init <= 0 || ns_pid <= 0)
+    return 0;
+  char p[64];
+  struct stat ns;
+  snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int) init);
+  if (stat(p, &ns) < 0)
+    return 0;
+  if (hint > 0 && is_ns_pid(hint, &ns, ns_pid))
+    return hint;
+  /* a container sharing the host's pid namespace: the same number */
+  if (is_ns_pid(ns_pid, &ns, ns_pid))
+    return ns_pid;
+  _cleanup_closedir_ DIR *d = opendir("/proc");
+  if (d == NULL)
+    return 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    char *end;
+    long host = strtol(de->d_name, &end, 10);
+    if (*end || host <= 0)
+      continue;
+    _cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && ns_pid_of(fd, ns.st_dev, ns.st_ino) == ns_pid)
+      return (pid_t) host;
+  }
+  return 0;
 }

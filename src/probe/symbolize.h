@@ -14,4 +14,11 @@
  * /proc/PID/map_files or /proc/PID/root so container paths resolve. */
 void ward_symbolize(pid_t pid, uint64_t addr, char *out, size_t cap);
 
+/* The host pid of the process whose pid is ns_pid in the pid namespace of
+ * host process init (a container's init), or 0 when no such process lives
+ * now. Records carry the pid the workload sees; its maps are under the
+ * host's. hint (0: none), an earlier answer, is checked first; otherwise
+ * /proc is scanned, so callers keep the answers. */
+pid_t ward_host_pid_in_ns(pid_t init, pid_t ns_pid, pid_t hint);
+
 #endif

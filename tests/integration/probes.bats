@@ -73,6 +73,39 @@ wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && retu
   [ "$status" -ne 0 ]
 }
 
+@test "call stacks for chosen event types, named on the host" {
+  target=$(dirname "$WARD")/../probe/probe-target
+  mkfifo "$TEST_TMP/cue"
+  "$WARD" --root "$WARD_ROOT" sandbox --name st -- "$target" stack-cue < "$TEST_TMP/cue" &
+  bg=$!
+  exec 7>"$TEST_TMP/cue"   # (bats keeps fd 3 for itself)
+  wait_state st
+  run "$WARD" --root "$WARD_ROOT" probe stack st syscall
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'"syscall": not a list of probe event types'* ]]
+  run "$WARD" --root "$WARD_ROOT" probe stack st connect
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"stacks: connect, depth 4"* ]]
+  echo one >&7
+  sleep 0.5
+  run "$WARD" --root "$WARD_ROOT" probe stack st open --depth 3
+  [[ "$output" == *"stacks: open, depth 3"* ]]
+  echo two >&7
+  sleep 0.5
+  run "$WARD" --root "$WARD_ROOT" events --json st
+  text=$("$WARD" --root "$WARD_ROOT" events st)
+  exec 7>&-
+  wait $bg
+  echo "$output" | grep /dev/null
+  # the first open (only connect chosen) has no stack, the second one three
+  # frames: the caller of open() and its caller, by name
+  echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/dev/null")) | length == 2 and (.[0].stack == null)'
+  echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/dev/null"))[1]
+    | (.stack | length) == 3 and (.stack_sym[0] | startswith("probe-target!nested_open+0x"))
+      and (.stack_sym[1] | startswith("probe-target!main+0x"))'
+  [[ "$text" == *"at probe-target!nested_open+0x"* ]]
+}
+
 @test "a workload that scribbles over its ring keeps running, and the reader counts bad records" {
   "$WARD" --root "$WARD_ROOT" sandbox --name sc -- sh -c '
     sleep 0.5; head -c 65536 /dev/urandom | dd of=/run/ward-probe/ring bs=4096 seek=1 conv=notrunc 2>/dev/null; echo scribbled;

@@ -227,6 +227,16 @@ static __attribute__((noinline)) void nested_open(void)
   __asm__ volatile("");
 }
 
+/* For `ward probe stack` seen from the host: one open per line on stdin
+ * (each after the test has changed the capture setting), and the process
+ * stays until stdin closes, so ward can still read its maps. */
+static void stack_on_cue(void)
+{
+  char buf[64];
+  while (read(0, buf, sizeof(buf)) > 0)
+    nested_open();
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 2)
@@ -256,6 +266,8 @@ int main(int argc, char **argv)
     garbage();
   else if (!strcmp(m, "stack"))
     nested_open();
+  else if (!strcmp(m, "stack-cue"))
+    stack_on_cue();
   else
     return 1;
   return 0;

@@ -117,9 +117,20 @@ static void test_modes(void)
   ward_control_set_mode(path, WARD_CTL_MODE_HONEYPOT, &err);
   ward_control_read(path, &c, &err);
   ok(c.saved_groups == 3, "staying in honeypot does not overwrite the saved settings");
+  ok(ward_probe_set_stacks(path, 1u << WARD_EV_CONNECT, 3, &err) == 0, "stacks set during honeypot");
+  ward_control_read(path, &c, &err);
+  ok(c.stack_depth == 8 && c.saved_stack_depth == 3 && c.saved_stack_mask == 1u << WARD_EV_CONNECT,
+     "honeypot keeps every stack; the new setting waits for its end");
   ward_control_set_mode(path, 0, &err);
   ward_control_read(path, &c, &err);
-  ok(c.groups == 3 && c.stack_depth == 2 && c.stack_mask == 1u << WARD_EV_EXEC && c.mode == 0, "none: restored, enforce bit off");
+  ok(c.groups == 3 && c.stack_depth == 3 && c.stack_mask == 1u << WARD_EV_CONNECT && c.mode == 0,
+     "none: restored (with the stacks set meanwhile), enforce bit off");
+  ward_error_free(&err);
+  ok(ward_probe_set_stacks(path, 1ull << 63, 2, &err) < 0 && strstr(err->msg, "stack types"), "a bit past the types refused");
+  ward_error_free(&err);
+  ok(ward_probe_set_stacks(path, 1u << WARD_EV_EXEC, 9, &err) < 0 && strstr(err->msg, "depth"), "depth 9 refused");
+  ward_error_free(&err);
+  ward_probe_set_stacks(path, 1u << WARD_EV_EXEC, 2, &err);
   ok(ward_control_set_mode(path, 0x40, &err) < 0 && strstr(err->msg, "mode"), "unknown bit refused");
 }
 

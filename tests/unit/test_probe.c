@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static char tmpdir[] = "/tmp/ward-test-probe-XXXXXX";
 
@@ -32,6 +34,17 @@ static void test_names(void)
   is_int(ward_probe_groups_parse("exec,bogus"), -1, "unknown group refused");
   is_int(ward_probe_groups_parse(""), -1, "empty list refused");
   is_int(ward_probe_groups_parse("exec,"), -1, "trailing comma refused");
+  is_int(ward_event_types_parse("exec,connect"), (1 << WARD_EV_EXEC) | (1 << WARD_EV_CONNECT), "stack types parsed");
+  is_int(ward_event_types_parse("none"), 0, "no stack types");
+  int64_t all = ward_event_types_parse("all");
+  ok(all > 0 && (all & (1 << WARD_EV_DLOPEN)) && !(all & (1 << WARD_EV_CALL_TIME)) && !(all & (1ll << WARD_EV_SYSCALL))
+     && !(all & 1), "all: every type a probe records, without call_time and syscall");
+  is_int(ward_event_types_parse("syscall"), -1, "the supervisor's type has no probe stack");
+  is_int(ward_event_types_parse("open,"), -1, "trailing comma refused");
+  is_int(ward_event_types_parse("open,bogus"), -1, "unknown type refused");
+  char tb[64];
+  is_str(ward_event_types_format((1 << WARD_EV_EXEC) | (1 << WARD_EV_OPEN), tb, sizeof(tb)), "exec,open", "types named");
+  is_str(ward_event_types_format(0, tb, sizeof(tb)), "none", "no types named none");
   is_str(ward_probe_call_name(WARD_CALL_openat), "openat", "call name");
   ok(ward_probe_call_name(WARD_CALL_COUNT) == NULL, "unknown call has no name");
 }
@@ -385,6 +398,54 @@ static void test_symbolize(void)
   is_str(buf, "0x8", "unmapped address stays numeric");
 }
 
+/* A record's pid is the one its process sees: mapped back through the
+ * container init's pid namespace. */
+static void test_host_pid(void)
+{
+  is_int(ward_host_pid_in_ns(getpid(), getpid(), 0), getpid(), "same namespace: the same pid");
+  is_int(ward_host_pid_in_ns(getpid(), 0x3ffffff0, 0), 0, "no such process: 0");
+  /* a helper makes the namespace (its later children are in it, not ours):
+   * init (pid 1) and a second process (pid 2) wait on the go pipe */
+  int go[2], rep[2];
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+    ok(0, "pipes");
+    return;
+  }
+  pid_t helper = fork();
+  if (helper == 0) {
+    close(go[1]);
+    close(rep[0]);
+    if (unshare(CLONE_NEWPID) < 0)
+      _exit(1);
+    pid_t init = fork();
+    if (init == 0) {
+      pid_t two = fork();
+      char c;
+      if (two == 0)
+        _exit(read(go[0], &c, 1) < 0);
+      _exit(read(go[0], &c, 1) < 0 || waitpid(two, NULL, 0) != two);
+    }
+    _exit(init < 0 || write(rep[1], &init, sizeof(init)) != sizeof(init) || waitpid(init, NULL, 0) != init);
+  }
+  close(go[0]);
+  close(rep[1]);
+  pid_t init = 0;
+  ok(read(rep[0], &init, sizeof(init)) == sizeof(init) && init > 0, "a pid namespace");
+  close(rep[0]);
+  pid_t two = 0;
+  for (int i = 0; init > 0 && i < 200 && two == 0; i++) {
+    two = ward_host_pid_in_ns(init, 2, 0);
+    if (two == 0)
+      usleep(10000);
+  }
+  is_int(ward_host_pid_in_ns(init, 1, 0), init, "pid 1 of the namespace is the init");
+  ok(two > 0 && two != 2 && two != init, "pid 2 found by scanning /proc (host pid %d)", (int) two);
+  is_int(ward_host_pid_in_ns(init, 2, two), two, "the remembered answer is checked and kept");
+  close(go[1]);
+  int st = -1;
+  ok(waitpid(helper, &st, 0) == helper && WIFEXITED(st) && WEXITSTATUS(st) == 0, "namespace processes done");
+}
+
 int main(void)
 {
   if (!mkdtemp(tmpdir))
@@ -399,6 +460,7 @@ int main(void)
   test_variant();
   test_prepare();
   test_symbolize();
+  test_host_pid();
   _cleanup_error_ ward_error_t err = NULL;
   ward_remove_tree(tmpdir, &err);
   return tap_done();
