@@ -11,6 +11,8 @@
 # without sanitizers. Usage: bench/probe-micro.sh [ITERATIONS]
 # PROBE_BASE=path/to/another/libward-probe.so adds it with every group on to
 # the isolated rows (same run, same ring and consumer): a before/after.
+# The isolated rows also run "all on" with perf timing one call in
+# PERF_EVERY (default 8; `ward probe on --perf-every N`) beside every call.
 set -eu
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
@@ -64,11 +66,17 @@ for what in openonly connect; do
   pb=""
   [ -z "${PROBE_BASE:-}" ] || pb=$(LD_PRELOAD="$PROBE_BASE $FAKE" WARD_PROBE_DIR=$DIR/on "$BENCH" $what "$N")
   d2=$(drops)
+  "$RB" perf "$DIR/on" "${PERF_EVERY:-8}"
+  on8=$(LD_PRELOAD="$SO $FAKE" WARD_PROBE_DIR=$DIR/on "$BENCH" $what "$N")
+  d3=$(drops)
+  "$RB" perf "$DIR/on" 1
   kill $drain 2>/dev/null || true
   wait $drain 2>/dev/null || true
-  awk -v w=$what -v b="$base" -v f="$off" -v o="$on" -v pb="$pb" -v n=$((5 * N)) -v dn=$((d1 - d0)) -v db=$((d2 - d1)) 'BEGIN {
+  awk -v w=$what -v b="$base" -v f="$off" -v o="$on" -v pb="$pb" -v o8="$on8" -v k="${PERF_EVERY:-8}" -v n=$((5 * N)) \
+      -v dn=$((d1 - d0)) -v db=$((d2 - d1)) -v d8=$((d3 - d2)) 'BEGIN {
     printf "%-8s no probe %6.1f ns | probes off %6.1f ns (%+5.1f) | all groups on %6.1f ns (%+5.1f, %.0f %% dropped)",
            w, b, f, f - b, o, o - b, 100 * dn / n
+    printf " | all on, perf timing 1 in %d %6.1f ns (%+5.1f, %.0f %% dropped)", k, o8, o8 - b, 100 * d8 / n
     if (pb != "") printf " | PROBE_BASE all on %6.1f ns (%+5.1f, %.0f %% dropped)", pb, pb - b, 100 * db / n
     printf "\n" }'
 done

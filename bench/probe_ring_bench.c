@@ -1,6 +1,7 @@
 /* Ring consumer throughput on one core, and helpers for probe-micro.sh:
  *   probe-ring-bench consume            events/s decoding a full ring
  *   probe-ring-bench setup DIR GROUPS [SIZE]  create DIR/ring (file) + DIR/control
+ *   probe-ring-bench perf DIR EVERY           perf times one call in EVERY (DIR/control)
  *   probe-ring-bench drain DIR SECONDS [spin|release]  consume DIR/ring for a
  *     while (spin: re-poll at once after a short batch, the old policy;
  *     release: hand slots back without decoding, see release_only) */
@@ -98,6 +99,15 @@ int main(int argc, char **argv)
       return 1;
     snprintf(p, sizeof(p), "%s/control", argv[2]);
     return ward_control_create(p, (uint32_t) strtoul(argv[3], NULL, 0), &err) < 0;
+  }
+  if (argc >= 4 && !strcmp(argv[1], "perf")) {
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/control", argv[2]);
+    if (ward_probe_set_perf_every(p, (uint32_t) strtoul(argv[3], NULL, 0), &err) < 0) {
+      fprintf(stderr, "%s\n", err->msg);
+      return 1;
+    }
+    return 0;
   }
   if (argc >= 5 && !strcmp(argv[1], "drain") && !strcmp(argv[4], "release"))
     return release_only(argv[2], atoi(argv[3]));

@@ -215,7 +215,7 @@ static void print_text(struct stack_names *sn, const struct ward_event *ev)
   printf(" = %lld", (long long) ev->ret);
   if (ev->ret < 0 && ev->ret >= -4095 && ward_errno_name((int) -ev->ret))
     printf(" %s", ward_errno_name((int) -ev->ret));
-  if (ev->call_ns)
+  if (ev->call_ns || (ev->rec_flags & WARD_EVENT_F_TIMED))
     printf(" (%u ns)", ev->call_ns);
   if (ev->denied)
     printf(" [denied]");

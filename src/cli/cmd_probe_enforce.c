@@ -55,6 +55,7 @@ static int show(const char *cp)
   for (unsigned i = 0; i < WARD_GROUP_COUNT; i++)
     if (c.groups & (1u << i))
       printf(" %s", ward_probe_group_name((enum ward_probe_group) i));
+  printf("\nperf timing: 1 call in %u", ward_probe_perf_every(&c));
   printf("\ndeny_errno: %s\ndeny_paths: %u (hashes)\n", c.deny_errno == EPERM ? "EPERM" : "EACCES", c.n_deny_paths);
   printf("connect_allowlist: %s\nconnect_ports:", (c.policy_flags & WARD_CTL_POL_CONNECT_ALLOWLIST) ? "on" : "off");
   for (uint32_t i = 0; i < c.n_connect_ports && i < WARD_CTL_CONNECT_PORTS; i++)

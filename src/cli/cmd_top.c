@@ -1,9 +1,11 @@
 /* ward top [--interval MS] [--count N] [--ring PATH] ID
  *
- * Per-call counts and latency histograms from the perf group: every record
- * with a duration (call_time records, and the events of groups that are on
- * when perf is on too) is binned by interposed call into power-of-two
- * nanosecond buckets. Shares ring lookup with `ward events`. */
+ * Per-call counts and latency histograms from the perf group: every call
+ * made with perf on is counted (its own event's record, or a call_time
+ * record when its group is off), and the ones perf timed (all of them, or
+ * one in N with `ward probe on --perf-every N`) are binned by interposed
+ * call into power-of-two nanosecond buckets. Shares ring lookup with
+ * `ward events`. */
 #include "cli/commands.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -22,17 +24,26 @@
 #define BUCKETS 33   /* [2^k, 2^(k+1)) ns, the last one open-ended */
 
 struct call_stat {
-  uint64_t count, total_ns, max_ns;
+  uint64_t count, timed, total_ns, max_ns;
   uint64_t hist[BUCKETS];
+  double est_ns;   /* time in this call, the timed sample scaled to all calls */
 };
 
 static void add(void *opaque, const struct ward_event *ev)
 {
   struct call_stat *st = opaque;
-  if (ev->call == 0 || ev->call >= WARD_CALL_COUNT || (ev->call_ns == 0 && ev->type != WARD_EV_CALL_TIME))
+  /* records from before the flags: a duration, or a call_time record, was
+   * one timed call */
+  bool legacy = !(ev->rec_flags & (WARD_EVENT_F_PERF | WARD_EVENT_F_TIMED));
+  bool timed = (ev->rec_flags & WARD_EVENT_F_TIMED) || (legacy && (ev->call_ns || ev->type == WARD_EV_CALL_TIME));
+  bool counted = timed || (ev->rec_flags & WARD_EVENT_F_PERF);
+  if (ev->call == 0 || ev->call >= WARD_CALL_COUNT || !counted)
     return;
   struct call_stat *s = &st[ev->call];
   s->count++;
+  if (!timed)
+    return;
+  s->timed++;
   s->total_ns += ev->call_ns;
   if (ev->call_ns > s->max_ns)
     s->max_ns = ev->call_ns;
@@ -43,7 +54,7 @@ static void add(void *opaque, const struct ward_event *ev)
 /* upper bound of the bucket holding the q-quantile */
 static uint64_t quantile(const struct call_stat *s, double q)
 {
-  uint64_t want = (uint64_t) (q * (double) s->count), seen = 0;
+  uint64_t want = (uint64_t) (q * (double) s->timed), seen = 0;
   for (unsigned b = 0; b < BUCKETS; b++) {
     seen += s->hist[b];
     if (seen > want)
@@ -55,7 +66,7 @@ static uint64_t quantile(const struct call_stat *s, double q)
 static int by_total(const void *a, const void *b)
 {
   const struct call_stat *x = *(const struct call_stat *const *) a, *y = *(const struct call_stat *const *) b;
-  return x->total_ns < y->total_ns ? 1 : x->total_ns > y->total_ns ? -1 : 0;
+  return x->est_ns < y->est_ns ? 1 : x->est_ns > y->est_ns ? -1 : 0;
 }
 
 static void report(struct call_stat *st, uint64_t window_ns, const struct ward_ring_stats *rs)
@@ -63,11 +74,13 @@ static void report(struct call_stat *st, uint64_t window_ns, const struct ward_r
   const struct call_stat *rows[WARD_CALL_COUNT];
   size_t n = 0;
   for (unsigned i = 1; i < WARD_CALL_COUNT; i++)
-    if (st[i].count)
+    if (st[i].count) {
+      st[i].est_ns = st[i].timed ? (double) st[i].total_ns * (double) st[i].count / (double) st[i].timed : 0;
       rows[n++] = &st[i];
+    }
   qsort(rows, n, sizeof(rows[0]), by_total);
-  printf("%-14s %10s %10s %9s %9s %9s %9s %9s  histogram (log2 ns)\n", "CALL", "COUNT", "CALLS/S", "AVG ns",
-         "P50<", "P90<", "P99<", "MAX");
+  printf("%-14s %10s %10s %10s %9s %9s %9s %9s %9s  histogram (log2 ns)\n", "CALL", "COUNT", "CALLS/S", "TIMED",
+         "AVG ns", "P50<", "P90<", "P99<", "MAX");
   for (size_t i = 0; i < n; i++) {
     const struct call_stat *s = rows[i];
     char bar[BUCKETS + 1];
@@ -85,15 +98,15 @@ static void report(struct call_stat *st, uint64_t window_ns, const struct ward_r
     for (unsigned b = lo; b <= hi && b < BUCKETS && peak; b++)
       bar[k++] = shades[(s->hist[b] * 9 + peak - 1) / peak];
     bar[k] = 0;
-    printf("%-14s %10llu %10.0f %9llu %9llu %9llu %9llu %9llu  2^%u [%s]\n",
+    printf("%-14s %10llu %10.0f %10llu %9llu %9llu %9llu %9llu %9llu  2^%u [%s]\n",
            ward_probe_call_name((unsigned) (s - st)), (unsigned long long) s->count,
-           window_ns ? (double) s->count * 1e9 / (double) window_ns : 0.0,
-           (unsigned long long) (s->total_ns / s->count), (unsigned long long) quantile(s, 0.5),
+           window_ns ? (double) s->count * 1e9 / (double) window_ns : 0.0, (unsigned long long) s->timed,
+           (unsigned long long) (s->timed ? s->total_ns / s->timed : 0), (unsigned long long) quantile(s, 0.5),
            (unsigned long long) quantile(s, 0.9), (unsigned long long) quantile(s, 0.99),
            (unsigned long long) s->max_ns, lo < BUCKETS ? lo : 0, bar);
   }
   if (n == 0)
-    printf("(no timed calls: is the perf group on? ward probe on --group perf ID)\n");
+    printf("(no calls counted: is the perf group on? ward probe on --group perf ID)\n");
   printf("ring: %llu events, %llu dropped, %llu bad\n\n", (unsigned long long) rs->events,
          (unsigned long long) rs->drops, (unsigned long long) rs->bad);
   fflush(stdout);

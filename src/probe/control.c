@@ -134,6 +134,20 @@ int ward_probe_set_stacks(const char *control_path, uint64_t type_mask, uint32_t
   return 0;
 }
 
+int ward_probe_set_perf_every(const char *control_path, uint32_t every, ward_error_t *err)
+{
+  if (every == 0 || (every & (every - 1)) || every > (1u << WARD_CTL_PERF_SHIFT_MAX))
+    return ward_error(err, EINVAL, "perf sampling: %u is not a power of two from 1 to %u", every,
+                      1u << WARD_CTL_PERF_SHIFT_MAX);
+  _cleanup_ctl_ struct ctl_map m = {NULL, -1};
+  if (map_control(control_path, true, &m, err) < 0)
+    return -1;
+  begin_update(m.c);
+  __atomic_store_n(&m.c->perf_sample_shift, (uint32_t) __builtin_ctz(every), __ATOMIC_RELEASE);
+  end_update(m.c);
+  return 0;
+}
+
 int ward_control_read(const char *path, struct ward_control *out, ward_error_t *err)
 {
   _cleanup_ctl_ struct ctl_map m = {NULL, -1};

@@ -22,6 +22,16 @@ int ward_probe_set_groups(const char *control_path, uint32_t mask, bool on, uint
  * (0..8). While honeypot is on (it captures every stack) the setting is
  * kept for when it ends. */
 int ward_probe_set_stacks(const char *control_path, uint64_t type_mask, uint32_t depth, ward_error_t *err);
+/* perf times one call in `every` per thread (a power of two, 1..65536; 1
+ * is every call): the second timestamp is the perf group's main cost, and
+ * a sampled latency histogram is as good as a full one for a busy call.
+ * Every call is still counted. */
+int ward_probe_set_perf_every(const char *control_path, uint32_t every, ward_error_t *err);
+/* 2^shift as the "every" above, for printing. */
+static inline uint32_t ward_probe_perf_every(const struct ward_control *c)
+{
+  return c->perf_sample_shift <= WARD_CTL_PERF_SHIFT_MAX ? 1u << c->perf_sample_shift : 0;
+}
 /* A validated copy of the page. */
 int ward_control_read(const char *path, struct ward_control *out, ward_error_t *err);
 

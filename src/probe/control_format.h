@@ -24,6 +24,7 @@
 #define WARD_CTL_DENY_PATHS 128
 #define WARD_CTL_CONNECT_PORTS 64
 #define WARD_CTL_DENY_ADDRS 32
+#define WARD_CTL_PERF_SHIFT_MAX 16
 
 /* groups bit 31: a mode is on; wrappers that can deny take their slow path */
 #define WARD_CTL_GROUP_ENFORCE   0x80000000u
@@ -61,7 +62,7 @@ struct ward_control {
   uint32_t policy_flags;       /* WARD_CTL_POL_* */
   uint32_t saved_groups;       /* honeypot: groups to restore when it ends */
   uint32_t saved_stack_depth;  /* honeypot: stack settings to restore */
-  uint32_t reserved0;
+  uint32_t perf_sample_shift;  /* perf times one call in 2^this per thread (0: every call), 0..16 */
   uint64_t saved_stack_mask;
   uint32_t reserved1[2];
   /* offset 64: tables, sorted */
@@ -81,6 +82,7 @@ _Static_assert(sizeof(struct ward_ctl_addr) == 24, "ctl addr layout");
 _Static_assert(__builtin_offsetof(struct ward_control, mode) == 16, "ctl layout");
 _Static_assert(__builtin_offsetof(struct ward_control, stack_mask) == 24, "ctl layout");
 _Static_assert(__builtin_offsetof(struct ward_control, policy_flags) == 32, "ctl layout");
+_Static_assert(__builtin_offsetof(struct ward_control, perf_sample_shift) == 44, "ctl layout");
 _Static_assert(__builtin_offsetof(struct ward_control, saved_stack_mask) == 48, "ctl layout");
 _Static_assert(__builtin_offsetof(struct ward_control, n_deny_paths) == 64, "ctl layout");
 _Static_assert(__builtin_offsetof(struct ward_control, deny_errno) == 76, "ctl layout");

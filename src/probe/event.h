@@ -95,6 +95,8 @@ struct ward_event {
 #define WARD_EVENT_F_REL1   0x0010u  /* path is relative to a directory the probe could not name */
 #define WARD_EVENT_F_REL2   0x0020u
 #define WARD_EVENT_F_REDIRECTED 0x0040u  /* honeypot: the call went to path2 (sink address or decoy file) instead */
+#define WARD_EVENT_F_PERF   0x0080u  /* made with the perf group on: counted by `ward top` */
+#define WARD_EVENT_F_TIMED  0x0100u  /* call_ns was measured (perf times one call in 2^perf_sample_shift) */
 
 /* Consumers take events through a sink so producers need not know whether
  * they feed `ward events`, the in-process policy engine or the agent. */

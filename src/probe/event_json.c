@@ -123,7 +123,8 @@ json_t *ward_event_to_json(const struct ward_event *ev)
   const char *cn = ev->call ? ward_probe_call_name(ev->call) : NULL;
   if (cn)
     SET(o, "call", json_string(cn));
-  if (ev->call_ns || type == WARD_EV_CALL_TIME)
+  /* a duration only when one was measured: perf times a sample of calls */
+  if (ev->call_ns || (ev->rec_flags & WARD_EVENT_F_TIMED))
     SET(o, "call_ns", json_integer(ev->call_ns));
   /* strings from the workload may hold any bytes; jansson wants UTF-8 */
   if (f & F_PATH)

@@ -262,7 +262,8 @@ int ward_rec_decode(const void *buf, size_t len, uint64_t ticket, struct ward_ev
   memset(ev->stack + nstack, 0, 8u * (WARD_EVENT_STACK_MAX - nstack));
   ev->denied = (h.flags & WARD_REC_F_DENIED) != 0;
   ev->call = h.call;
-  ev->rec_flags = h.flags & (WARD_REC_F_TRUNC1 | WARD_REC_F_TRUNC2 | WARD_REC_F_REL1 | WARD_REC_F_REL2 | WARD_REC_F_REDIRECT);
+  ev->rec_flags = h.flags & (WARD_REC_F_TRUNC1 | WARD_REC_F_TRUNC2 | WARD_REC_F_REL1 | WARD_REC_F_REL2 | WARD_REC_F_REDIRECT
+                             | WARD_REC_F_PERF | WARD_REC_F_TIMED);
   return 0;
 }
 

@@ -83,9 +83,11 @@ struct ward_rec_addr {
 #define WARD_REC_F_REL1      0x0010u  /* string 1 is relative to an unknown dir */
 #define WARD_REC_F_REL2      0x0020u
 #define WARD_REC_F_REDIRECT  0x0040u  /* honeypot: made with string 2 as the destination/file */
+#define WARD_REC_F_PERF      0x0080u  /* made with the perf group on: one call for `ward top` */
+#define WARD_REC_F_TIMED     0x0100u  /* call_ns is a measured duration (perf timed this call) */
 #define WARD_REC_F_STACK_SHIFT 12     /* bits 12..15: number of stack words */
 #define WARD_REC_F_STACK_MASK 0xf000u
-#define WARD_REC_F_KNOWN     (0x007fu | WARD_REC_F_STACK_MASK)
+#define WARD_REC_F_KNOWN     (0x01ffu | WARD_REC_F_STACK_MASK)
 
 _Static_assert(sizeof(struct ward_ring_hdr) == 256, "ring header layout");
 _Static_assert(sizeof(struct ward_rec) == 64, "record header layout");

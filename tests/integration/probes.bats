@@ -83,6 +83,14 @@ wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && retu
   run "$WARD" --root "$WARD_ROOT" probe stack st syscall
   [ "$status" -eq 2 ]
   [[ "$output" == *'"syscall": not a list of probe event types'* ]]
+  # (perf's sampling is switched the same way; test_preload checks its effect)
+  run "$WARD" --root "$WARD_ROOT" probe on --group perf --perf-every 6 st
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--perf-every"*"power of two"* ]]
+  run "$WARD" --root "$WARD_ROOT" probe on --group perf --perf-every 8 st
+  [[ "$output" == *"perf (timing 1 call in 8)"* ]]
+  run "$WARD" --root "$WARD_ROOT" probe off --group perf --perf-every 1 st
+  [ "$status" -eq 0 ]
   run "$WARD" --root "$WARD_ROOT" probe stack st connect
   [ "$status" -eq 0 ]
   [[ "$output" == *"stacks: connect, depth 4"* ]]

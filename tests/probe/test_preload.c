@@ -332,6 +332,32 @@ static void test_perf_and_stack(void)
   v = find(&e, WARD_EV_OPEN, 0, "/dev/null");
   ok(v && v->call_ns > 0, "file+perf: the open record carries its duration");
   ok(v && v->n_stack >= 2 && v->stack[0] != 0, "stack captured (%u frames)", v ? v->n_stack : 0);
+  ok(v && (v->rec_flags & WARD_EVENT_F_PERF) && (v->rec_flags & WARD_EVENT_F_TIMED), "every call timed by default");
+  /* one call in 8 timed: every open still recorded and counted, about an
+   * eighth with a duration (binomial, n = 800: 1/8 is 100 +- 9.4; the
+   * bounds are 5 sigma and more away) */
+  ward_probe_set_groups(e.control, G(FILE), false, NULL, &err);
+  ward_probe_set_stacks(e.control, 0, 0, &err);
+  ok(ward_probe_set_perf_every(e.control, 8, &err) == 0, "perf timing: one call in 8");
+  ok(ward_probe_set_perf_every(e.control, 6, &err) < 0 && strstr(err->msg, "power of two"), "6 refused");
+  ward_error_free(&err);
+  e.n = 0;
+  char *fargv[] = {(char *) target, "flood", "800", NULL};
+  is_int(run(&e, so, fargv), 0, "sampled perf: target runs");
+  collect(&e);
+  size_t calls = 0, timed = 0, bad = 0;
+  for (size_t i = 0; i < e.n; i++) {
+    const struct ward_event *c = &e.ev[i];
+    if (c->type != WARD_EV_CALL_TIME || !is_call(c, WARD_CALL_open, WARD_CALL_open64))
+      continue;
+    calls++;
+    bool t = c->rec_flags & WARD_EVENT_F_TIMED;
+    timed += t;
+    bad += !(c->rec_flags & WARD_EVENT_F_PERF) || (!t && c->call_ns != 0);
+  }
+  is_int(calls, 800, "every open counted");
+  ok(timed >= 50 && timed <= 160, "about one in 8 timed: %zu of %zu", timed, calls);
+  is_int(bad, 0, "untimed records carry no duration; all are marked perf");
   env_free(&e);
 }
 

@@ -534,6 +534,7 @@ static __attribute__((noinline)) void write_event_slow(const struct probe_ev *e,
   if (!(want & (1u << group))) {
     /* only perf is on: a bare timing record */
     struct ward_rec_in t = {.type = WARD_EV_CALL_TIME, .call = e->in.call, .pid = pid, .tid = tid,
+                            .flags = (uint16_t) (e->in.flags & (WARD_REC_F_PERF | WARD_REC_F_TIMED)),
                             .ts_ns = t0, .ret = ret, .call_ns = call_ns};
     ward_ring_write(&p, &t);
     return;
@@ -584,9 +585,38 @@ slow:
   write_event_slow(e, group, want, t0, t1, ret);
 }
 
+/* Whether perf times this call: one in 2^perf_sample_shift, picked by a
+ * per-thread xorshift rather than a counter, so that a loop alternating two
+ * calls does not time the same one on every lap. The second timestamp is
+ * the perf group's main cost (a 12 ns rdtsc on some virtual machines); the
+ * record, and so the call's count, is written either way. */
+static __thread uint32_t perf_rng __attribute__((tls_model("initial-exec")));
+
+static inline int perf_pick(uint64_t t0)
+{
+  uint32_t shift = __atomic_load_n(&probe_ctl->perf_sample_shift, __ATOMIC_RELAXED);
+  if (shift == 0)
+    return 1;
+  uint32_t x = perf_rng;
+  if (UNLIKELY(x == 0))
+    x = (uint32_t) (t0 >> 4) | 1;   /* threads start at different times */
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  perf_rng = x;
+  return (x & ((1u << (shift & 31)) - 1)) == 0;
+}
+
 HIDDEN void probe_finish(struct probe_ev *e, unsigned group, uint32_t want, uint64_t t0, int64_t ret)
 {
-  uint64_t t1 = (want & (1u << WARD_GROUP_PERF)) ? probe_now() : t0;
+  uint64_t t1 = t0;
+  if (want & (1u << WARD_GROUP_PERF)) {
+    e->in.flags |= WARD_REC_F_PERF;
+    if (perf_pick(t0)) {
+      t1 = probe_now();
+      e->in.flags |= WARD_REC_F_TIMED;
+    }
+  }
   if (ret == -1)
     ret = -(int64_t) errno;
   if (UNLIKELY(ret == -EFAULT)) {
