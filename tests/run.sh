@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: an ASan+UBSan build, the unit tests
-# and fuzz-corpus replays (meson), then the integration tests (bats) that
-# run real containers. Ends with the line "N passed, N failed".
+# and fuzz-corpus replays (meson), a short bounded libFuzzer run of every
+# harness (tests/fuzz.sh, clang), then the integration tests (bats) that run
+# real containers. Ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-test}
@@ -35,6 +36,14 @@ unit_ok=$(grep -E '^Ok:' "$BUILD/unit.log" | awk '{print $2}')
 unit_fail=$(grep -E '^Fail:' "$BUILD/unit.log" | awk '{print $2}')
 passed=$((passed + ${unit_ok:-0}))
 failed=$((failed + ${unit_fail:-1}))
+
+# each harness mutates from its corpus for a few seconds (FUZZ_SECONDS)
+tests/fuzz.sh | tee "$BUILD/fuzz.log"
+fz_ok=$(grep -c ': ok (' "$BUILD/fuzz.log")
+fz_fail=$(grep -c ': FAILED' "$BUILD/fuzz.log")
+passed=$((passed + fz_ok))
+failed=$((failed + fz_fail))
+[ "$fz_ok" -gt 0 ] || failed=$((failed + 1))
 
 bats --tap tests/integration | tee "$BUILD/integration.tap"
 it_ok=$(grep -cE '^ok ' "$BUILD/integration.tap")

@@ -24,8 +24,7 @@ static bool rd(int fd, void *buf, size_t n, uint64_t off)
   return pread(fd, buf, n, (off_t) off) == (ssize_t) n;
 }
 
-/* The function containing file offset foff, into out; false if none. */
-static bool elf_lookup(int fd, uint64_t foff, char *name, size_t cap, uint64_t *delta)
+bool ward_elf_symbol(int fd, uint64_t foff, char *name, size_t cap, uint64_t *delta)
 {
   Elf64_Ehdr eh;
   if (!rd(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64
@@ -51,13 +50,17 @@ static bool elf_lookup(int fd, uint64_t foff, char *name, size_t cap, uint64_t *
   static const unsigned kinds[] = {SHT_SYMTAB, SHT_DYNSYM};
   for (unsigned kind = 0; kind < 2 && !found; kind++) {
     unsigned want = kinds[kind];
-    for (unsigned i = 0; i < eh.e_shnum && !found; i++) {
+    /* a file has one table of each kind: a hostile one listing thousands
+     * would otherwise be read thousands of times */
+    bool seen = false;
+    for (unsigned i = 0; i < eh.e_shnum && !found && !seen; i++) {
       Elf64_Shdr sh, strh;
       if (!rd(fd, &sh, sizeof(sh), eh.e_shoff + (uint64_t) i * sizeof(sh)))
         return false;
       if (sh.sh_type != want || sh.sh_entsize != sizeof(Elf64_Sym) || sh.sh_size > SYMTAB_MAX
           || sh.sh_link >= eh.e_shnum)
         continue;
+      seen = true;
       if (!rd(fd, &strh, sizeof(strh), eh.e_shoff + (uint64_t) sh.sh_link * sizeof(strh)) || strh.sh_size > SYMTAB_MAX)
         continue;
       _cleanup_free_ Elf64_Sym *syms = malloc(sh.sh_size ? sh.sh_size : 1);
@@ -87,7 +90,8 @@ static bool elf_lookup(int fd, uint64_t foff, char *name, size_t cap, uint64_t *
         if (got <= 0)
           return false;
         name[got] = 0;
-        name[strnlen(name, (size_t) got)] = 0;
+        if (name[0] == 0)
+          return false;   /* a name the table does not hold */
         *delta = vaddr - best;
       }
     }
@@ -137,7 +141,7 @@ void ward_symbolize(pid_t pid, uint64_t addr, char *out, size_t cap)
     char sym[256];
     uint64_t delta = 0;
     uint64_t foff = addr - lo + off;
-    if (fd >= 0 && elf_lookup(fd, foff, sym, sizeof(sym), &delta))
+    if (fd >= 0 && ward_elf_symbol(fd, foff, sym, sizeof(sym), &delta))
       snprintf(out, cap, "%s!%s+0x%" PRIx64, base, sym, delta);
     else
       snprintf(out, cap, "%s+0x%" PRIx64, base, foff);

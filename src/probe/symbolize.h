@@ -5,6 +5,7 @@
 #ifndef WARD_PROBE_SYMBOLIZE_H
 #define WARD_PROBE_SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -13,6 +14,12 @@
  * (unmapped). pid is the host pid of the process; files are opened through
  * /proc/PID/map_files or /proc/PID/root so container paths resolve. */
 void ward_symbolize(pid_t pid, uint64_t addr, char *out, size_t cap);
+
+/* The function of the ELF file fd (the workload's: every field is checked,
+ * reads are bounded preads) that contains file offset foff: its name into
+ * name (NUL-terminated, cap >= 2) and foff's distance from its start into
+ * *delta. .symtab first, else .dynsym. false when there is none. */
+bool ward_elf_symbol(int fd, uint64_t foff, char *name, size_t cap, uint64_t *delta);
 
 /* The host pid of the process whose pid is ns_pid in the pid namespace of
  * host process init (a container's init), or 0 when no such process lives
