@@ -45,6 +45,14 @@ int agentd_record_write(const struct ward_agent_register *r, ward_error_t *err)
   return text ? ward_write_file_atomic(p, text, strlen(text), 0600, err) : ward_error(err, ENOMEM, "agent.json");
 }
 
+/* What record_read allocates in r (id and state_dir are borrowed). */
+static void record_strings_free(struct ward_agent_register *r)
+{
+  free(r->app);
+  free(r->template_path);
+  free(r->policy_path);
+}
+
 static int record_read(const char *state_dir, const char *id, struct ward_agent_register *r, ward_error_t *err)
 {
   char p[4096];
@@ -108,9 +116,8 @@ static void reattach_one(struct ward_agentd *a, const char *id)
     ward_log(WARD_LOG_INFO, "agent: %s: its keeper is alive and re-registers it with the listener", id);
     return;
   }
-  struct ward_agent_register r = {.id = (char *) id, .state_dir = st->dir};
+  _cleanup_(record_strings_free) struct ward_agent_register r = {.id = (char *) id, .state_dir = st->dir};
   int rc = record_read(st->dir, id, &r, &err);
-  _cleanup_free_ char *app = r.app, *tpl = r.template_path, *pol = r.policy_path;
   _cleanup_close_ int pidfd = rc < 0 ? -1 : (int) syscall(SYS_pidfd_open, st->pid, 0);
   if (rc == 0 && pidfd < 0)
     rc = ward_error_sys(&err, "pidfd_open %d", (int) st->pid);
