@@ -14,7 +14,7 @@
 
 /* Bumped whenever the compiled output of the same profile could change
  * (compiler logic, cache file layout): it is part of the cache key. */
-#define WARD_SECCOMP_FORMAT 1
+#define WARD_SECCOMP_FORMAT 2
 
 enum ward_scmp_action {
   WARD_SCMP_KILL_THREAD, WARD_SCMP_KILL_PROCESS, WARD_SCMP_TRAP, WARD_SCMP_ERRNO,
