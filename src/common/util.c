@@ -483,3 +483,34 @@ int ward_open_in_root(int root_fd, const char *path, int flags, uint64_t resolve
   struct open_how how = {.flags = (uint64_t) (flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | resolve};
   return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
 }
+
+int ward_status_ns_id(const char *status, const char *key, int depth, uint32_t *out)
+{
+  const char *line = strstr(status, key);
+  if (!line)
+    return -1;
+  line += strlen(key);
+  const char *eol = strchr(line, '\n');
+  if (!eol)
+    eol = line + strlen(line);
+  unsigned long ids[32];
+  int n = 0;
+  const char *p = line;
+  while (p < eol && n < 32) {
+    char *end;
+    while (p < eol && (*p == ' ' || *p == '\t'))
+      p++;
+    if (p >= eol)
+      break;
+    unsigned long v = strtoul(p, &end, 10);
+    if (end == p)
+      break;
+    ids[n++] = v;
+    p = end;
+  }
+  if (n == 0)
+    return -1;
+  int idx = depth <= 0 || depth >= n ? n - 1 : depth;
+  *out = (uint32_t)ids[idx];
+  return 0;
+}

@@ -60,6 +60,12 @@ void ward_populate_head(const void *map, size_t len, bool write);
  * -1 with errno. */
 int ward_open_in_root(int root_fd, const char *path, int flags, uint64_t resolve);
 
+/* From the text of /proc/PID/status: the number `depth` entries into the
+ * line that starts with key ("\nTgid:"; "\nNSpid:" holds one per pid
+ * namespace, outermost first), 0 meaning the last (innermost) one. -1 when
+ * the line or a number is missing. */
+int ward_status_ns_id(const char *status, const char *key, int depth, uint32_t *out);
+
 /* Zeroed memory whose untouched pages cost no RSS (anonymous mmap): the
  * per-container tables a node agent holds hundreds of and that most
  * containers leave nearly empty. calloc would clear (touch) them when it

@@ -164,20 +164,8 @@ static pid_t ns_pid_of(int dirfd, dev_t dev, ino_t ino)
   if (n <= 0)
     return 0;
   buf[n] = 0;
-  const char *line = strstr(buf, "\nNSpid:");
-  if (line == NULL)
-    return 0;
-  /* the innermost namespace's pid is the last on the line */
-  long last = 0;
-  for (const char *p = line + 7; *p && *p != '\n';) {
-    char *end;
-    long v = strtol(p, &end, 10);
-    if (end == p)
-      break;
-    last = v;
-    p = end;
-  }
-  return (pid_t) last;
+  uint32_t id;
+  return ward_status_ns_id(buf, "\nNSpid:", 0, &id) < 0 ? 0 : (pid_t) id;
 }
 
 static bool is_ns_pid(pid_t host, const struct stat *ns, pid_t ns_pid)

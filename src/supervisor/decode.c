@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/util.h"
 
 #define SV_PAGE 4096u
 #define SV_MAX_IOV 16
@@ -183,38 +184,6 @@ ssize_t sv_fd_path(int proc_fd, pid_t pid, int fd, char *buf, size_t cap)
   return n;
 }
 
-/* The field after `key` picked `depth` entries in (0: the last one). */
-static int pick_ns_id(const char *status, const char *key, int depth, uint32_t *out)
-{
-  const char *line = strstr(status, key);
-  if (!line)
-    return -1;
-  line += strlen(key);
-  const char *eol = strchr(line, '\n');
-  if (!eol)
-    eol = line + strlen(line);
-  unsigned long ids[32];
-  int n = 0;
-  const char *p = line;
-  while (p < eol && n < 32) {
-    char *end;
-    while (p < eol && (*p == ' ' || *p == '\t'))
-      p++;
-    if (p >= eol)
-      break;
-    unsigned long v = strtoul(p, &end, 10);
-    if (end == p)
-      break;
-    ids[n++] = v;
-    p = end;
-  }
-  if (n == 0)
-    return -1;
-  int idx = depth <= 0 || depth >= n ? n - 1 : depth;
-  *out = (uint32_t)ids[idx];
-  return 0;
-}
-
 int sv_task_ids(int proc_fd, pid_t tid, int depth, pid_t *host_tgid, uint32_t *ns_tid, uint32_t *ns_tgid)
 {
   char name[48];
@@ -229,12 +198,12 @@ int sv_task_ids(int proc_fd, pid_t tid, int depth, pid_t *host_tgid, uint32_t *n
   buf[n] = '\0';
   uint32_t tgid;
   /* "\nTgid:" so that "NStgid:" is not taken for it */
-  if (pick_ns_id(buf, "\nTgid:", 0, &tgid) < 0)
+  if (ward_status_ns_id(buf, "\nTgid:", 0, &tgid) < 0)
     return -1;
   *host_tgid = (pid_t)tgid;
-  if (pick_ns_id(buf, "\nNSpid:", depth, ns_tid) < 0)
+  if (ward_status_ns_id(buf, "\nNSpid:", depth, ns_tid) < 0)
     *ns_tid = (uint32_t)tid;
-  if (pick_ns_id(buf, "\nNStgid:", depth, ns_tgid) < 0)
+  if (ward_status_ns_id(buf, "\nNStgid:", depth, ns_tgid) < 0)
     *ns_tgid = tgid;
   return 0;
 }
