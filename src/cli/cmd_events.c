@@ -182,13 +182,19 @@ static pid_t host_pid(struct stack_names *sn, uint32_t ns_pid)
   return h;
 }
 
-/* frame i of ev's stack as "file!symbol+0x12", or its address when the
- * process is gone or the container unknown */
-static void frame_name(struct stack_names *sn, const struct ward_event *ev, unsigned i, char *out, size_t cap)
+/* The host pid whose maps name ev's stack (0: the process is gone or the
+ * container unknown), looked up once per event. */
+static pid_t stack_owner(struct stack_names *sn, const struct ward_event *ev)
 {
-  pid_t h = sn->init > 0 && ev->source == WARD_SRC_PROBE ? host_pid(sn, ev->pid) : 0;
-  if (h > 0)
-    ward_symbolize(h, ev->stack[i], out, cap);
+  return ev->n_stack && sn->init > 0 && ev->source == WARD_SRC_PROBE ? host_pid(sn, ev->pid) : 0;
+}
+
+/* frame i of ev's stack as "file!symbol+0x12", or its address without an
+ * owner */
+static void frame_name(pid_t owner, const struct ward_event *ev, unsigned i, char *out, size_t cap)
+{
+  if (owner > 0)
+    ward_symbolize(owner, ev->stack[i], out, cap);
   else
     snprintf(out, cap, "0x%llx", (unsigned long long) ev->stack[i]);
 }
@@ -222,9 +228,10 @@ static void print_text(struct stack_names *sn, const struct ward_event *ev)
   if (ev->rec_flags & WARD_EVENT_F_REDIRECTED)
     printf(" [redirected to %s]", ev->path2);
   printf("\n");
+  pid_t owner = stack_owner(sn, ev);
   for (unsigned i = 0; i < ev->n_stack && i < WARD_EVENT_STACK_MAX; i++) {
     char name[512];
-    frame_name(sn, ev, i, name, sizeof(name));
+    frame_name(owner, ev, i, name, sizeof(name));
     printf("    at %s\n", name);
   }
 }
@@ -239,9 +246,10 @@ static int add_stack_names(struct stack_names *sn, const struct ward_event *ev, 
   json_t *a = json_array();
   if (a == NULL || json_object_set_new(j, "stack_sym", a) < 0)
     return -1;
+  pid_t owner = stack_owner(sn, ev);
   for (unsigned i = 0; i < ev->n_stack && i < WARD_EVENT_STACK_MAX; i++) {
     char name[512];
-    frame_name(sn, ev, i, name, sizeof(name));
+    frame_name(owner, ev, i, name, sizeof(name));
     if (json_array_append_new(a, json_string(name)) < 0)
       return -1;
   }
