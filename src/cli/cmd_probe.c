@@ -110,7 +110,7 @@ int cmd_probe(struct ward_global *g, int argc, char **argv)
       char *end;
       errno = 0;
       unsigned long v = strtoul(optarg, &end, 10);
-      if (errno || *end || end == optarg || v == 0 || v > (1u << WARD_CTL_PERF_SHIFT_MAX) || (v & (v - 1)))
+      if (errno || *end || end == optarg || !ward_probe_perf_every_valid(v))
         return cli_usage_error(cmd, "--perf-every: \"%s\" is not a power of two from 1 to %u", optarg,
                                1u << WARD_CTL_PERF_SHIFT_MAX);
       every = (uint32_t) v;

@@ -136,7 +136,7 @@ int ward_probe_set_stacks(const char *control_path, uint64_t type_mask, uint32_t
 
 int ward_probe_set_perf_every(const char *control_path, uint32_t every, ward_error_t *err)
 {
-  if (every == 0 || (every & (every - 1)) || every > (1u << WARD_CTL_PERF_SHIFT_MAX))
+  if (!ward_probe_perf_every_valid(every))
     return ward_error(err, EINVAL, "perf sampling: %u is not a power of two from 1 to %u", every,
                       1u << WARD_CTL_PERF_SHIFT_MAX);
   _cleanup_ctl_ struct ctl_map m = {NULL, -1};

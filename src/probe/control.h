@@ -27,6 +27,11 @@ int ward_probe_set_stacks(const char *control_path, uint64_t type_mask, uint32_t
  * a sampled latency histogram is as good as a full one for a busy call.
  * Every call is still counted. */
 int ward_probe_set_perf_every(const char *control_path, uint32_t every, ward_error_t *err);
+/* Whether ward_probe_set_perf_every takes every. */
+static inline bool ward_probe_perf_every_valid(unsigned long every)
+{
+  return every != 0 && (every & (every - 1)) == 0 && every <= (1ul << WARD_CTL_PERF_SHIFT_MAX);
+}
 /* 2^shift as the "every" above, for printing. */
 static inline uint32_t ward_probe_perf_every(const struct ward_control *c)
 {
