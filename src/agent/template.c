@@ -352,7 +352,9 @@ void ward_template_learn_tracked(struct ward_template *t, struct ward_template_t
   switch (ev->type) {
   case WARD_EV_EXEC:
   case WARD_EV_SPAWN: {
-    if (ev->ret < 0 || rel || ev->path[0] != '/')
+    /* a cut or odd-flagged absolute path is learned as it reads, since
+     * checking judges it as it reads: learning must cover what it checks */
+    if (ev->ret < 0 || ev->path[0] != '/')
       return;
     _cleanup_free_ char *g = tpl_set_match(&t->exec, ev->path) ? NULL : tpl_generalise_exec(ev->path);
     if (g)
