@@ -4,7 +4,8 @@
  *   probe-ring-bench perf DIR EVERY           perf times one call in EVERY (DIR/control)
  *   probe-ring-bench drain DIR SECONDS [spin|release]  consume DIR/ring for a
  *     while (spin: re-poll at once after a short batch, the old policy;
- *     release: hand slots back without decoding, see release_only) */
+ *     release: hand slots back without decoding, see release_only;
+ *     release-spin: the same without sleeping, so that nothing is dropped) */
 #include "common/util.h"
 #include "probe/calls.h"
 #include "probe/control.h"
@@ -53,7 +54,7 @@ static int consume_bench(void)
  * next lap's) without copying or decoding: it keeps up with any producer,
  * so the producer's figure is its own cost, the cache lines the consumer
  * takes from it included, and no record is dropped. Same sleep policy. */
-static int release_only(const char *dir, int secs)
+static int release_only(const char *dir, int secs, int spin)
 {
   ward_error_t err = NULL;
   char p[4096];
@@ -78,7 +79,7 @@ static int release_only(const char *dir, int secs)
     }
     got += k;
     __atomic_store_n(&prod.hdr->tail, tail, __ATOMIC_RELEASE);
-    if (k < 256)
+    if (k < 256 && !spin)
       usleep(200);
   }
   fprintf(stderr, "drain: %llu released\n", (unsigned long long) got);
@@ -109,8 +110,8 @@ int main(int argc, char **argv)
     }
     return 0;
   }
-  if (argc >= 5 && !strcmp(argv[1], "drain") && !strcmp(argv[4], "release"))
-    return release_only(argv[2], atoi(argv[3]));
+  if (argc >= 5 && !strcmp(argv[1], "drain") && !strncmp(argv[4], "release", 7))
+    return release_only(argv[2], atoi(argv[3]), !strcmp(argv[4], "release-spin"));
   if (argc >= 4 && !strcmp(argv[1], "drain")) {
     int spin = argc >= 5 && !strcmp(argv[4], "spin");
     char p[4096];

@@ -34,6 +34,7 @@ static void usage(FILE *out)
           "  --no-landlock      no Landlock ruleset\n"
           "  --probe GROUPS     probe groups on at start (exec,file,net,mem,identity,dl,perf; all; off)\n"
           "  --no-probe         do not preload libward-probe.so\n"
+          "  --probe-ring SIZE  event ring size, 64k to 1g (default 4m)\n"
           "  --mode MODE        off, learn, monitor or protect (docs/agent.md)\n"
           "  --template FILE    the behavioural template learn writes and monitor/protect use\n"
           "  --policy FILE      a policy file (YAML or JSON)\n"
@@ -61,7 +62,7 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
   _cleanup_strv_ char **ro = NULL, **rw = NULL, **ex = NULL;
   _cleanup_free_ long *connect_ports = NULL, *bind_ports = NULL;
   enum { OPT_NAME = 256, OPT_NET, OPT_CAP, OPT_MEM, OPT_PIDS, OPT_CPUS, OPT_RO, OPT_RW, OPT_EXEC, OPT_CONNECT, OPT_BIND,
-         OPT_NO_LL, OPT_PROBE, OPT_NO_PROBE, OPT_MODE, OPT_TEMPLATE, OPT_POLICY, OPT_ALERTS, OPT_NO_SV, OPT_HELP };
+         OPT_NO_LL, OPT_PROBE, OPT_NO_PROBE, OPT_PROBE_RING, OPT_MODE, OPT_TEMPLATE, OPT_POLICY, OPT_ALERTS, OPT_NO_SV, OPT_HELP };
   static const struct option opts[] = {
     {"name", required_argument, NULL, OPT_NAME}, {"net", required_argument, NULL, OPT_NET},
     {"cap-add", required_argument, NULL, OPT_CAP}, {"memory", required_argument, NULL, OPT_MEM},
@@ -70,6 +71,7 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     {"exec", required_argument, NULL, OPT_EXEC}, {"connect", required_argument, NULL, OPT_CONNECT},
     {"bind-port", required_argument, NULL, OPT_BIND}, {"no-landlock", no_argument, NULL, OPT_NO_LL},
     {"probe", required_argument, NULL, OPT_PROBE}, {"no-probe", no_argument, NULL, OPT_NO_PROBE},
+    {"probe-ring", required_argument, NULL, OPT_PROBE_RING},
     {"mode", required_argument, NULL, OPT_MODE}, {"template", required_argument, NULL, OPT_TEMPLATE},
     {"policy", required_argument, NULL, OPT_POLICY}, {"alerts", required_argument, NULL, OPT_ALERTS},
     {"no-supervisor", no_argument, NULL, OPT_NO_SV},
@@ -77,7 +79,7 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
   };
   ward_error_t err = NULL;
   struct ward_engine_cli cli = {0};
-  const char *probe_groups = NULL;
+  const char *probe_groups = NULL, *probe_ring = NULL;
   bool no_probe = false;
   int c;
   while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -122,6 +124,7 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
     case OPT_NO_LL: o.no_landlock = true; break;
     case OPT_PROBE: probe_groups = optarg; break;
     case OPT_NO_PROBE: no_probe = true; break;
+    case OPT_PROBE_RING: probe_ring = optarg; break;
     case OPT_MODE: cli.mode = optarg; break;
     case OPT_TEMPLATE: cli.template_path = optarg; break;
     case OPT_POLICY: cli.policy_file = optarg; break;
@@ -169,6 +172,7 @@ int cmd_sandbox(struct ward_global *g, int argc, char **argv)
   struct ward_create_opts co = {.root = cli_root(g), .id = o.name, .host_root_bind = "/", .mode = WARD_LAUNCH_RUN,
                                 .default_seccomp = true, .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED,
                                 .no_probe = no_probe, .probe_groups = probe_groups,
+                                .probe_ring = probe_ring,
                                 .configure = ward_engine_cli_configure, .launched = ward_engine_cli_launched,
                                 .ready = ward_engine_cli_ready,
                                 .opaque = &cli, .lock_ring = true};

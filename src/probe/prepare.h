@@ -34,6 +34,10 @@ const char *ward_probe_variant_name(enum ward_probe_variant v);
  * caller frees. */
 int ward_probe_lib_path(enum ward_probe_variant v, char **out, ward_error_t *err);
 
+/* The range a container's ring may be given (run.ward.probe-ring). */
+#define WARD_PROBE_RING_MIN (64u << 10)
+#define WARD_PROBE_RING_MAX (1u << 30)
+
 struct ward_probe_opts {
   uint64_t ring_size;        /* 0: WARD_RING_SIZE_DEFAULT */
   uint32_t slot_size;        /* 0: WARD_RING_SLOT_DEFAULT */

@@ -233,11 +233,22 @@ static int prepare_probes(struct ward_container *c, const struct ward_create_opt
                         o->probe_groups ? "--probe" : "annotations.run.ward.probe", groups_text);
     groups = (uint32_t) mask;
   }
+  /* A busy container writes faster than the engine's 200 us naps drain a
+   * 4 MiB ring (a tight loop: 40 M records/s); records it cannot hold are
+   * dropped and counted, never waited for, so the ring is sized per
+   * container. Memory is used as the ring fills, not up front. */
+  const char *ring_text = o->probe_ring ? o->probe_ring : ward_config_annotation(cfg, "run.ward.probe-ring");
+  uint64_t ring_size = 0;
+  if (!off && ring_text &&
+      (ward_parse_size(ring_text, &ring_size) < 0 || ring_size < WARD_PROBE_RING_MIN || ring_size > WARD_PROBE_RING_MAX))
+    return ward_error(err, 0, "%s: \"%s\" is not a ring size from 64k to 1g", o->probe_ring ? "--probe-ring" : "annotations.run.ward.probe-ring",
+                      ring_text);
   if (mask_run_dirs(c, o, err) < 0 || ((!off || c->launch.supervisor) && create_run_dir(c, o, err) < 0))
     return -1;
   /* A sandbox runs the host's own programs: glibc, even where musl is
    * installed beside it. */
-  struct ward_probe_opts po = {.groups = groups, .disabled = off, .variant = o->host_root_bind ? WARD_PROBE_GLIBC : WARD_PROBE_NONE};
+  struct ward_probe_opts po = {.ring_size = ring_size, .groups = groups, .disabled = off,
+                               .variant = o->host_root_bind ? WARD_PROBE_GLIBC : WARD_PROBE_NONE};
   if (ward_probe_prepare(c->state->dir, o->host_root_bind ? o->host_root_bind : cfg->root_path, &po, &c->probe, err) < 0)
     return ward_error_prefix(err, "probes");
   struct ward_launch *L = &c->launch;

@@ -33,6 +33,7 @@ struct ward_create_opts {
   struct ward_landlock *landlock;  /* taken over; NULL: from annotations */
   bool no_probe;               /* per-container opt-out of libward-probe.so */
   const char *probe_groups;    /* initial groups ("exec,net"); NULL: run.ward.probe or the default */
+  const char *probe_ring;      /* ring size ("16m"); NULL: run.ward.probe-ring or 4 MiB */
   /* The seccomp-notify supervisor: its listener reaches the caller in
    * c->launch.listener_fd, and the caller must answer it (the container's
    * first execve is notified). Installed only when the process runs with

@@ -73,6 +73,30 @@ wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && retu
   [ "$status" -ne 0 ]
 }
 
+@test "the ring is sized per container (sandbox flag, bundle annotation); bad sizes are refused" {
+  run "$WARD" --root "$WARD_ROOT" sandbox --probe-ring 16m -- stat -c %s /run/ward-probe/ring
+  [ "$status" -eq 0 ]
+  [ "$output" = $((16 * 1024 * 1024 + 4096)) ]   # records + the header page
+  # positive control: without it, the default 4 MiB
+  run "$WARD" --root "$WARD_ROOT" sandbox -- stat -c %s /run/ward-probe/ring
+  [ "$output" = $((4 * 1024 * 1024 + 4096)) ]
+  make_bundle "$TEST_TMP/r" '["ls","-ln","/run/ward-probe/ring"]'
+  rm -rf "$TEST_TMP/r/rootfs"; sh tests/lib/glibc_rootfs.sh "$TEST_TMP/r/rootfs"
+  jq '.annotations["run.ward.probe-ring"] = "1m"' "$TEST_TMP/r/config.json" > "$TEST_TMP/c" && mv "$TEST_TMP/c" "$TEST_TMP/r/config.json"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/r" r1
+  [ "$status" -eq 0 ]
+  [[ "$output" == *" $((1024 * 1024 + 4096)) "* ]]
+  jq '.annotations["run.ward.probe-ring"] = "2g"' "$TEST_TMP/r/config.json" > "$TEST_TMP/c" && mv "$TEST_TMP/c" "$TEST_TMP/r/config.json"
+  run "$WARD" --root "$WARD_ROOT" run --bundle "$TEST_TMP/r" r2
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"annotations.run.ward.probe-ring"*2g* ]]
+  assert_clean r2
+  run "$WARD" --root "$WARD_ROOT" sandbox --name r3 --probe-ring 12q -- true
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"--probe-ring"*12q* ]]
+  assert_clean r3
+}
+
 @test "call stacks for chosen event types, named on the host" {
   target=$(dirname "$WARD")/../probe/probe-target
   mkfifo "$TEST_TMP/cue"
