@@ -13,6 +13,12 @@
 # the isolated rows (same run, same ring and consumer): a before/after.
 # The isolated rows also run "all on" with perf timing one call in
 # PERF_EVERY (default 8; `ward probe on --perf-every N`) beside every call.
+# They write about 40 M records/s, which outruns the default 4 MiB ring
+# through the consumer's 200 us naps: they use a ring of RING bytes
+# (default 16m, `run.ward.probe-ring`), so that every record is written and
+# the rows compare, and say how many were dropped all the same. A last row
+# has the consumer poll without napping: it sits right behind the producer
+# and takes each slot's line from it while it is written (the worst case).
 set -eu
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
@@ -29,13 +35,16 @@ RB=$PWD/$B/src/probe/probe-ring-bench
 # rows say how many, to tell which figures compare.
 DIR=$(mktemp -d /dev/shm/ward-bench-XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
-mkdir "$DIR/off" "$DIR/on"
+mkdir "$DIR/off" "$DIR/on" "$DIR/iso"
 "$RB" setup "$DIR/off" 0
 "$RB" setup "$DIR/on" 0x7f
+RING=${RING:-16m}
+ring_bytes=$(echo "$RING" | awk '/[kK]$/ {print $0 * 1024; next} /[mM]$/ {print $0 * 1048576; next} {print $0 + 0}')
+"$RB" setup "$DIR/iso" 0x7f "$ring_bytes"
 CHRT=""
 chrt -f 10 true 2>/dev/null && CHRT="chrt -f 10"
 case ${DRAIN:-release} in decode) DRAIN="" ;; *) DRAIN=${DRAIN:-release} ;; esac
-drops() { od -A n -t u8 -j 192 -N 8 "$DIR/on/ring" | tr -d ' '; }   # ring header: drops
+drops() { od -A n -t u8 -j 192 -N 8 "$DIR/iso/ring" | tr -d ' '; }   # ring header: drops
 
 for what in open connect; do
   base=$("$BENCH" $what "$N")
@@ -53,30 +62,40 @@ done
 
 # The same loops with the kernel taken out: libprobe-fake.so answers open and
 # connect at once, behind the probe, so the difference is the probe's cost.
-echo "isolated (fake open/connect without a system call, ${N} calls):"
+echo "isolated (fake open/connect without a system call, ${N} calls, $RING ring):"
 for what in openonly connect; do
   base=$(LD_PRELOAD=$FAKE "$BENCH" $what "$N")
   off=$(LD_PRELOAD="$SO $FAKE" WARD_PROBE_DIR=$DIR/off "$BENCH" $what "$N")
-  $CHRT "$RB" drain "$DIR/on" 30 $DRAIN 2>"$DIR/drain.log" &
+  $CHRT "$RB" drain "$DIR/iso" 60 $DRAIN 2>"$DIR/drain.log" &
   drain=$!
   sleep 0.2
   d0=$(drops)
-  on=$(LD_PRELOAD="$SO $FAKE" WARD_PROBE_DIR=$DIR/on "$BENCH" $what "$N")
+  on=$(LD_PRELOAD="$SO $FAKE" WARD_PROBE_DIR=$DIR/iso "$BENCH" $what "$N")
   d1=$(drops)
   pb=""
-  [ -z "${PROBE_BASE:-}" ] || pb=$(LD_PRELOAD="$PROBE_BASE $FAKE" WARD_PROBE_DIR=$DIR/on "$BENCH" $what "$N")
+  [ -z "${PROBE_BASE:-}" ] || pb=$(LD_PRELOAD="$PROBE_BASE $FAKE" WARD_PROBE_DIR=$DIR/iso "$BENCH" $what "$N")
   d2=$(drops)
-  "$RB" perf "$DIR/on" "${PERF_EVERY:-8}"
-  on8=$(LD_PRELOAD="$SO $FAKE" WARD_PROBE_DIR=$DIR/on "$BENCH" $what "$N")
+  "$RB" perf "$DIR/iso" "${PERF_EVERY:-8}"
+  on8=$(LD_PRELOAD="$SO $FAKE" WARD_PROBE_DIR=$DIR/iso "$BENCH" $what "$N")
   d3=$(drops)
-  "$RB" perf "$DIR/on" 1
+  "$RB" perf "$DIR/iso" 1
   kill $drain 2>/dev/null || true
   wait $drain 2>/dev/null || true
-  awk -v w=$what -v b="$base" -v f="$off" -v o="$on" -v pb="$pb" -v o8="$on8" -v k="${PERF_EVERY:-8}" -v n=$((5 * N)) \
-      -v dn=$((d1 - d0)) -v db=$((d2 - d1)) -v d8=$((d3 - d2)) 'BEGIN {
+  # (not at real-time priority: a spinning real-time thread is throttled,
+  # 50 ms in every second, and the ring overflows meanwhile)
+  "$RB" drain "$DIR/iso" 60 release-spin 2>"$DIR/drain.log" &
+  drain=$!
+  sleep 0.2
+  spin=$(LD_PRELOAD="$SO $FAKE" WARD_PROBE_DIR=$DIR/iso "$BENCH" $what "$N")
+  d4=$(drops)
+  kill $drain 2>/dev/null || true
+  wait $drain 2>/dev/null || true
+  awk -v w=$what -v b="$base" -v f="$off" -v o="$on" -v pb="$pb" -v o8="$on8" -v sp="$spin" -v k="${PERF_EVERY:-8}" \
+      -v n=$((5 * N)) -v dn=$((d1 - d0)) -v db=$((d2 - d1)) -v d8=$((d3 - d2)) -v ds=$((d4 - d3)) 'BEGIN {
     printf "%-8s no probe %6.1f ns | probes off %6.1f ns (%+5.1f) | all groups on %6.1f ns (%+5.1f, %.0f %% dropped)",
            w, b, f, f - b, o, o - b, 100 * dn / n
     printf " | all on, perf timing 1 in %d %6.1f ns (%+5.1f, %.0f %% dropped)", k, o8, o8 - b, 100 * d8 / n
+    printf " | all on, consumer never naps %6.1f ns (%+5.1f, %.0f %% dropped)", sp, sp - b, 100 * ds / n
     if (pb != "") printf " | PROBE_BASE all on %6.1f ns (%+5.1f, %.0f %% dropped)", pb, pb - b, 100 * db / n
     printf "\n" }'
 done
