@@ -168,6 +168,7 @@ static void ctr_free(struct ctr *c)
     return;
   pipeline_close(c);
   ctr_unpoll(c);
+  ward_supervisor_free(c->sv_early);
   if (c->pidfd >= 0)
     close(c->pidfd);
   if (c->ring)
@@ -236,8 +237,13 @@ static int ctr_serve(struct ward_engine *e, struct ctr *c, int *listener_fd, war
   if (*listener_fd >= 0) {
     struct ward_supervisor_options so = {.decide = pipeline_decide, .sink = pipeline_sink, .opaque = c};
     int fd = steal_fd(listener_fd);
-    if (ward_supervisor_new(fd, &so, &c->sv, err) < 0)
+    if (c->sv_early) {
+      c->sv = steal_pointer(&c->sv_early);
+      if (ward_supervisor_attach(c->sv, fd, err) < 0)
+        return -1;
+    } else if (ward_supervisor_new(fd, &so, &c->sv, err) < 0) {
       return -1;
+    }
     ward_supervisor_seed_ids(c->sv, c->pid, c->ns_pid);
     c->ep_listener = (struct ep_ref) {EP_LISTENER, c};
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->ep_listener};
@@ -282,8 +288,18 @@ static int ctr_setup(struct ward_engine *e, struct ctr *c, const struct ward_eng
     return -1;
   if (pipeline_open(c, err) < 0)
     return -1;
-  if (in->held)
-    return *listener_fd >= 0 ? ward_error(err, EINVAL, "engine: a held container takes its listener when armed") : 0;
+  if (in->held) {
+    if (*listener_fd >= 0)
+      return ward_error(err, EINVAL, "engine: a held container takes its listener when armed");
+    /* Held while its init sets itself up: the supervisor is made now, so
+     * that the arm (which the init's first execve waits for) only hands
+     * it the listener. Not an error if this fails: the arm tries again. */
+    struct ward_supervisor_options so = {.decide = pipeline_decide, .sink = pipeline_sink, .opaque = c};
+    _cleanup_error_ ward_error_t ignored = NULL;
+    if (c->policy->supervisor && ward_supervisor_new(-1, &so, &c->sv_early, &ignored) < 0)
+      c->sv_early = NULL;
+    return 0;
+  }
   if (ctr_serve(e, c, listener_fd, err) < 0)
     return -1;
   c->served = true;

@@ -34,6 +34,7 @@ struct ctr {
   struct ward_ring *ring;
   int lock_fd;
   struct ward_supervisor *sv;
+  struct ward_supervisor *sv_early;     /* made while held, given the listener at the arm */
   int pidfd;
   pid_t pid, ns_pid;
   struct timespec started;

@@ -49,8 +49,6 @@ int ward_supervisor_new(int listener, const struct ward_supervisor_options *opts
                         struct ward_supervisor **out, ward_error_t *err)
 {
   _cleanup_close_ int lfd = listener;
-  if (lfd < 0)
-    return ward_error(err, EBADF, "supervisor: no listener");
   /* The kernel's structs grow; ask it how big they are now. */
   struct seccomp_notif_sizes sizes;
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
@@ -78,7 +76,19 @@ int ward_supervisor_new(int listener, const struct ward_supervisor_options *opts
   sv->req = steal_pointer(&req);
   sv->resp = steal_pointer(&resp);
   sv->listener = steal_fd(&lfd);
+  sv_lookup_prepare();
   *out = steal_pointer(&sv);
+  return 0;
+}
+
+int ward_supervisor_attach(struct ward_supervisor *sv, int listener, ward_error_t *err)
+{
+  if (listener < 0 || sv->listener >= 0) {
+    if (listener >= 0)
+      close(listener);
+    return ward_error(err, EINVAL, "supervisor: %s", listener < 0 ? "no listener" : "a listener is attached already");
+  }
+  sv->listener = listener;
   return 0;
 }
 

@@ -128,9 +128,14 @@ struct ward_supervisor_stats {
 
 struct ward_supervisor;
 
-/* Takes ownership of listener (closed by ward_supervisor_free). */
+/* Takes ownership of listener (closed by ward_supervisor_free). listener
+ * may be -1: everything but the listener is made now (allocations, /proc,
+ * the syscall map), off the path of the first notification, and
+ * ward_supervisor_attach gives it the listener when there is one. */
 int ward_supervisor_new(int listener, const struct ward_supervisor_options *opts,
                         struct ward_supervisor **out, ward_error_t *err);
+/* Takes ownership of listener; fails (closing it) if one is attached. */
+int ward_supervisor_attach(struct ward_supervisor *sv, int listener, ward_error_t *err);
 /* What the supervisor would read from /proc for a single-threaded process
  * it knows (the container's init, whose first execve is always notified):
  * its host pid and its pid in its own namespace. Kept for as long as any

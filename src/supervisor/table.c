@@ -115,6 +115,11 @@ static void sv_map_init(void)
   }
 }
 
+void sv_lookup_prepare(void)
+{
+  pthread_once(&sv_once, sv_map_init);
+}
+
 const struct sv_syscall *sv_lookup(uint32_t arch, int nr, int *native_nr)
 {
   pthread_once(&sv_once, sv_map_init);

@@ -146,6 +146,8 @@ static void child(const struct ward_supervisor_prog *prog, int sock, int outfd, 
   _exit(88);
 }
 
+static bool made_early;
+
 static int run_helper(const struct ward_supervisor_prog *prog, struct rec *r, int flags,
                       char *const *argv, struct run *out)
 {
@@ -174,7 +176,11 @@ static int run_helper(const struct ward_supervisor_prog *prog, struct rec *r, in
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     t0 = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-    if (ward_supervisor_new(listener, &o, &sv, &err) < 0 || ward_supervisor_run(sv, pidfd, &err) < 0) {
+    /* made before its listener exists, as the engine does while the init
+     * sets itself up, when made_early is set */
+    int made = made_early ? (ward_supervisor_new(-1, &o, &sv, &err) < 0 ? -1 : ward_supervisor_attach(sv, listener, &err))
+                          : ward_supervisor_new(listener, &o, &sv, &err);
+    if (made < 0 || ward_supervisor_run(sv, pidfd, &err) < 0) {
       tap_diag("supervisor: %s", err ? err->msg : "?");
       rc = -1;
     }
@@ -608,6 +614,37 @@ static void test_exec_memfd(const struct ward_supervisor_prog *prog)
   free(r.saved);
 }
 
+/* ward_supervisor_new(-1) then ward_supervisor_attach: the same events as
+ * made in one step; the API refuses a missing or second listener. */
+static void test_attach_later(const struct ward_supervisor_prog *prog)
+{
+  char *argv[] = { "sv-helper", "exec", "/bin/sh", "-c", "exit 7", NULL };
+  struct rec r;
+  rec_init(&r);
+  struct run run;
+  made_early = true;
+  ok(run_helper(prog, &r, 0, argv, &run) == 0, "attach later: supervised run");
+  made_early = false;
+  ok(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 7, "attach later: the exec ran");
+  const struct ward_event *e = find_ev(&r, SYS_execve, 0);
+  ok(e && e->type == WARD_EV_EXEC && e->source == WARD_SRC_SUPERVISOR, "attach later: exec event seen");
+  is_str(e ? e->path : NULL, SV_HELPER_PATH, "attach later: exec path");
+
+  struct ward_supervisor *sv = NULL;
+  ok(ward_supervisor_new(-1, NULL, &sv, NULL) == 0, "attach later: made without a listener");
+  _cleanup_error_ ward_error_t err = NULL;
+  ok(sv && ward_supervisor_attach(sv, -1, &err) < 0, "attach later: no listener is refused");
+  int p[2];
+  if (sv && pipe2(p, O_CLOEXEC) == 0) {
+    ok(ward_supervisor_attach(sv, p[0], NULL) == 0, "attach later: a listener is taken");
+    ward_error_t e2 = NULL;
+    ok(ward_supervisor_attach(sv, p[1], &e2) < 0 && fcntl(p[1], F_GETFD) < 0,
+       "attach later: a second one is refused, and closed");
+    ward_error_free(&e2);
+  }
+  ward_supervisor_free(sv);
+}
+
 int main(void)
 {
   bool root = geteuid() == 0;
@@ -628,6 +665,7 @@ int main(void)
     test_supervisor_death(prog);
     test_compat();
     test_exec_memfd(prog);
+    test_attach_later(prog);
   }
   ward_supervisor_prog_free(prog);
   return tap_done();
