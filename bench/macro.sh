@@ -5,6 +5,9 @@
 # every group on, and under `strace -f -o /dev/null` for scale. Prints
 # requests/s and the ratio to bare.
 #   bench/macro.sh [SECONDS] [ROUNDS]
+# One more variant has every group on with the engine polling the ring at
+# most every POLL_US (default 10000) microseconds (`--poll-max-us`): fewer
+# wake-ups, alerts up to that late.
 # WARD=path picks the ward binary (default build/src/cli/ward); WARD_BASE=path
 # adds that binary with every group on as one more variant, for a same-run
 # before/after of a change.
@@ -21,6 +24,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 secs=${1:-5}
+poll_us=${POLL_US:-10000}
 rounds=${2:-3}
 ward=${WARD:-$PWD/build/src/cli/ward}
 base_ward=${WARD_BASE:-}
@@ -67,6 +71,7 @@ for server in nginx redis; do
       run_$server ward-probes-off "$ward" --root "$work/st" sandbox --net host --no-probe --
       run_$server ward-probes-on "$ward" --root "$work/st" sandbox --net host --probe all --
       run_$server ward-probes-noperf "$ward" --root "$work/st" sandbox --net host --probe exec,file,net,mem,identity,dl --
+      run_$server ward-probes-on-slowpoll "$ward" --root "$work/st" sandbox --net host --probe all --poll-max-us "$poll_us" --
       [ -z "$base_ward" ] || run_$server base-probes-on "$base_ward" --root "$work/st" sandbox --net host --probe all --
     done
     run_$server strace strace -f -o /dev/null
@@ -74,14 +79,15 @@ for server in nginx redis; do
   echo "== $server (requests/s, median of $rounds rounds; ratio to bare)"
   median() { echo "$results" | awk -v l="$1" '$1 == l {print $2}' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
   base=$(median bare); off=$(median ward-probes-off); on=$(median ward-probes-on); noperf=$(median ward-probes-noperf)
-  labels="bare ward-probes-off ward-probes-on ward-probes-noperf"
+  labels="bare ward-probes-off ward-probes-on ward-probes-noperf ward-probes-on-slowpoll"
   [ -z "$base_ward" ] || labels="$labels base-probes-on"
   for l in $labels strace; do
-    awk -v l="$l" -v m="$(median "$l")" -v b="$base" 'BEGIN {printf "%-20s %12.0f %6.3f\n", l, m, m / b}'
+    awk -v l="$l" -v m="$(median "$l")" -v b="$base" 'BEGIN {printf "%-24s %12.0f %6.3f\n", l, m, m / b}'
   done
-  awk -v on="$on" -v off="$off" -v np="$noperf" 'BEGIN {
+  awk -v on="$on" -v off="$off" -v np="$noperf" -v sp="$(median ward-probes-on-slowpoll)" -v pu="$poll_us" 'BEGIN {
     printf "all groups on vs off:    %+.1f %%\n", (on / off - 1) * 100
-    printf "all but perf vs off:     %+.1f %%\n", (np / off - 1) * 100 }'
+    printf "all but perf vs off:     %+.1f %%\n", (np / off - 1) * 100
+    printf "all on, poll <= %d us vs off: %+.1f %%\n", pu, (sp / off - 1) * 100 }'
   [ -z "$base_ward" ] || awk -v b="$(median base-probes-on)" -v off="$off" 'BEGIN {
     printf "WARD_BASE all on vs off: %+.1f %%\n", (b / off - 1) * 100 }'
 done

@@ -268,7 +268,8 @@ static int agentd_init(struct ward_agentd *a, const struct ward_agentd_opts *o, 
   if (ward_alert_out_open(o->alerts, NULL, &a->alerts, err) < 0)
     return ward_error_prefix(err, "--alerts");
   struct ward_engine_opts eo = {.alerts = a->alerts, .state_root = a->state_root, .on_exit = agentd_on_exit, .opaque = a,
-                                .idle_max_us = o->poll_max_us ? o->poll_max_us : WARD_AGENTD_POLL_MAX_US};
+                                .idle_max_us = WARD_AGENTD_POLL_MAX_US};
+  ward_engine_opts_poll_max(&eo, o->poll_max_us);
   if (ward_engine_new(&eo, &a->engine, err) < 0)
     return -1;
   if ((a->engine_stop = eventfd(0, EFD_CLOEXEC)) < 0 || (a->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)

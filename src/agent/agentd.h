@@ -39,7 +39,7 @@ struct ward_agentd_opts {
   const char *metrics;       /* "127.0.0.1:PORT", "[::1]:PORT", "unix:PATH"; NULL: none */
   int ready_fd;              /* written "R\n" once listening (tests); -1: none */
   uint32_t max_containers;   /* 0: 4096 */
-  uint32_t poll_max_us;      /* longest ring-poll sleep when idle (0: WARD_AGENTD_POLL_MAX_US) */
+  uint32_t poll_max_us;      /* longest ring-poll sleep (ward_engine_opts_poll_max; 0: WARD_AGENTD_POLL_MAX_US idle) */
 };
 
 /* Runs until SIGTERM/SIGINT; returns 0 on a clean stop. */

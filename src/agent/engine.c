@@ -568,6 +568,15 @@ static void finish_all(struct ward_engine *e)
   pthread_mutex_unlock(&e->lock);
 }
 
+void ward_engine_opts_poll_max(struct ward_engine_opts *o, uint32_t us)
+{
+  if (us == 0)
+    return;
+  o->idle_max_us = us;
+  if (us > WARD_ENGINE_HOT_BUDGET_US)
+    o->hot_max_us = us;
+}
+
 int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
 {
   if (stop_fd >= 0) {

@@ -66,6 +66,17 @@ struct ward_engine_opts {
   void *opaque;
 };
 
+/* A caller's bound on the sleep between ring polls (`--poll-max-us`): idle
+ * sleeps end within us; so do hot ones, and a bound above the adaptive
+ * budget replaces it: alerts may then wait up to us, and a steady stream
+ * of events is polled that rarely. Each poll is a wake-up, which on a small
+ * VM costs the workload more than the decoding does (docs/benchmarks.md,
+ * "Macro"). 0: the defaults. */
+void ward_engine_opts_poll_max(struct ward_engine_opts *o, uint32_t us);
+/* The range --poll-max-us accepts. */
+#define WARD_POLL_MAX_MIN_US 10u
+#define WARD_POLL_MAX_MAX_US 1000000u
+
 struct ward_engine_container {
   const char *id;
   const char *app;                 /* NULL: policy->app, else id */

@@ -75,6 +75,17 @@ static int compile_layers(const struct ward_policy *p, const struct ward_config 
   return rc < 0 ? ward_error_prefix(err, "%s: seccomp layer", p->template_path) : 0;
 }
 
+int ward_engine_cli_poll_max(struct ward_engine_cli *cli, const char *arg)
+{
+  char *end;
+  errno = 0;
+  long v = strtol(arg, &end, 10);
+  if (errno || end == arg || *end || v < (long) WARD_POLL_MAX_MIN_US || v > (long) WARD_POLL_MAX_MAX_US)
+    return -1;
+  cli->poll_max_us = (uint32_t) v;
+  return 0;
+}
+
 int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err)
 {
   struct ward_engine_cli *cli = opaque;
@@ -146,7 +157,7 @@ static void local_free(struct ward_engine_local *l)
  * second thread would cost more to start and stop than the engine itself
  * on a small VM (a quarter of a millisecond each way, docs/benchmarks.md). */
 static int local_new(const char *id, const struct ward_policy *p, const char *alerts, const char *root,
-                     struct ward_engine_local **out, ward_error_t *err)
+                     uint32_t poll_max_us, struct ward_engine_local **out, ward_error_t *err)
 {
   struct ward_engine_local *l = calloc(1, sizeof(*l));
   if (l == NULL)
@@ -155,6 +166,7 @@ static int local_new(const char *id, const struct ward_policy *p, const char *al
   const char *spec = alerts ? alerts : "stderr";
   struct ward_alert_limits lim = {.burst = p ? p->alert_burst : 0, .per_second = p ? p->alert_per_second : 0};
   struct ward_engine_opts eo = {.state_root = root};
+  ward_engine_opts_poll_max(&eo, poll_max_us);
   if (ward_alert_out_open(spec, &lim, &l->alerts, err) < 0 || (eo.alerts = l->alerts, ward_engine_new(&eo, &l->e, err)) < 0) {
     local_free(l);
     return -1;
@@ -196,7 +208,7 @@ static int local_start(struct ward_container *ct, struct ward_engine_cli *cli, c
                        struct ward_engine_local **out, ward_error_t *err)
 {
   struct ward_engine_local *l = NULL;
-  if (local_new(ct->state->id, cli->policy, cli->alerts, root, &l, err) < 0)
+  if (local_new(ct->state->id, cli->policy, cli->alerts, root, cli->poll_max_us, &l, err) < 0)
     return -1;
   /* the loop ends with the container, which it learns from the pidfd */
   int pidfd = fcntl(ct->launch.pidfd, F_DUPFD_CLOEXEC, 3);

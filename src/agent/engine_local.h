@@ -27,6 +27,7 @@ struct ward_engine_cli {
   const char *policy_file;     /* --policy */
   const char *alerts;          /* --alerts (default: stderr, the container owns stdout) */
   bool no_supervisor;          /* --no-supervisor */
+  uint32_t poll_max_us;        /* --poll-max-us (ward_engine_opts_poll_max; 0: the defaults) */
   bool detached;               /* ward create, run -d: this process will not serve it */
   bool agent;                  /* ... but a running ward agent will */
   struct ward_policy *policy;  /* resolved by ward_engine_cli_configure */
@@ -34,6 +35,9 @@ struct ward_engine_cli {
   struct ward_engine_local *local;
   ward_error_t early_err;      /* why that failed: reported by ward_engine_local_start */
 };
+
+/* --poll-max-us: 0, or why arg is not a number in range (for the usage error). */
+int ward_engine_cli_poll_max(struct ward_engine_cli *cli, const char *arg);
 
 /* A ward_create_opts.configure callback: resolves the policy from the
  * annotations, --policy, --mode/--template (later wins), validates it,

@@ -3,6 +3,7 @@
 #include "agent/agent_client_ct.h"
 #include "common/log.h"
 #include "runtime/lifecycle.h"
+#include "agent/engine.h"
 #include "agent/engine_local.h"
 
 #include <getopt.h>
@@ -34,7 +35,7 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
                                .no_cgroup = g->cgroup_manager == WARD_CGM_DISABLED};
   bool detach = create;
   enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_DEFAULT_SECCOMP, OPT_MODE,
-         OPT_TEMPLATE, OPT_POLICY, OPT_ALERTS, OPT_NO_SV, OPT_HELP };
+         OPT_TEMPLATE, OPT_POLICY, OPT_ALERTS, OPT_NO_SV, OPT_POLL_MAX, OPT_HELP };
   struct ward_engine_cli cli = {0};
   static const struct option opts[] = {
     {"bundle", required_argument, NULL, 'b'},
@@ -50,6 +51,7 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     {"policy", required_argument, NULL, OPT_POLICY},
     {"alerts", required_argument, NULL, OPT_ALERTS},
     {"no-supervisor", no_argument, NULL, OPT_NO_SV},
+    {"poll-max-us", required_argument, NULL, OPT_POLL_MAX},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
   };
@@ -76,11 +78,16 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     case OPT_POLICY: cli.policy_file = optarg; break;
     case OPT_ALERTS: cli.alerts = optarg; break;
     case OPT_NO_SV: cli.no_supervisor = true; break;
+    case OPT_POLL_MAX:
+      if (ward_engine_cli_poll_max(&cli, optarg) < 0)
+        return cli_usage_error(argv[0], "--poll-max-us: \"%s\" is not a number from %u to %u", optarg,
+                               WARD_POLL_MAX_MIN_US, WARD_POLL_MAX_MAX_US);
+      break;
     case OPT_HELP:
       printf("usage: ward %s [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--no-pivot]\n"
              "       [--no-new-keyring] [--preserve-fds N] [--default-seccomp]%s ID\n", argv[0],
              create ? "" : " [--detach]\n       [--mode off|learn|monitor|protect] [--template FILE] [--policy FILE]\n"
-                           "       [--alerts stdout|stderr|syslog|FILE] [--no-supervisor]");
+                           "       [--alerts stdout|stderr|syslog|FILE] [--no-supervisor] [--poll-max-us N]");
       return 0;
     default:
       return 2;
@@ -89,6 +96,8 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
   if (optind != argc - 1)
     return cli_usage_error(argv[0], "expects exactly one container id");
   o.id = argv[optind];
+  if (cli.poll_max_us && (detach || create))
+    return cli_usage_error(argv[0], "--poll-max-us needs an attached run (an agent polls with its own --poll-max-us)");
   if (detach && !create)
     o.mode = WARD_LAUNCH_CREATE;
   bool engine_opts = cli.mode || cli.template_path || cli.policy_file || cli.alerts || cli.no_supervisor;

@@ -339,3 +339,37 @@ count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "
   [[ "$output" == *"status=5"* ]]
   assert_clean eng-pipe
 }
+
+# ward's voluntary context switches (its wake-ups) while a sandbox whose
+# shell opens a file in a loop runs for a second: no exec, so nothing but
+# the ring polls wakes the engine
+engine_wakeups() {
+  "$WARD" --root "$WARD_ROOT" sandbox --name "$1" "${@:2}" -- \
+    sh -c 'end=$(($(date +%s) + 3)); while [ "$(date +%s)" -lt "$end" ]; do read x < /etc/hostname; done' &
+  local pid=$! a b
+  sleep 1
+  a=$(awk '/^voluntary_ctxt_switches/ {print $2}' /proc/$pid/status)
+  sleep 1
+  b=$(awk '/^voluntary_ctxt_switches/ {print $2}' /proc/$pid/status)
+  kill "$pid"; wait "$pid" || true
+  echo $((b - a))
+}
+
+@test "--poll-max-us: a steady event stream is polled that rarely (fewer wake-ups); bad values are usage errors" {
+  # the loop's date(1) is an exec: each is a supervisor notification that
+  # wakes the engine too, so the supervisor is left out
+  dflt=$(engine_wakeups pm1 --no-supervisor)
+  slow=$(engine_wakeups pm2 --no-supervisor --poll-max-us 100000)
+  echo "wake-ups in 1 s: default $dflt, --poll-max-us 100000 $slow"
+  # positive control: by default the engine polls the stream at least every
+  # millisecond or so
+  [ "$dflt" -ge 200 ]
+  [ "$slow" -le 40 ]
+  run "$WARD" --root "$WARD_ROOT" sandbox --poll-max-us 5 -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--poll-max-us"*"from 10 to 1000000"* ]]
+  run "$WARD" --root "$WARD_ROOT" create --poll-max-us 1000 --bundle "$TEST_TMP" pm3
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"needs an attached run"* ]]
+  assert_clean pm3
+}
