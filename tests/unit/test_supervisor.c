@@ -629,6 +629,7 @@ static void test_attach_later(const struct ward_supervisor_prog *prog)
   const struct ward_event *e = find_ev(&r, SYS_execve, 0);
   ok(e && e->type == WARD_EV_EXEC && e->source == WARD_SRC_SUPERVISOR, "attach later: exec event seen");
   is_str(e ? e->path : NULL, SV_HELPER_PATH, "attach later: exec path");
+  free(r.saved);
 
   struct ward_supervisor *sv = NULL;
   ok(ward_supervisor_new(-1, NULL, &sv, NULL) == 0, "attach later: made without a listener");
