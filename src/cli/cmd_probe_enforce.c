@@ -65,12 +65,14 @@ static int show(const char *cp)
     printf(" %s", ward_ctl_addr_format(&c.deny_addr[i], a, sizeof(a)));
   printf("\nhoneypot_sink: %s\n", c.honeypot_sink.family ? ward_ctl_addr_format(&c.honeypot_sink, a, sizeof(a)) : "none");
   char t[512];
+  uint64_t chosen;
+  uint32_t depth;
+  ward_control_chosen_stacks(&c, &chosen, &depth);
   if (c.mode & WARD_CTL_MODE_HONEYPOT)
     printf("stacks: every type, depth %u (honeypot); afterwards %s, depth %u\n", c.stack_depth,
-           ward_event_types_format(c.saved_stack_mask, t, sizeof(t)), c.saved_stack_depth);
+           ward_event_types_format(chosen, t, sizeof(t)), depth);
   else
-    printf("stacks: %s, depth %u\n", ward_event_types_format(c.stack_depth ? c.stack_mask : 0, t, sizeof(t)),
-           c.stack_depth);
+    printf("stacks: %s, depth %u\n", ward_event_types_format(depth ? chosen : 0, t, sizeof(t)), depth);
   return 0;
 }
 
@@ -102,8 +104,8 @@ static int stack(const char *cmd, const char *cp, int argc, char **argv, int fir
   struct ward_control c;
   if (ward_control_read(cp, &c, &err) < 0)
     return cli_fail(&err);
-  bool honeypot = c.mode & WARD_CTL_MODE_HONEYPOT;
-  uint64_t mask = honeypot ? c.saved_stack_mask : c.stack_mask;
+  uint64_t mask;
+  ward_control_chosen_stacks(&c, &mask, NULL);
   if (types) {
     int64_t m = ward_event_types_parse(types);
     if (m < 0)

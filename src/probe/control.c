@@ -134,6 +134,15 @@ int ward_probe_set_stacks(const char *control_path, uint64_t type_mask, uint32_t
   return 0;
 }
 
+void ward_control_chosen_stacks(const struct ward_control *c, uint64_t *type_mask, uint32_t *depth)
+{
+  bool honeypot = c->mode & WARD_CTL_MODE_HONEYPOT;
+  if (type_mask)
+    *type_mask = honeypot ? c->saved_stack_mask : c->stack_mask;
+  if (depth)
+    *depth = honeypot ? c->saved_stack_depth : c->stack_depth;
+}
+
 int ward_probe_set_perf_every(const char *control_path, uint32_t every, ward_error_t *err)
 {
   if (!ward_probe_perf_every_valid(every))

@@ -22,6 +22,10 @@ int ward_probe_set_groups(const char *control_path, uint32_t mask, bool on, uint
  * (0..8). While honeypot is on (it captures every stack) the setting is
  * kept for when it ends. */
 int ward_probe_set_stacks(const char *control_path, uint64_t type_mask, uint32_t depth, ward_error_t *err);
+/* The call-stack setting last chosen with ward_probe_set_stacks, from a
+ * copy of the page: the one in effect, or while honeypot is on, the one it
+ * restores. Either pointer may be NULL. */
+void ward_control_chosen_stacks(const struct ward_control *c, uint64_t *type_mask, uint32_t *depth);
 /* perf times one call in `every` per thread (a power of two, 1..65536; 1
  * is every call): the second timestamp is the perf group's main cost, and
  * a sampled latency histogram is as good as a full one for a busy call.

@@ -121,10 +121,16 @@ static void test_modes(void)
   ward_control_read(path, &c, &err);
   ok(c.stack_depth == 8 && c.saved_stack_depth == 3 && c.saved_stack_mask == 1u << WARD_EV_CONNECT,
      "honeypot keeps every stack; the new setting waits for its end");
+  uint64_t chosen = 0;
+  uint32_t depth = 0;
+  ward_control_chosen_stacks(&c, &chosen, &depth);
+  ok(chosen == 1u << WARD_EV_CONNECT && depth == 3, "the chosen setting during honeypot is the one it restores");
   ward_control_set_mode(path, 0, &err);
   ward_control_read(path, &c, &err);
   ok(c.groups == 3 && c.stack_depth == 3 && c.stack_mask == 1u << WARD_EV_CONNECT && c.mode == 0,
      "none: restored (with the stacks set meanwhile), enforce bit off");
+  ward_control_chosen_stacks(&c, &chosen, NULL);
+  ok(chosen == 1u << WARD_EV_CONNECT, "and outside honeypot the chosen setting is the one in effect");
   ward_error_free(&err);
   ok(ward_probe_set_stacks(path, 1ull << 63, 2, &err) < 0 && strstr(err->msg, "stack types"), "a bit past the types refused");
   ward_error_free(&err);
