@@ -189,14 +189,22 @@ static pid_t stack_owner(struct stack_names *sn, const struct ward_event *ev)
   return ev->n_stack && sn->init > 0 && ev->source == WARD_SRC_PROBE ? host_pid(sn, ev->pid) : 0;
 }
 
-/* frame i of ev's stack as "file!symbol+0x12", or its address without an
- * owner */
-static void frame_name(pid_t owner, const struct ward_event *ev, unsigned i, char *out, size_t cap)
+#define FRAME_NAME_MAX 512
+
+/* ev's frames as "file!symbol+0x12" (their addresses without an owner),
+ * name i at names[i]; returns how many */
+static unsigned frame_names(struct stack_names *sn, const struct ward_event *ev,
+                            char (*names)[FRAME_NAME_MAX])
 {
-  if (owner > 0)
-    ward_symbolize(owner, ev->stack[i], out, cap);
-  else
-    snprintf(out, cap, "0x%llx", (unsigned long long) ev->stack[i]);
+  unsigned n = ev->n_stack < WARD_EVENT_STACK_MAX ? ev->n_stack : WARD_EVENT_STACK_MAX;
+  pid_t owner = stack_owner(sn, ev);
+  if (owner > 0) {
+    ward_symbolize_stack(owner, ev->stack, n, &names[0][0], FRAME_NAME_MAX);
+    return n;
+  }
+  for (unsigned i = 0; i < n; i++)
+    snprintf(names[i], FRAME_NAME_MAX, "0x%llx", (unsigned long long) ev->stack[i]);
+  return n;
 }
 
 static void print_text(struct stack_names *sn, const struct ward_event *ev)
@@ -228,12 +236,10 @@ static void print_text(struct stack_names *sn, const struct ward_event *ev)
   if (ev->rec_flags & WARD_EVENT_F_REDIRECTED)
     printf(" [redirected to %s]", ev->path2);
   printf("\n");
-  pid_t owner = stack_owner(sn, ev);
-  for (unsigned i = 0; i < ev->n_stack && i < WARD_EVENT_STACK_MAX; i++) {
-    char name[512];
-    frame_name(owner, ev, i, name, sizeof(name));
-    printf("    at %s\n", name);
-  }
+  char names[WARD_EVENT_STACK_MAX][FRAME_NAME_MAX];
+  unsigned n = frame_names(sn, ev, names);
+  for (unsigned i = 0; i < n; i++)
+    printf("    at %s\n", names[i]);
 }
 
 struct sink_ctx { bool json; bool failed; struct stack_names names; };
@@ -246,13 +252,11 @@ static int add_stack_names(struct stack_names *sn, const struct ward_event *ev, 
   json_t *a = json_array();
   if (a == NULL || json_object_set_new(j, "stack_sym", a) < 0)
     return -1;
-  pid_t owner = stack_owner(sn, ev);
-  for (unsigned i = 0; i < ev->n_stack && i < WARD_EVENT_STACK_MAX; i++) {
-    char name[512];
-    frame_name(owner, ev, i, name, sizeof(name));
-    if (json_array_append_new(a, json_string(name)) < 0)
+  char names[WARD_EVENT_STACK_MAX][FRAME_NAME_MAX];
+  unsigned n = frame_names(sn, ev, names);
+  for (unsigned i = 0; i < n; i++)
+    if (json_array_append_new(a, json_string(names[i])) < 0)
       return -1;
-  }
   return 0;
 }
 

@@ -99,54 +99,75 @@ bool ward_elf_symbol(int fd, uint64_t foff, char *name, size_t cap, uint64_t *de
   return found;
 }
 
-void ward_symbolize(pid_t pid, uint64_t addr, char *out, size_t cap)
+/* The mapped file of one maps line, opened for reading: through
+ * /proc/PID/map_files, which names the exact mapped inode even one the
+ * container replaced or deleted (it needs privilege), else by its path
+ * inside the process's root, where the container's symlinks resolve and a
+ * FIFO planted there must not block. Regular files only; -1 otherwise. */
+static int open_mapped(pid_t pid, unsigned long long lo, unsigned long long hi, const char *path)
 {
-  snprintf(out, cap, "0x%" PRIx64, addr);
+  char mf[128];
+  snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int) pid, lo, hi);
+  int fd = open(mf, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    char rp[64];
+    snprintf(rp, sizeof(rp), "/proc/%d/root", (int) pid);
+    _cleanup_close_ int root = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    fd = root < 0 ? -1 : ward_open_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, RESOLVE_NO_MAGICLINKS);
+  }
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+void ward_symbolize_stack(pid_t pid, const uint64_t *addrs, unsigned n, char *out, size_t cap)
+{
+  for (unsigned i = 0; i < n; i++)
+    snprintf(out + (size_t) i * cap, cap, "0x%" PRIx64, addrs[i]);
   char p[64];
   snprintf(p, sizeof(p), "/proc/%d/maps", (int) pid);
   _cleanup_fclose_ FILE *f = fopen(p, "re");
   if (f == NULL)
     return;
+  unsigned left = n;
   char line[4096 + 256];
-  while (fgets(line, sizeof(line), f)) {
+  while (left > 0 && fgets(line, sizeof(line), f)) {
     unsigned long long lo, hi, off;
     int path_at = 0;
-    if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &lo, &hi, &off, &path_at) < 3 || addr < lo || addr >= hi)
+    if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &lo, &hi, &off, &path_at) < 3)
       continue;
     char *path = path_at > 0 ? line + path_at : NULL;
-    if (path == NULL || path[0] != '/') {
-      snprintf(out, cap, "0x%" PRIx64, addr);
-      return;
+    path = path && path[0] == '/' ? path : NULL;   /* anonymous: the address stays */
+    if (path)
+      path[strcspn(path, "\n")] = 0;
+    int fd = -2;   /* not opened yet: one open per mapping, for all its frames */
+    for (unsigned i = 0; i < n; i++) {
+      if (addrs[i] < lo || addrs[i] >= hi)
+        continue;
+      left--;
+      if (path == NULL)
+        continue;
+      if (fd == -2)
+        fd = open_mapped(pid, lo, hi, path);
+      char sym[256];
+      uint64_t delta = 0, foff = addrs[i] - lo + off;
+      const char *base = strrchr(path, '/') + 1;
+      if (fd >= 0 && ward_elf_symbol(fd, foff, sym, sizeof(sym), &delta))
+        snprintf(out + (size_t) i * cap, cap, "%s!%s+0x%" PRIx64, base, sym, delta);
+      else
+        snprintf(out + (size_t) i * cap, cap, "%s+0x%" PRIx64, base, foff);
     }
-    path[strcspn(path, "\n")] = 0;
-    /* map_files names the exact mapped inode, even one the container
-     * replaced or deleted; it needs privilege, so fall back to the root */
-    char mf[128];
-    snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int) pid, lo, hi);
-    _cleanup_close_ int fd = open(mf, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      /* the path is the container's, and so are the symlinks on it: they
-       * resolve inside its root, and a FIFO planted there must not block */
-      char rp[64];
-      snprintf(rp, sizeof(rp), "/proc/%d/root", (int) pid);
-      _cleanup_close_ int root = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-      fd = root < 0 ? -1 : ward_open_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, RESOLVE_NO_MAGICLINKS);
-    }
-    struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+    if (fd >= 0)
       close(fd);
-      fd = -1;
-    }
-    const char *base = strrchr(path, '/') + 1;
-    char sym[256];
-    uint64_t delta = 0;
-    uint64_t foff = addr - lo + off;
-    if (fd >= 0 && ward_elf_symbol(fd, foff, sym, sizeof(sym), &delta))
-      snprintf(out, cap, "%s!%s+0x%" PRIx64, base, sym, delta);
-    else
-      snprintf(out, cap, "%s+0x%" PRIx64, base, foff);
-    return;
   }
+}
+
+void ward_symbolize(pid_t pid, uint64_t addr, char *out, size_t cap)
+{
+  ward_symbolize_stack(pid, &addr, 1, out, cap);
 }
 
 /* ns_pid of the process whose /proc directory is dirfd, when it is in the

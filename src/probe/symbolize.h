@@ -14,6 +14,9 @@
  * (unmapped). pid is the host pid of the process; files are opened through
  * /proc/PID/map_files or /proc/PID/root so container paths resolve. */
 void ward_symbolize(pid_t pid, uint64_t addr, char *out, size_t cap);
+/* The same for n addresses of one process (a call stack): its maps are read
+ * once and each mapped file opened once. Name i goes to out + i * cap. */
+void ward_symbolize_stack(pid_t pid, const uint64_t *addrs, unsigned n, char *out, size_t cap);
 
 /* The function of the ELF file fd (the workload's: every field is checked,
  * reads are bounded preads) that contains file offset foff: its name into

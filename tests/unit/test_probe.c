@@ -396,6 +396,16 @@ static void test_symbolize(void)
   contains(buf, "libc.so.6!", "libc address names libc");
   ward_symbolize(getpid(), 8, buf, sizeof(buf));
   is_str(buf, "0x8", "unmapped address stays numeric");
+  /* a whole stack at once: two frames in this file, one in libc, one
+   * unmapped, in their order (and a file's frames from one open) */
+  uint64_t st[4] = {return_address(), 8, (uint64_t) (uintptr_t) &getppid, return_address() + 1};
+  char names[4][256];
+  ward_symbolize_stack(getpid(), st, 4, &names[0][0], sizeof(names[0]));
+  contains(names[0], "test-probe!test_symbolize+0x", "stack: frame 0 named");
+  is_str(names[1], "0x8", "stack: the unmapped frame stays numeric");
+  contains(names[2], "libc.so.6!", "stack: the libc frame names libc");
+  contains(names[3], "test-probe!test_symbolize+0x", "stack: frame 3, same file, named");
+  ok(strcmp(names[0], names[3]) != 0, "stack: each frame its own offset");
 }
 
 /* A record's pid is the one its process sees: mapped back through the
