@@ -99,6 +99,9 @@ int ward_container_serve(struct ward_container *ct, struct ward_engine_cli *cli,
   struct ward_engine_local *engine = NULL;
   int status;
   bool idle = !early && ward_engine_cli_idle(cli, ct);
+  if (handed > 0 && cli->poll_max_us)
+    ward_warn("container \"%s\": --poll-max-us is not applied: the running ward agent serves it with its own",
+              ct->state->id);
   if (handed > 0 || idle) {
     ward_engine_cli_release(cli);
     status = ward_container_wait(ct);

@@ -30,7 +30,7 @@ int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, 
   if (e->o.spin_rounds == 0)
     e->o.spin_rounds = 64;
   if (e->o.idle_min_us == 0)
-    e->o.idle_min_us = 50;
+    e->o.idle_min_us = WARD_ENGINE_IDLE_MIN_US;
   if (e->o.idle_max_us < e->o.idle_min_us)
     e->o.idle_max_us = e->o.idle_min_us > 1000 ? e->o.idle_min_us : 1000;
   /* adaptive: start where the fixed default was, the first sleeps adjust it */
@@ -234,7 +234,11 @@ static int ctr_serve(struct ward_engine *e, struct ctr *c, int *listener_fd, war
 {
   if (pipeline_arm(c, err) < 0)
     return -1;
-  if (*listener_fd >= 0) {
+  if (*listener_fd < 0) {
+    /* no filter was installed after all (opted out, or no no_new_privs) */
+    ward_supervisor_free(c->sv_early);
+    c->sv_early = NULL;
+  } else {
     struct ward_supervisor_options so = {.decide = pipeline_decide, .sink = pipeline_sink, .opaque = c};
     int fd = steal_fd(listener_fd);
     if (c->sv_early) {
@@ -573,6 +577,8 @@ void ward_engine_opts_poll_max(struct ward_engine_opts *o, uint32_t us)
   if (us == 0)
     return;
   o->idle_max_us = us;
+  if (us < WARD_ENGINE_IDLE_MIN_US)
+    o->idle_min_us = us;   /* or the engine would raise the bound to its default range */
   if (us > WARD_ENGINE_HOT_BUDGET_US)
     o->hot_max_us = us;
 }

@@ -50,6 +50,8 @@ struct ward_engine;
  * than the budget, polling more often would only take more CPU from it. */
 #define WARD_ENGINE_HOT_BUDGET_US 600u
 #define WARD_ENGINE_HOT_FLOOR_US 200u
+/* The shortest sleep by default (ward_engine_opts.idle_min_us 0). */
+#define WARD_ENGINE_IDLE_MIN_US 50u
 
 struct ward_engine_opts {
   struct ward_alert_out *alerts;   /* borrowed; NULL: the engine opens stdout */

@@ -352,9 +352,10 @@ void ward_template_learn_tracked(struct ward_template *t, struct ward_template_t
   switch (ev->type) {
   case WARD_EV_EXEC:
   case WARD_EV_SPAWN: {
-    /* a cut or odd-flagged absolute path is learned as it reads, since
-     * checking judges it as it reads: learning must cover what it checks */
-    if (ev->ret < 0 || ev->path[0] != '/')
+    /* A cut path (too long for the record) names no file, and compiled
+     * into Landlock it would grant exec on the nearest existing directory:
+     * never learned, so checking flags it (template_check.c). */
+    if (ev->ret < 0 || rel || ev->path[0] != '/')
       return;
     _cleanup_free_ char *g = tpl_set_match(&t->exec, ev->path) ? NULL : tpl_generalise_exec(ev->path);
     if (g)

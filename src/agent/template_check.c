@@ -115,6 +115,10 @@ int ward_template_check_tracked(const struct ward_template *t, struct ward_templ
   switch (ev->type) {
   case WARD_EV_EXEC:
   case WARD_EV_SPAWN:
+    /* an absolute path that was cut (or flagged relative) is judged as it
+     * reads, and learning never takes one: an exec of a path too long to
+     * record always deviates (with the supervisor on, its own record has
+     * the whole path) */
     if (ev->ret < 0 || ev->path[0] != '/')
       return 0;
     if (!tpl_set_match_cached(tr, &t->exec, ev->path))

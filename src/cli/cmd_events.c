@@ -255,7 +255,7 @@ static int add_stack_names(struct stack_names *sn, const struct ward_event *ev, 
   char names[WARD_EVENT_STACK_MAX][FRAME_NAME_MAX];
   unsigned n = frame_names(sn, ev, names);
   for (unsigned i = 0; i < n; i++)
-    if (json_array_append_new(a, json_string(names[i])) < 0)
+    if (json_array_append_new(a, ward_json_bytes(names[i], FRAME_NAME_MAX)) < 0)
       return -1;
   return 0;
 }

@@ -72,7 +72,7 @@ const char *ward_errno_name(int e)
 /* Workload strings may hold any bytes but JSON strings are UTF-8: valid
  * strings pass unchanged, otherwise every byte outside printable ASCII is
  * written as \xNN (docs/events.md). */
-static json_t *bytes_json(const char *s, size_t maxlen)
+json_t *ward_json_bytes(const char *s, size_t maxlen)
 {
   size_t n = strnlen(s, maxlen);
   json_t *j = json_stringn(s, n);
@@ -128,9 +128,9 @@ json_t *ward_event_to_json(const struct ward_event *ev)
     SET(o, "call_ns", json_integer(ev->call_ns));
   /* strings from the workload may hold any bytes; jansson wants UTF-8 */
   if (f & F_PATH)
-    SET(o, "path", bytes_json(ev->path, sizeof(ev->path)));
+    SET(o, "path", ward_json_bytes(ev->path, sizeof(ev->path)));
   if (f & F_PATH2)
-    SET(o, "path2", bytes_json(ev->path2, sizeof(ev->path2)));
+    SET(o, "path2", ward_json_bytes(ev->path2, sizeof(ev->path2)));
   if (f & F_FLAGS)
     SET(o, "flags", json_integer(ev->flags));
   if (f & F_MODE)
@@ -146,7 +146,7 @@ json_t *ward_event_to_json(const struct ward_event *ev)
       SET(o, "addr", json_string(buf));
       SET(o, "port", json_integer(ev->port));
     } else if (ev->family == AF_UNIX) {
-      SET(o, "addr", bytes_json(ev->path, sizeof(ev->path)));
+      SET(o, "addr", ward_json_bytes(ev->path, sizeof(ev->path)));
     }
   }
   if (type == WARD_EV_SYSCALL) {
@@ -174,7 +174,7 @@ json_t *ward_event_to_json(const struct ward_event *ev)
   if (ev->rec_flags & WARD_EVENT_F_REDIRECTED) {
     /* honeypot: where the call really went (sink address or decoy file) */
     SET(o, "redirected", json_true());
-    SET(o, "redirect", bytes_json(ev->path2, sizeof(ev->path2)));
+    SET(o, "redirect", ward_json_bytes(ev->path2, sizeof(ev->path2)));
   }
   if (!ok) {
     json_decref(o);

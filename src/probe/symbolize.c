@@ -133,8 +133,12 @@ void ward_symbolize_stack(pid_t pid, const uint64_t *addrs, unsigned n, char *ou
   if (f == NULL)
     return;
   unsigned left = n;
-  char line[4096 + 256];
-  while (left > 0 && fgets(line, sizeof(line), f)) {
+  /* whole lines, however long: a path with escaped characters can be three
+   * times PATH_MAX, and a line read in pieces would parse its tail as a
+   * mapping of its own */
+  _cleanup_free_ char *line = NULL;
+  size_t line_cap = 0;
+  while (left > 0 && getline(&line, &line_cap, f) > 0) {
     unsigned long long lo, hi, off;
     int path_at = 0;
     if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &lo, &hi, &off, &path_at) < 3)

@@ -3,6 +3,7 @@
 #include "landlock/landlock.h"
 #include "common/cleanup.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -27,13 +28,28 @@ static json_t *strv_json(const char *const *v)
   return a;
 }
 
-/* The caller's environment, less ward's own variables. */
+/* Whether s can be a JSON (so an OCI config) string: UTF-8. */
+static bool utf8(const char *s)
+{
+  json_t *j = json_string(s);
+  json_decref(j);
+  return j != NULL;
+}
+
+/* The caller's environment, less ward's own variables. A variable that is
+ * not UTF-8 cannot be written into the config: it is left out, and said. */
 static json_t *host_env(void)
 {
   json_t *a = json_array();
-  for (size_t i = 0; environ && environ[i]; i++)
-    if (!ward_has_prefix(environ[i], "WARD_SELF="))
-      json_array_append_new(a, json_string(environ[i]));
+  for (size_t i = 0; environ && environ[i]; i++) {
+    if (ward_has_prefix(environ[i], "WARD_SELF="))
+      continue;
+    if (!utf8(environ[i])) {
+      ward_warn("sandbox: environment entry %zu is not UTF-8 and is not passed on", i);
+      continue;
+    }
+    json_array_append_new(a, json_string(environ[i]));
+  }
   return a;
 }
 
@@ -130,6 +146,13 @@ int ward_sandbox_config(const struct ward_sandbox_opts *o, struct ward_config **
 {
   if (o->argv == NULL || o->argv[0] == NULL)
     return ward_error(err, 0, "sandbox: no command given (ward sandbox [OPTIONS] -- CMD ARGS...)");
+  /* the command goes through an OCI config, whose strings are UTF-8: an
+   * argument that is not must be refused, not dropped (the rest would
+   * shift into its place) */
+  for (size_t i = 0; o->argv[i]; i++)
+    if (!utf8(o->argv[i]))
+      return ward_error(err, 0, "sandbox: argument %zu of the command is not UTF-8 (a config's process.args are "
+                        "JSON strings); pass it through a shell variable or a file", i);
   _cleanup_json_ json_t *doc = build_doc(o);
   if (doc == NULL)
     return ward_error(err, ENOMEM, "sandbox config");

@@ -407,11 +407,16 @@ static int handle(struct ward_supervisor *sv, int revents, ward_error_t *err)
 
 int ward_supervisor_handle_one(struct ward_supervisor *sv, ward_error_t *err)
 {
+  if (sv->listener < 0)
+    return ward_error(err, EBADF, "supervisor: no listener attached");
   return handle(sv, -1, err);
 }
 
 int ward_supervisor_run(struct ward_supervisor *sv, int stop_fd, ward_error_t *err)
 {
+  /* (poll skips a negative fd: without a listener this would wait forever) */
+  if (sv->listener < 0)
+    return ward_error(err, EBADF, "supervisor: no listener attached");
   for (;;) {
     struct pollfd pfd[2] = {
       { .fd = sv->listener, .events = POLLIN },

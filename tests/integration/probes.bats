@@ -7,7 +7,7 @@
 load ../lib/common
 
 setup() { common_setup; }
-teardown() { common_teardown; }
+teardown() { [ -z "${vt:-}" ] || rm -rf "$vt"; common_teardown; }
 
 wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && return 0; sleep 0.05; done; return 1; }
 
@@ -136,6 +136,40 @@ wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && retu
     | (.stack | length) == 3 and (.stack_sym[0] | startswith("probe-target!nested_open+0x"))
       and (.stack_sym[1] | startswith("probe-target!main+0x"))'
   [[ "$text" == *"at probe-target!nested_open+0x"* ]]
+}
+
+@test "stack names from a file name that is not UTF-8 stay in the JSON, escaped" {
+  # the frame names carry the mapped file's name, which the workload picks
+  # (not under /tmp: the sandbox has a private one)
+  vt=$(mktemp -d /var/tmp/ward-it.XXXXXX)
+  chmod 755 "$vt"
+  odd="$vt/t"$'\xff'"x"
+  cp "$(dirname "$WARD")/../probe/probe-target" "$odd"
+  mkfifo "$TEST_TMP/cue2"
+  # a command line that is not UTF-8 cannot go into a config: refused, not
+  # shortened (the old behaviour dropped the argument and shifted the rest)
+  run "$WARD" --root "$WARD_ROOT" sandbox --name su0 -- "$odd" stack-cue
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"argument 0 of the command is not UTF-8"* ]]
+  assert_clean su0
+  # so the shell names the file
+  "$WARD" --root "$WARD_ROOT" sandbox --name su -- sh -c 'exec "$(printf "%s/t\377x" "$1")" stack-cue' sh "$vt" \
+    < "$TEST_TMP/cue2" &
+  bg=$!
+  exec 7>"$TEST_TMP/cue2"
+  wait_state su
+  "$WARD" --root "$WARD_ROOT" probe stack su open --depth 2 >/dev/null
+  echo one >&7
+  echo two >&7
+  sleep 0.5
+  run "$WARD" --root "$WARD_ROOT" events --json su
+  exec 7>&-
+  wait $bg
+  [ "$status" -eq 0 ]
+  echo "$output" | grep /dev/null
+  # positive control: the frame is named at all; the byte comes out as \xff
+  echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/dev/null" and .stack_sym != null))
+    | length >= 1 and (.[0].stack_sym[0] | startswith("t\\xffx!nested_open+0x"))'
 }
 
 @test "a workload that scribbles over its ring keeps running, and the reader counts bad records" {

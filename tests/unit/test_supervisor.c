@@ -633,6 +633,12 @@ static void test_attach_later(const struct ward_supervisor_prog *prog)
 
   struct ward_supervisor *sv = NULL;
   ok(ward_supervisor_new(-1, NULL, &sv, NULL) == 0, "attach later: made without a listener");
+  ward_error_t e0 = NULL;
+  ok(sv && ward_supervisor_handle_one(sv, &e0) < 0 && e0 && e0->errnum == EBADF, "attach later: nothing to handle yet: EBADF");
+  ward_error_free(&e0);
+  ok(sv && ward_supervisor_run(sv, -1, &e0) < 0 && e0 && e0->errnum == EBADF,
+     "attach later: run without a listener fails at once instead of waiting forever");
+  ward_error_free(&e0);
   _cleanup_error_ ward_error_t err = NULL;
   ok(sv && ward_supervisor_attach(sv, -1, &err) < 0, "attach later: no listener is refused");
   int p[2];
