@@ -116,14 +116,13 @@ char *ward_alert_format(const struct ward_alert *a, uint64_t suppressed)
   json_object_set_new(j, "container", json_string(a->container ? a->container : ""));
   json_object_set_new(j, "app", json_string(a->app ? a->app : a->container ? a->container : ""));
   json_object_set_new(j, "pid", a->ev ? json_integer(a->ev->pid) : json_null());
-  json_object_set_new(j, "exe", a->exe && a->exe[0] ? json_string(a->exe) : json_null());
+  json_object_set_new(j, "exe", a->exe && a->exe[0] ? ward_json_bytes(a->exe, SIZE_MAX) : json_null());
   json_object_set_new(j, "event", a->ev ? ward_event_to_json(a->ev) : json_null());
   json_object_set_new(j, "rule", json_string(a->rule ? a->rule : "unknown"));
   json_object_set_new(j, "severity", json_string(ward_severity_name(a->severity)));
-  /* jansson refuses invalid UTF-8; details quote workload-controlled paths */
-  json_t *detail = json_string(a->detail ? a->detail : "");
-  if (detail == NULL)
-    detail = json_string("(detail not valid UTF-8)");
+  /* jansson refuses invalid UTF-8, and details quote workload-controlled
+   * paths: escaped as in events (\xNN), so the alert still names it */
+  json_t *detail = ward_json_bytes(a->detail ? a->detail : "", SIZE_MAX);
   json_object_set_new(j, "detail", detail);
   json_object_set_new(j, "action", json_string(a->action ? a->action : "none"));
   json_object_set_new(j, "denied", json_boolean(a->denied));

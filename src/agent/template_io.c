@@ -3,6 +3,7 @@
 #include "agent/template_internal.h"
 #include "common/cleanup.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -326,8 +327,29 @@ int ward_template_load(const char *path, struct ward_template **out, ward_error_
   return ward_template_load_buffer(path, buf, len, out, err);
 }
 
+/* Learned entries a template file cannot hold: JSON and YAML strings are
+ * UTF-8, and a workload may name its files with any bytes. */
+static size_t not_utf8(const struct ward_template *t)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < tpl_n_lists; i++) {
+    const struct tpl_set *s = tpl_list_cset(t, &tpl_lists[i]);
+    for (size_t k = 0; k < s->n; k++) {
+      json_t *j = json_string(s->v[k]);
+      n += j == NULL;
+      json_decref(j);
+    }
+  }
+  return n;
+}
+
 int ward_template_save(const struct ward_template *t, const char *path, ward_error_t *err)
 {
+  /* left out (the rendering skips them): checked, they deviate as unknown */
+  size_t dropped = not_utf8(t);
+  if (dropped)
+    ward_warn("%s: %zu learned entr%s not UTF-8 and cannot be written; left out, %s deviate when checked", path,
+              dropped, dropped == 1 ? "y is" : "ies are", dropped == 1 ? "it would" : "they would");
   _cleanup_free_ char *text = NULL;
   if (ward_has_suffix(path, ".yaml") || ward_has_suffix(path, ".yml")) {
     text = ward_template_to_yaml(t);

@@ -245,6 +245,21 @@ static void test_alerts(void)
   contains(text, "\"rule\":\"rate.exec\",\"severity\":\"high\",\"detail\":\"3 alert line(s) held back by the rate limit\"",
            "closing flushes the held-back count");
   free(text);
+
+  /* a detail and an exe the workload named with bytes that are not UTF-8
+   * keep their information, escaped as in events */
+  unlink(path);
+  lim = (struct ward_alert_limits) {.burst = 5, .per_second = 5};
+  ward_alert_out_open(path, &lim, &o, &err);
+  a.rule = "template.file.read";
+  a.exe = "/tmp/x\xff";
+  a.detail = "read of /etc/\xfe";
+  is_int(ward_alert_emit(o, &a), 1, "an alert with bytes that are not UTF-8 is written");
+  ward_alert_out_free(o);
+  text = slurp(path);
+  contains(text, "\"exe\":\"/tmp/x\\\\xff\"", "  its exe escaped");
+  contains(text, "\"detail\":\"read of /etc/\\\\xfe\"", "  its detail escaped");
+  free(text);
   ward_error_free(&err);
 }
 

@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "tap.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,50 @@ static void test_round_trip(void)
   is_str(h ? ward_template_app(h) : NULL, "db", "app name");
 }
 
+/* A path the workload named with bytes that are not UTF-8 cannot be
+ * written into a template file: left out with a warning (counted), and so
+ * a deviation after reload; the other entries are kept. */
+static void test_not_utf8(void)
+{
+  _cleanup_template_ struct ward_template *t = ward_template_new("odd");
+  struct ward_event ev = {.type = WARD_EV_OPEN, .source = WARD_SRC_PROBE, .pid = 1, .tid = 1, .ret = 3,
+                          .flags = O_RDONLY};
+  strcpy(ev.path, "/data/ok");
+  ward_template_learn(t, &ev, -1);
+  strcpy(ev.path, "/data/\xff");
+  ward_template_learn(t, &ev, -1);
+  char dir[] = "/tmp/ward-tpl-utf.XXXXXX";
+  ok(mkdtemp(dir) != NULL, "not UTF-8: temp dir");
+  char path[64];
+  snprintf(path, sizeof(path), "%s/t.json", dir);
+  /* the warning goes to stderr: read it back through a pipe */
+  int p[2];
+  fflush(stderr);
+  int saved = dup(2);
+  ok(pipe2(p, O_CLOEXEC) == 0 && dup2(p[1], 2) == 2, "not UTF-8: stderr captured");
+  _cleanup_error_ ward_error_t err = NULL;
+  int rc = ward_template_save(t, path, &err);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  close(p[1]);
+  char msg[512] = "";
+  ssize_t n = read(p[0], msg, sizeof(msg) - 1);
+  msg[n > 0 ? n : 0] = 0;
+  close(p[0]);
+  ok(rc == 0, "not UTF-8: the template is saved");
+  contains(msg, "1 learned entry is not UTF-8", "not UTF-8: a warning says one entry was left out");
+  _cleanup_template_ struct ward_template *back = NULL;
+  ok(ward_template_load(path, &back, &err) == 0, "not UTF-8: the file reloads");
+  struct ward_deviation d;
+  strcpy(ev.path, "/data/ok");
+  ok(back && ward_template_check(back, &ev, &d) == 0, "not UTF-8: the other entry is kept");
+  strcpy(ev.path, "/data/\xff");
+  ok(back && ward_template_check(back, &ev, &d) == 1, "not UTF-8: the one left out deviates");
+  unlink(path);
+  rmdir(dir);
+}
+
 static void test_errors(void)
 {
   expect_error("a.json", "{\"version\": 1, \"app\": \"x\",\n \"exex\": []}", "a.json:2: exex: unknown field");
@@ -136,6 +181,7 @@ static void test_event_json(void)
 void test_template_io(void)
 {
   test_round_trip();
+  test_not_utf8();
   test_errors();
   test_event_json();
 }
