@@ -60,7 +60,8 @@ json_t *ward_check_json(const struct ward_check_report *r)
   for (size_t i = 0; i < r->nwritable; i++)
     json_object_set_new(writable, r->writable[i].path, json_string(r->writable[i].state));
   for (size_t i = 0; i < r->nsockets; i++)
-    json_array_append_new(socks, json_pack("{s:s, s:s, s:b}", "path", r->sockets[i].path, "found_by",
+    /* (a mount point's name may be any bytes) */
+    json_array_append_new(socks, json_pack("{s:o, s:s, s:b}", "path", ward_json_bytes(r->sockets[i].path, SIZE_MAX), "found_by",
                                            r->sockets[i].found_by, "writable", r->sockets[i].writable));
   return json_pack(
     "{s:i, s:{s:i, s:i, s:i, s:s, s:s, s:b}, s:o, s:{s:s, s:b},"

@@ -196,3 +196,25 @@ int wj_opt_strv(json_t *obj, const char *key, const char *path, char ***out, siz
     *count = n;
   return 0;
 }
+
+json_t *ward_json_bytes(const char *s, size_t maxlen)
+{
+  size_t n = strnlen(s, maxlen);
+  json_t *j = json_stringn(s, n);
+  if (j)
+    return j;
+  char *buf = malloc(4 * n + 1);
+  if (buf == NULL)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char) s[i];
+    if (c >= 0x20 && c < 0x7f)
+      buf[k++] = (char) c;
+    else
+      k += (size_t) snprintf(buf + k, 5, "\\x%02x", c);
+  }
+  j = json_stringn(buf, k);
+  free(buf);
+  return j;
+}

@@ -17,6 +17,11 @@ static inline void ward_json_decrefp(json_t **j) { if (*j) json_decref(*j); }
 
 /* Loads a file; a syntax error names file:line:column. Hostile sizes are
  * refused above max_bytes. */
+/* A string from outside (any bytes, up to maxlen or a NUL) as a JSON
+ * string: unchanged when it is UTF-8, else with every byte outside
+ * printable ASCII written as \xNN (docs/events.md). NULL only when out of
+ * memory. */
+json_t *ward_json_bytes(const char *s, size_t maxlen);
 int wj_load_file(const char *path, size_t max_bytes, json_t **out, ward_error_t *err);
 int wj_load_buffer(const char *what, const char *buf, size_t len, json_t **out, ward_error_t *err);
 

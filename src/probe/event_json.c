@@ -69,31 +69,6 @@ const char *ward_errno_name(int e)
   return NULL;
 }
 
-/* Workload strings may hold any bytes but JSON strings are UTF-8: valid
- * strings pass unchanged, otherwise every byte outside printable ASCII is
- * written as \xNN (docs/events.md). */
-json_t *ward_json_bytes(const char *s, size_t maxlen)
-{
-  size_t n = strnlen(s, maxlen);
-  json_t *j = json_stringn(s, n);
-  if (j)
-    return j;
-  char *buf = malloc(4 * n + 1);
-  if (buf == NULL)
-    return NULL;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char) s[i];
-    if (c >= 0x20 && c < 0x7f)
-      buf[k++] = (char) c;
-    else
-      k += (size_t) snprintf(buf + k, 5, "\\x%02x", c);
-  }
-  j = json_stringn(buf, k);
-  free(buf);
-  return j;
-}
-
 /* json_object_set_new fails only on allocation failure; the caller sees NULL */
 #define SET(o, k, v) do { if (json_object_set_new((o), (k), (v)) < 0) ok = false; } while (0)
 

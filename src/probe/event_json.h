@@ -5,14 +5,11 @@
 
 #include <jansson.h>
 
+#include "common/json.h"
 #include "probe/event.h"
 
 /* A new object, or NULL when out of memory. */
 json_t *ward_event_to_json(const struct ward_event *ev);
-/* A workload string (any bytes, up to maxlen or a NUL) as a JSON string:
- * unchanged when it is UTF-8, else with every byte outside printable ASCII
- * written as \xNN (docs/events.md). NULL only when out of memory. */
-json_t *ward_json_bytes(const char *s, size_t maxlen);
 /* "ENOENT" for 2; NULL when unknown. */
 const char *ward_errno_name(int e);
 
