@@ -230,6 +230,9 @@ static void wake(struct ward_engine *e)
 }
 
 /* What reads the container's root, then its listener and pidfd polled. */
+/* The container's supervisor reports to its pipeline. */
+#define SV_OPTIONS(c) ((struct ward_supervisor_options) {.decide = pipeline_decide, .sink = pipeline_sink, .opaque = (c)})
+
 static int ctr_serve(struct ward_engine *e, struct ctr *c, int *listener_fd, ward_error_t *err)
 {
   if (pipeline_arm(c, err) < 0)
@@ -239,13 +242,12 @@ static int ctr_serve(struct ward_engine *e, struct ctr *c, int *listener_fd, war
     ward_supervisor_free(c->sv_early);
     c->sv_early = NULL;
   } else {
-    struct ward_supervisor_options so = {.decide = pipeline_decide, .sink = pipeline_sink, .opaque = c};
     int fd = steal_fd(listener_fd);
     if (c->sv_early) {
       c->sv = steal_pointer(&c->sv_early);
       if (ward_supervisor_attach(c->sv, fd, err) < 0)
         return -1;
-    } else if (ward_supervisor_new(fd, &so, &c->sv, err) < 0) {
+    } else if (ward_supervisor_new(fd, &SV_OPTIONS(c), &c->sv, err) < 0) {
       return -1;
     }
     ward_supervisor_seed_ids(c->sv, c->pid, c->ns_pid);
@@ -298,9 +300,8 @@ static int ctr_setup(struct ward_engine *e, struct ctr *c, const struct ward_eng
     /* Held while its init sets itself up: the supervisor is made now, so
      * that the arm (which the init's first execve waits for) only hands
      * it the listener. Not an error if this fails: the arm tries again. */
-    struct ward_supervisor_options so = {.decide = pipeline_decide, .sink = pipeline_sink, .opaque = c};
     _cleanup_error_ ward_error_t ignored = NULL;
-    if (c->policy->supervisor && ward_supervisor_new(-1, &so, &c->sv_early, &ignored) < 0)
+    if (c->policy->supervisor && ward_supervisor_new(-1, &SV_OPTIONS(c), &c->sv_early, &ignored) < 0)
       c->sv_early = NULL;
     return 0;
   }
@@ -570,6 +571,17 @@ static void finish_all(struct ward_engine *e)
     ctr_free(c);
   }
   pthread_mutex_unlock(&e->lock);
+}
+
+int ward_poll_max_parse(const char *arg, uint32_t *us)
+{
+  char *end;
+  errno = 0;
+  long v = strtol(arg, &end, 10);
+  if (errno || end == arg || *end || v < (long) WARD_POLL_MAX_MIN_US || v > (long) WARD_POLL_MAX_MAX_US)
+    return -1;
+  *us = (uint32_t) v;
+  return 0;
 }
 
 void ward_engine_opts_poll_max(struct ward_engine_opts *o, uint32_t us)

@@ -78,6 +78,9 @@ void ward_engine_opts_poll_max(struct ward_engine_opts *o, uint32_t us);
 /* The range --poll-max-us accepts. */
 #define WARD_POLL_MAX_MIN_US 10u
 #define WARD_POLL_MAX_MAX_US 1000000u
+/* --poll-max-us ARG (ward run, sandbox, agent) into *us: 0, or -1 when it
+ * is not a number in that range (the caller's usage error). */
+int ward_poll_max_parse(const char *arg, uint32_t *us);
 
 struct ward_engine_container {
   const char *id;

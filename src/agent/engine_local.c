@@ -75,17 +75,6 @@ static int compile_layers(const struct ward_policy *p, const struct ward_config 
   return rc < 0 ? ward_error_prefix(err, "%s: seccomp layer", p->template_path) : 0;
 }
 
-int ward_engine_cli_poll_max(struct ward_engine_cli *cli, const char *arg)
-{
-  char *end;
-  errno = 0;
-  long v = strtol(arg, &end, 10);
-  if (errno || end == arg || *end || v < (long) WARD_POLL_MAX_MIN_US || v > (long) WARD_POLL_MAX_MAX_US)
-    return -1;
-  cli->poll_max_us = (uint32_t) v;
-  return 0;
-}
-
 int ward_engine_cli_configure(void *opaque, struct ward_config *cfg, struct ward_create_opts *o, ward_error_t *err)
 {
   struct ward_engine_cli *cli = opaque;

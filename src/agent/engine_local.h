@@ -36,9 +36,6 @@ struct ward_engine_cli {
   ward_error_t early_err;      /* why that failed: reported by ward_engine_local_start */
 };
 
-/* --poll-max-us: 0, or why arg is not a number in range (for the usage error). */
-int ward_engine_cli_poll_max(struct ward_engine_cli *cli, const char *arg);
-
 /* A ward_create_opts.configure callback: resolves the policy from the
  * annotations, --policy, --mode/--template (later wins), validates it,
  * decides on the supervisor and, in protect mode, compiles the template

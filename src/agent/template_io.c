@@ -334,11 +334,8 @@ static size_t not_utf8(const struct ward_template *t)
   size_t n = 0;
   for (size_t i = 0; i < tpl_n_lists; i++) {
     const struct tpl_set *s = tpl_list_cset(t, &tpl_lists[i]);
-    for (size_t k = 0; k < s->n; k++) {
-      json_t *j = json_string(s->v[k]);
-      n += j == NULL;
-      json_decref(j);
-    }
+    for (size_t k = 0; k < s->n; k++)
+      n += !ward_json_is_utf8(s->v[k]);
   }
   return n;
 }

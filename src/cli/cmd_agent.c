@@ -127,11 +127,9 @@ int cmd_agent(struct ward_global *g, int argc, char **argv)
       o.max_containers = (uint32_t) v;
       break;
     case OPT_POLL:
-      v = strtol(optarg, &end, 10);
-      if (*end || v < WARD_POLL_MAX_MIN_US || v > WARD_POLL_MAX_MAX_US)
+      if (ward_poll_max_parse(optarg, &o.poll_max_us) < 0)
         return cli_usage_error("agent", "--poll-max-us: \"%s\" is not a number from %u to %u", optarg,
                                WARD_POLL_MAX_MIN_US, WARD_POLL_MAX_MAX_US);
-      o.poll_max_us = (uint32_t) v;
       break;
     case OPT_READY:
       v = strtol(optarg, &end, 10);

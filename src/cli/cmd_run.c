@@ -79,7 +79,7 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     case OPT_ALERTS: cli.alerts = optarg; break;
     case OPT_NO_SV: cli.no_supervisor = true; break;
     case OPT_POLL_MAX:
-      if (ward_engine_cli_poll_max(&cli, optarg) < 0)
+      if (ward_poll_max_parse(optarg, &cli.poll_max_us) < 0)
         return cli_usage_error(argv[0], "--poll-max-us: \"%s\" is not a number from %u to %u", optarg,
                                WARD_POLL_MAX_MIN_US, WARD_POLL_MAX_MAX_US);
       break;

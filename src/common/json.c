@@ -197,6 +197,13 @@ int wj_opt_strv(json_t *obj, const char *key, const char *path, char ***out, siz
   return 0;
 }
 
+bool ward_json_is_utf8(const char *s)
+{
+  json_t *j = json_string(s);
+  json_decref(j);
+  return j != NULL;
+}
+
 json_t *ward_json_bytes(const char *s, size_t maxlen)
 {
   size_t n = strnlen(s, maxlen);

@@ -15,13 +15,16 @@
 static inline void ward_json_decrefp(json_t **j) { if (*j) json_decref(*j); }
 #define _cleanup_json_ __attribute__((cleanup(ward_json_decrefp)))
 
-/* Loads a file; a syntax error names file:line:column. Hostile sizes are
- * refused above max_bytes. */
 /* A string from outside (any bytes, up to maxlen or a NUL) as a JSON
  * string: unchanged when it is UTF-8, else with every byte outside
  * printable ASCII written as \xNN (docs/events.md). NULL only when out of
  * memory. */
 json_t *ward_json_bytes(const char *s, size_t maxlen);
+/* Whether s can be a JSON string as it is (jansson takes only UTF-8). */
+bool ward_json_is_utf8(const char *s);
+
+/* Loads a file; a syntax error names file:line:column. Hostile sizes are
+ * refused above max_bytes. */
 int wj_load_file(const char *path, size_t max_bytes, json_t **out, ward_error_t *err);
 int wj_load_buffer(const char *what, const char *buf, size_t len, json_t **out, ward_error_t *err);
 

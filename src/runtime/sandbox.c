@@ -28,14 +28,6 @@ static json_t *strv_json(const char *const *v)
   return a;
 }
 
-/* Whether s can be a JSON (so an OCI config) string: UTF-8. */
-static bool utf8(const char *s)
-{
-  json_t *j = json_string(s);
-  json_decref(j);
-  return j != NULL;
-}
-
 /* The caller's environment, less ward's own variables. A variable that is
  * not UTF-8 cannot be written into the config: it is left out, and said. */
 static json_t *host_env(void)
@@ -44,11 +36,11 @@ static json_t *host_env(void)
   for (size_t i = 0; environ && environ[i]; i++) {
     if (ward_has_prefix(environ[i], "WARD_SELF="))
       continue;
-    if (!utf8(environ[i])) {
+    json_t *v = json_string(environ[i]);
+    if (v == NULL)
       ward_warn("sandbox: environment entry %zu is not UTF-8 and is not passed on", i);
-      continue;
-    }
-    json_array_append_new(a, json_string(environ[i]));
+    else
+      json_array_append_new(a, v);
   }
   return a;
 }
@@ -150,7 +142,7 @@ int ward_sandbox_config(const struct ward_sandbox_opts *o, struct ward_config **
    * argument that is not must be refused, not dropped (the rest would
    * shift into its place) */
   for (size_t i = 0; o->argv[i]; i++)
-    if (!utf8(o->argv[i]))
+    if (!ward_json_is_utf8(o->argv[i]))
       return ward_error(err, 0, "sandbox: argument %zu of the command is not UTF-8 (a config's process.args are "
                         "JSON strings); pass it through a shell variable or a file", i);
   _cleanup_json_ json_t *doc = build_doc(o);
