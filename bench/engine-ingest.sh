@@ -2,7 +2,9 @@
 # Engine benchmarks (issue 5, Performance): ingest and evaluation in events/s
 # on one core (raw ring drain as the reference, engine with mode off, engine
 # in monitor mode with template check and detector), and the alert latency
-# from the ring write to the alert line. Builds its own release tree without
+# from the ring write to the alert line, with the engine sleeping armed (the
+# default: the producer wakes it) and polling (ENGINE_POLL=1: a producer
+# that cannot, as an older probe). Builds its own release tree without
 # sanitizers. Usage: bench/engine-ingest.sh [EVENTS] [ALERTS]
 set -eu
 cd "$(dirname "$0")/.."
@@ -17,3 +19,4 @@ PIN=""
 command -v taskset >/dev/null && PIN="taskset -c 0"
 $PIN "$B/src/agent/engine-ingest" throughput "$N"
 "$B/src/agent/engine-ingest" latency "$A"
+ENGINE_POLL=1 "$B/src/agent/engine-ingest" latency "$A"

@@ -8,6 +8,7 @@
 # One more variant has every group on with the engine polling the ring at
 # most every POLL_US (default 10000) microseconds (`--poll-max-us`): fewer
 # wake-ups, alerts up to that late.
+# SERVERS="nginx" runs one of the two.
 # WARD=path picks the ward binary (default build/src/cli/ward); WARD_BASE=path
 # adds that binary with every group on as one more variant, for a same-run
 # before/after of a change.
@@ -64,7 +65,7 @@ run_redis() {
 
 # Variants interleaved, ROUNDS times, so that the VM's drifting noise hits
 # each alike; the table gives each variant's median.
-for server in nginx redis; do
+for server in ${SERVERS:-nginx redis}; do
   results=$(
     for round in $(seq "$rounds"); do
       run_$server bare env

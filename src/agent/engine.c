@@ -31,6 +31,9 @@ int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, 
     e->o.spin_rounds = 64;
   if (e->o.idle_min_us == 0)
     e->o.idle_min_us = WARD_ENGINE_IDLE_MIN_US;
+  /* an explicit --poll-max-us bounds every record's wait, armed or not */
+  e->lazy_us = e->o.lazy_us ? e->o.lazy_us : WARD_ENGINE_LAZY_US;
+  e->armed_idle_us = e->o.lazy_us ? e->o.lazy_us : WARD_ENGINE_ARMED_IDLE_US;
   if (e->o.idle_max_us < e->o.idle_min_us)
     e->o.idle_max_us = e->o.idle_min_us > 1000 ? e->o.idle_min_us : 1000;
   /* adaptive: start where the fixed default was, the first sleeps adjust it */
@@ -96,11 +99,22 @@ static void ring_stats(struct ctr *c)
   c->st.ring_lost = rs.lost;
 }
 
+/* Counts what would have woken an armed engine: after such a record the
+ * engine stays awake a while (more tend to follow: a shell's commands), for
+ * the rest it sleeps armed. */
+static void engine_sink(void *opaque, const struct ward_event *ev)
+{
+  struct ctr *c = opaque;
+  if (ward_ring_wake_wanted(c->wake_mask, ev->type, ev->flags))
+    c->e->urgent++;
+  pipeline_event(c, ev);
+}
+
 static size_t drain_ring(struct ctr *c, size_t max)
 {
   if (c->ring == NULL)
     return 0;
-  size_t n = ward_ring_drain(c->ring, pipeline_sink, c, max);
+  size_t n = ward_ring_drain(c->ring, engine_sink, c, max);
   if (n)
     ring_stats(c);
   return n;
@@ -222,8 +236,11 @@ static void map_control(struct ctr *c)
     c->ctl = m;
 }
 
+/* A container was added or armed: the loop looks again, and the helper
+ * waits on its ring too. */
 static void wake(struct ward_engine *e)
 {
+  engine_waker_kick(e);
   uint64_t one = 1;
   if (write(e->wake_fd, &one, sizeof(one)) < 0)
     (void) 0;  /* already pending */
@@ -399,6 +416,9 @@ static void unlink_ctr(struct ward_engine *e, struct ctr *c)
   for (struct ctr **pp = &e->list; *pp; pp = &(*pp)->next)
     if (*pp == c) {
       *pp = c->next;
+      /* its ring is about to be unmapped: the helper must let go of it */
+      if (c->served && c->ring)
+        engine_waker_kick(e);
       return;
     }
 }
@@ -589,10 +609,45 @@ void ward_engine_opts_poll_max(struct ward_engine_opts *o, uint32_t us)
   if (us == 0)
     return;
   o->idle_max_us = us;
+  o->lazy_us = us;
   if (us < WARD_ENGINE_IDLE_MIN_US)
     o->idle_min_us = us;   /* or the engine would raise the bound to its default range */
   if (us > WARD_ENGINE_HOT_BUDGET_US)
     o->hot_max_us = us;
+}
+
+/* Arms every ring in mode, drains once more (a record published while
+ * arming may have woken nobody) and says how long to sleep: false when the
+ * engine must not sleep armed (a ring cannot wake it, or what the last
+ * drain found asks for it awake); *wait_ns is then set when it knows. */
+static bool arm_rings(struct ward_engine *e, uint32_t mode, int64_t *wait_ns)
+{
+  pthread_mutex_lock(&e->lock);
+  bool armed = engine_arm(e, mode);
+  size_t n = 0;
+  uint64_t urgent = 0;
+  if (armed) {
+    e->urgent = 0;
+    n = drain_all(e);
+    urgent = e->urgent;
+    if (urgent || n >= DRAIN_BATCH)
+      engine_disarm(e), armed = false;
+    else if (n > 0 && mode == WARD_RING_WAKE_ANY)
+      armed = engine_arm(e, mode = WARD_RING_WAKE_URGENT);   /* no longer empty */
+  }
+  pthread_mutex_unlock(&e->lock);
+  if (!armed) {
+    *wait_ns = n >= DRAIN_BATCH ? 0 : urgent ? (int64_t) e->hot_us * 1000 : -2;
+    return false;
+  }
+  if (n > 0)
+    e->last_event_ns = ward_now_ns();
+  /* Idle and armed for any record, the timeout only bounds the one race
+   * the protocol leaves (a producer that read `wake` just before the arm
+   * and published just after the last look), so it is long. */
+  *wait_ns = (int64_t) (mode == WARD_RING_WAKE_ANY ? e->armed_idle_us : e->lazy_us) * 1000;
+  e->totals.armed_sleeps++;
+  return true;
 }
 
 int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
@@ -606,27 +661,42 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
    * would double the shortest */
   int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+  bool evented = engine_waker_start(e);
   for (;;) {
     pthread_mutex_lock(&e->lock);
+    e->urgent = 0;
     size_t n = drain_all(e);
+    uint64_t urgent = e->urgent;
     bool rings = any_ring(e);
     bool empty = e->list == NULL;
     pthread_mutex_unlock(&e->lock);
     if (empty && stop_fd < 0)
       break;
-    int64_t wait_ns;
+    int64_t wait_ns = -2;   /* not decided yet */
+    bool armed = false;
     if (n > 0) {
       e->idle_rounds = 0;
       e->sleep_us = e->o.idle_min_us;
       e->last_event_ns = ward_now_ns();
-      /* a full batch means a backlog: go again at once. A partial one means
-       * the rings are drained; re-polling at once would spin a core for a
-       * steady trickle (a web server's few events per request) and take it
-       * from the workload (a wake-up costs tens of microseconds in a VM),
-       * so wait the longest sleep that keeps alerts within 1 ms instead. */
-      wait_ns = n >= DRAIN_BATCH ? 0 : (int64_t) e->hot_us * 1000;
+      /* a full batch means a backlog: go again at once. A partial one with
+       * nothing that could alert: sleep armed. Otherwise the rings are
+       * drained, but more is likely to follow soon; re-polling at once
+       * would spin a core for a steady trickle (a web server's few events
+       * per request) and take it from the workload (a wake-up costs tens
+       * of microseconds in a VM), so wait the longest sleep that keeps
+       * alerts within 1 ms instead. */
+      if (n >= DRAIN_BATCH)
+        wait_ns = 0;
+      else if (evented && urgent == 0)
+        armed = arm_rings(e, WARD_RING_WAKE_URGENT, &wait_ns);
+      if (wait_ns == -2)
+        wait_ns = (int64_t) e->hot_us * 1000;
     } else if (!rings) {
       wait_ns = -1;   /* nothing to poll: sleep until epoll says */
+    } else if (evented && (armed = arm_rings(e, WARD_RING_WAKE_ANY, &wait_ns))) {
+      /* asleep until a record comes */
+    } else if (wait_ns != -2) {
+      /* what arming drained decided it */
     } else if (e->idle_rounds < e->o.spin_rounds) {
       e->idle_rounds++;
       wait_ns = 0;
@@ -644,9 +714,15 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
     e->totals.polls++;
     int handled = 0;
     uint64_t t0 = wait_ns > 0 ? ward_now_ns() : 0;
-    if (wait_events(e, wait_ns, &handled))
+    bool stop = wait_events(e, wait_ns, &handled);
+    if (armed) {
+      pthread_mutex_lock(&e->lock);
+      engine_disarm(e);
+      pthread_mutex_unlock(&e->lock);
+    }
+    if (stop)
       break;
-    if (wait_ns > 0 && !handled)
+    if (wait_ns > 0 && !handled && !armed)
       adapt_hot(e, wait_ns, ward_now_ns() - t0);
     /* A notification, an exit or a new container: poll the rings again
      * soon, but do not spin for them. Spinning is for ring traffic, and
@@ -656,6 +732,7 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
     if (handled)
       e->sleep_us = e->o.idle_min_us;
   }
+  engine_waker_stop(e);
   if (stop_fd >= 0)
     epoll_ctl(e->epfd, EPOLL_CTL_DEL, stop_fd, NULL);
   finish_all(e);
@@ -672,6 +749,7 @@ void ward_engine_free(struct ward_engine *e)
 {
   if (e == NULL)
     return;
+  engine_waker_stop(e);
   finish_all(e);
   close(e->wake_fd);
   close(e->epfd);
@@ -685,6 +763,7 @@ void ward_engine_get_stats(struct ward_engine *e, struct ward_engine_stats *out)
 {
   pthread_mutex_lock(&e->lock);
   *out = e->totals;
+  out->ring_wakeups = __atomic_load_n(&e->waker_forwarded, __ATOMIC_RELAXED);
   out->containers = 0;
   for (struct ctr *c = e->list; c; c = c->next) {
     stats_add(out, &c->st);
@@ -739,6 +818,12 @@ void ward_engine_metrics(struct ward_engine *e, FILE *out)
   fprintf(out, "# HELP ward_containers containers the engine serves\n# TYPE ward_containers gauge\nward_containers %zu\n", n);
   fprintf(out, "# HELP ward_engine_polls_total polling rounds\n# TYPE ward_engine_polls_total counter\n"
                "ward_engine_polls_total %llu\n", (unsigned long long) e->totals.polls);
+  fprintf(out, "# HELP ward_engine_armed_sleeps_total sleeps with the rings armed to wake the engine\n"
+               "# TYPE ward_engine_armed_sleeps_total counter\nward_engine_armed_sleeps_total %llu\n",
+          (unsigned long long) e->totals.armed_sleeps);
+  fprintf(out, "# HELP ward_engine_ring_wakeups_total wake-ups by a producer\n"
+               "# TYPE ward_engine_ring_wakeups_total counter\nward_engine_ring_wakeups_total %llu\n",
+          (unsigned long long) __atomic_load_n(&e->waker_forwarded, __ATOMIC_RELAXED));
 #define X(field, name, help)                                                                         \
   fprintf(out, "# HELP " name " " help "\n# TYPE " name " counter\n");                               \
   for (struct ctr *c = e->list; c; c = c->next) {                                                    \

@@ -18,12 +18,19 @@
  * Threading: one thread drives an engine (ward_engine_poll/run); add/remove
  * and metrics may be called from others (a mutex guards the container set).
  *
- * Ring polling: producers never make system calls, so rings are polled. After
- * an event the engine spins (re-polls at once) for opts.spin_rounds empty
- * rounds, then sleeps idle_min_us, doubling up to hot_max_us while events
- * came in the last second (bursty workloads: low latency) and up to
- * idle_max_us after that (idle containers: little CPU);
- * listeners, pidfds and stop_fd wake it at once through epoll. By default
+ * Ring polling: producers make no system call for a record unless the
+ * engine sleeps armed on their ring (engine_wake.c). Armed, it sleeps until
+ * a record that can raise an alert under the container's policy, a ring a
+ * quarter full, or (idle) any record at all, and at most lazy_us (10 ms, or
+ * idle_max_us when given) so the rest is seen too. After a record that can
+ * alert it stays awake for one hot sleep (more tend to follow), then arms
+ * again. A ring that cannot wake the engine (an older probe wrote to it),
+ * or a kernel without futex_waitv, keeps the engine polling: after an
+ * event it spins (re-polls at once) for opts.spin_rounds empty rounds,
+ * then sleeps idle_min_us, doubling up to hot_max_us while events came in
+ * the last second (bursty workloads: low latency) and up to idle_max_us
+ * after that (idle containers: little CPU).
+ * Listeners, pidfds and stop_fd wake it at once through epoll. By default
  * (hot_max_us 0) the hot limit adapts: the engine measures how late its
  * timed sleeps end and sleeps as long as keeps the poll interval within
  * WARD_ENGINE_HOT_BUDGET_US for 99 % of them (engine.c). */
@@ -52,6 +59,11 @@ struct ward_engine;
 #define WARD_ENGINE_HOT_FLOOR_US 200u
 /* The shortest sleep by default (ward_engine_opts.idle_min_us 0). */
 #define WARD_ENGINE_IDLE_MIN_US 50u
+/* Armed (engine_wake.c): how long a record that wakes nobody may wait for
+ * the engine (unless --poll-max-us says otherwise), and how long an idle
+ * engine sleeps when any record would wake it. */
+#define WARD_ENGINE_LAZY_US 10000u
+#define WARD_ENGINE_ARMED_IDLE_US 100000u
 
 struct ward_engine_opts {
   struct ward_alert_out *alerts;   /* borrowed; NULL: the engine opens stdout */
@@ -60,6 +72,7 @@ struct ward_engine_opts {
   uint32_t spin_rounds;            /* empty rounds before sleeping (0: 64) */
   uint32_t idle_min_us, idle_max_us; /* sleep range when idle (0: 50, 1000) */
   uint32_t hot_max_us;             /* longest sleep within 1 s of an event (0: adaptive) */
+  uint32_t lazy_us;                /* armed: longest wait of any record (0: WARD_ENGINE_LAZY_US, idle 100 ms) */
   /* Called from the engine's thread when a container's init has exited and
    * its ring has been drained (the container is then removed). */
   void (*on_exit)(void *opaque, const char *id);
@@ -109,6 +122,8 @@ struct ward_engine_stats {
   uint64_t ring_drops, ring_bad, ring_lost;
   uint64_t sv_notifications, sv_denied;
   uint64_t polls, sleeps;
+  uint64_t armed_sleeps;   /* sleeps with the rings armed (engine_wake.c) */
+  uint64_t ring_wakeups;   /* of those, ended by a producer's wake-up */
 };
 
 int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, ward_error_t *err);

@@ -50,6 +50,8 @@ struct ctr {
   uint32_t actions_taken;               /* bit per enum ward_policy_action in effect */
   uint64_t last_snapshot_ns;
   struct ward_engine_stats st;
+  uint64_t wake_mask;                   /* record types that wake an armed engine (pipeline_wake_mask) */
+  uint32_t armed_mode;                  /* what the engine last stored in the ring's wake word (private) */
   struct exe_slot exe[EXE_SLOTS];
   struct pipeline *pl;                  /* engine_pipeline.c's per-container state */
   struct ctr *next;
@@ -82,7 +84,27 @@ struct ward_engine {
   int watch_fd;
   void (*watch_fn)(void *opaque);
   void *watch_opaque;
+  /* armed sleeping (engine_wake.c): the helper that waits on the rings'
+   * wake words, the word that makes it look at the ring set again, and
+   * the longest a record that wakes nobody may wait */
+  pthread_t waker;
+  bool waker_on, waker_stop;
+  uint32_t waker_kick;
+  uint64_t waker_forwarded;
+  uint32_t lazy_us, armed_idle_us;
+  bool waker_broken;                    /* futex_waitv failed for good: poll */
+  uint64_t urgent;                      /* drained records of a wake_mask type, since last taken */
 };
+
+/* engine_wake.c */
+bool engine_waker_start(struct ward_engine *e);   /* false: futex_waitv missing, poll */
+bool engine_waker_usable(struct ward_engine *e);  /* started and not failed since */
+void engine_waker_stop(struct ward_engine *e);
+void engine_waker_kick(struct ward_engine *e);    /* the ring set changed */
+/* With the lock held: arms every served ring in mode, or none (false: a
+ * ring cannot wake the engine, or there are more than one wait takes). */
+bool engine_arm(struct ward_engine *e, uint32_t mode);
+void engine_disarm(struct ward_engine *e);
 
 /* engine_pipeline.c */
 /* open: what the container's root is not needed for (the flight
@@ -93,6 +115,7 @@ void pipeline_event(struct ctr *c, const struct ward_event *ev);
 void pipeline_close(struct ctr *c);   /* learn: saves the template */
 void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, struct ward_supervisor_verdict *v);
 void pipeline_sink(void *opaque, const struct ward_event *ev);
+uint64_t pipeline_wake_mask(const struct ctr *c);
 void pipeline_alert(struct ctr *c, const struct ward_event *ev, const char *rule, enum ward_severity sev,
                     const char *detail, bool denied);
 

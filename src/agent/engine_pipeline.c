@@ -514,3 +514,31 @@ void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, stru
     v->error = EACCES;
   }
 }
+
+/* The record types that must reach a sleeping engine at once: those that
+ * can raise an alert under the container's policy. The injected-code rules
+ * (detect_inject.c) look at execs, forks, writable-executable mappings,
+ * ptrace, and at opens for writing and renames, links, unlinks, mode and
+ * owner changes and truncations of preload paths; in monitor and protect
+ * every type the template checks may deviate. Records of other types (a
+ * web server's reading opens and accepts) only feed the flight recorder
+ * and learning: they wait for the engine's next look (engine_wake.c). */
+uint64_t pipeline_wake_mask(const struct ctr *c)
+{
+  const struct pipeline *pl = c->pl;
+  if (pl == NULL || c->policy == NULL)
+    return 0;
+  uint64_t m = 0;
+  if (pl->tpl && (c->policy->mode == WARD_MODE_MONITOR || c->policy->mode == WARD_MODE_PROTECT))
+    m |= ((1ull << WARD_EV_TYPE_COUNT) - 1) & ~(1ull << WARD_EV_CALL_TIME);
+  if (pl->det) {
+    static const unsigned inject[] = {WARD_EV_EXEC, WARD_EV_FORK, WARD_EV_CLONE, WARD_EV_SPAWN, WARD_EV_SYSTEM,
+                                      WARD_EV_UNLINK, WARD_EV_RENAME, WARD_EV_CHMOD, WARD_EV_CHOWN, WARD_EV_SYMLINK,
+                                      WARD_EV_LINK, WARD_EV_TRUNCATE, WARD_EV_MMAP_WX, WARD_EV_MPROTECT_WX,
+                                      WARD_EV_PTRACE};
+    for (size_t i = 0; i < sizeof(inject) / sizeof(inject[0]); i++)
+      m |= 1ull << inject[i];
+    m |= WARD_RING_WAKE_WRITE_OPEN;
+  }
+  return m;
+}

@@ -26,8 +26,8 @@ static void usage(FILE *out)
           "  --state DIR     state root of the containers served (default: --root)\n"
           "  --alerts SPEC   where alert lines go (default stdout)\n"
           "  --metrics ADDR  Prometheus text format on GET /metrics (loopback or unix socket only)\n"
-          "  --poll-max-us N longest sleep between ring polls (default 500 idle, adaptive under load;\n"
-          "                  above 600 it bounds alert latency instead: fewer wake-ups, later alerts)\n");
+          "  --poll-max-us N longest any record waits for the engine (default 10 ms; records that can\n"
+          "                  alert wake it at once; rings it must poll: 500 idle, adaptive under load)\n");
 }
 
 static void print_status(json_t *reply)

@@ -41,8 +41,8 @@ static void usage(FILE *out)
           "  --policy FILE      a policy file (YAML or JSON)\n"
           "  --alerts OUT       alert lines to stdout, stderr (default), syslog or a file\n"
           "  --no-supervisor    do not install the seccomp-notify supervisor\n"
-          "  --poll-max-us N    longest sleep between ring polls; above 600 alerts may wait that long\n"
-          "                     for fewer wake-ups (default: adaptive, alerts within 1 ms)\n");
+          "  --poll-max-us N    longest any record waits for the engine (default 10 ms;\n"
+          "                     records that can alert wake it at once)\n");
 }
 
 static int add_port(long **ports, size_t *n, const char *arg, const char *flag)

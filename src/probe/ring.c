@@ -366,7 +366,9 @@ static void account_drops(struct ward_ring *r)
  * catches that (only inside ward_ring_drain, only for its own thread),
  * stops reading that ring for good and reports it as truncated: hostile
  * ring data may cost its container its events, never the host its monitor. */
-static __thread sigjmp_buf *bus_guard;
+/* volatile: between setting and clearing it there may be nothing but a
+ * relaxed store to the mapping, and the compiler would drop the set */
+static __thread sigjmp_buf *volatile bus_guard;
 static struct sigaction bus_previous;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
@@ -391,6 +393,14 @@ static void install_bus_handler(void)
   sigaction(SIGBUS, &sa, &bus_previous);
 }
 
+/* Once per process, whoever reads or arms first: a second install would
+ * take our own handler for the previous one. */
+static void bus_handler_once(void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, install_bus_handler);
+}
+
 bool ward_ring_truncated(const struct ward_ring *r)
 {
   return r->truncated;
@@ -412,8 +422,8 @@ static void make_event_key(void) { pthread_key_create(&event_key, free); }
 
 size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaque, size_t max)
 {
-  static pthread_once_t once = PTHREAD_ONCE_INIT, key_once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, install_bus_handler);
+  static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+  bus_handler_once();
   pthread_once(&key_once, make_event_key);
   if (r->truncated)
     return 0;
@@ -459,6 +469,69 @@ size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaqu
   finish_read(r);
   bus_guard = NULL;
   return n;
+}
+
+/* Arming and disarming touch the shared header, which a truncated plain
+ * file no longer backs: under the same guard as reading. */
+int ward_ring_can_arm(struct ward_ring *r)
+{
+  bus_handler_once();
+  if (r->truncated)
+    return -1;
+  sigjmp_buf jb;
+  if (sigsetjmp(jb, 0)) {
+    bus_guard = NULL;
+    r->truncated = true;
+    return -1;
+  }
+  bus_guard = &jb;
+  /* a producer that cannot wake has written here (an older probe): it would
+   * leave a sleeping consumer asleep, so this ring is polled */
+  bool can = (__atomic_load_n(&r->hdr->caps, __ATOMIC_ACQUIRE) & WARD_RING_CAP_WAKE) || r->tail == 0;
+  bus_guard = NULL;
+  return can;
+}
+
+bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask)
+{
+  bus_handler_once();
+  if (r->truncated)
+    return false;
+  sigjmp_buf jb;
+  if (sigsetjmp(jb, 0)) {
+    bus_guard = NULL;
+    r->truncated = true;
+    return false;
+  }
+  bus_guard = &jb;
+  struct ward_ring_hdr *h = r->hdr;
+  __atomic_store_n(&h->wake_mask, mask, __ATOMIC_RELAXED);
+  /* seq_cst: ordered before the consumer's next look at the slots, so a
+   * record published after that look finds the ring armed */
+  __atomic_store_n(&h->wake, mode, __ATOMIC_SEQ_CST);
+  bus_guard = NULL;
+  return true;
+}
+
+void ward_ring_disarm(struct ward_ring *r)
+{
+  bus_handler_once();
+  if (r->truncated)
+    return;
+  sigjmp_buf jb;
+  if (sigsetjmp(jb, 0)) {
+    bus_guard = NULL;
+    r->truncated = true;
+    return;
+  }
+  bus_guard = &jb;
+  __atomic_store_n(&r->hdr->wake, WARD_RING_WAKE_OFF, __ATOMIC_RELAXED);
+  bus_guard = NULL;
+}
+
+uint32_t *ward_ring_wake_word(struct ward_ring *r)
+{
+  return r->truncated ? NULL : &r->hdr->wake;
 }
 
 /* The array form, for callers that take events in batches (tests, the

@@ -71,6 +71,20 @@ bool ward_ring_truncated(const struct ward_ring *r);
 /* How long a claimed slot may stay unpublished before it is skipped as lost
  * (default 500 ms: a producer preempted mid-write must not lose its event). */
 void ward_ring_set_stall_timeout(struct ward_ring *r, uint64_t ns);
+/* Wake-ups (ring_format.h): arm (mode WARD_RING_WAKE_URGENT or _ANY, the
+ * record types that wake in URGENT) before sleeping on the ring's futex
+ * word, disarm on waking. can_arm: 1, 0 when the ring holds records of a
+ * producer that does not set WARD_RING_CAP_WAKE (it must be polled), -1
+ * when it was truncated (it delivers nothing more: neither armed nor
+ * polled). Arm returns false once the ring is found truncated. Arming is
+ * seq_cst: drain once more after it, a record published before it may not
+ * have woken anyone. */
+int ward_ring_can_arm(struct ward_ring *r);
+bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask);
+void ward_ring_disarm(struct ward_ring *r);
+/* The futex word to sleep on (not private: producers map the same file);
+ * NULL once the ring was found truncated. */
+uint32_t *ward_ring_wake_word(struct ward_ring *r);
 uint32_t ward_ring_nslots(const struct ward_ring *r);
 uint32_t ward_ring_slot_size(const struct ward_ring *r);
 /* A producer view of the same mapping, for tests and benchmarks. */

@@ -16,8 +16,21 @@
  * per-container sequence number. A full ring fails the claim and the producer
  * counts a drop; nothing ever waits.
  *
+ * Wake-ups: a consumer about to sleep sets `wake` (and `wake_mask`, the
+ * record types that must reach it at once) and waits on it as a futex; a
+ * producer that publishes a record the mode asks for swaps `wake` to 0 and
+ * wakes it (ward_ring_wake_check, ring_wake.h). URGENT wakes for the types
+ * in wake_mask and at every quarter of the ring (so a sleeping consumer
+ * cannot let it fill); ANY wakes for every record (the ring was empty).
+ * Producers that can wake set WARD_RING_CAP_WAKE in `caps` when they map
+ * the ring. These fields sit in what was zero padding: a producer that
+ * predates them never wakes, and a consumer that predates them never arms.
+ *
  * Every byte here is writable by the workload: the consumer validates each
- * record and keeps its own tail; header counters are hints. */
+ * record and keeps its own tail; header counters are hints. A workload that
+ * clears `wake` or `wake_mask` only delays its own records to the
+ * consumer's timeout; one that clears `caps` makes the consumer poll, as
+ * consumers did before these fields. */
 #ifndef WARD_RING_FORMAT_H
 #define WARD_RING_FORMAT_H
 
@@ -39,7 +52,10 @@ struct ward_ring_hdr {
   uint32_t slot_size;       /* power of two, SLOT_MIN..SLOT_MAX */
   uint32_t nslots;          /* power of two */
   uint64_t created_ns;      /* CLOCK_MONOTONIC at creation (informational) */
-  uint8_t pad0[40];
+  uint32_t wake;            /* WARD_RING_WAKE_*: consumer sets, the waking producer clears */
+  uint32_t caps;            /* WARD_RING_CAP_*: what the ring's producers can do */
+  uint64_t wake_mask;       /* bit per record type (+ WARD_RING_WAKE_WRITE_OPEN) that wakes in URGENT */
+  uint8_t pad0[24];
   /* Each hot word on its own cache line so producers claiming tickets do
    * not false-share with the consumer's tail or the drop counter. */
   uint64_t head;            /* next ticket to claim (producers, CAS) */
@@ -49,6 +65,12 @@ struct ward_ring_hdr {
   uint64_t drops;           /* producer-counted drops: ring full or corrupt */
   uint8_t pad3[56];
 };
+
+#define WARD_RING_WAKE_OFF     0u   /* consumer awake or polling: producers do nothing */
+#define WARD_RING_WAKE_URGENT  1u   /* wake for wake_mask types and each quarter of the ring */
+#define WARD_RING_WAKE_ANY     2u   /* wake for any record */
+#define WARD_RING_CAP_WAKE     0x1u /* a producer honours `wake` */
+#define WARD_RING_WAKE_WRITE_OPEN (1ull << 63)  /* wake_mask: opens for writing, creating or truncating */
 
 /* Record header: the first 64 bytes of a used slot. */
 struct ward_rec {
@@ -91,6 +113,9 @@ struct ward_rec_addr {
 
 _Static_assert(sizeof(struct ward_ring_hdr) == 256, "ring header layout");
 _Static_assert(sizeof(struct ward_rec) == 64, "record header layout");
+_Static_assert(__builtin_offsetof(struct ward_ring_hdr, wake) == 24, "ring header layout");
+_Static_assert(__builtin_offsetof(struct ward_ring_hdr, wake_mask) == 32, "ring header layout");
+_Static_assert(__builtin_offsetof(struct ward_ring_hdr, head) == 64, "ring header layout");
 _Static_assert(sizeof(struct ward_rec_addr) == 24, "address block layout");
 
 #endif

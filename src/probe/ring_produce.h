@@ -2,7 +2,8 @@
  * only and free of libc so the preload library (glibc and musl builds) and
  * the host's tests and benchmarks share the exact same code. Lock-free,
  * allocation-free, system-call-free and async-signal-safe: a signal handler
- * that interrupts a write simply claims the next ticket. */
+ * that interrupts a write simply claims the next ticket. (Waking a sleeping
+ * consumer after publishing is ring_wake.h.) */
 #ifndef WARD_RING_PRODUCE_H
 #define WARD_RING_PRODUCE_H
 

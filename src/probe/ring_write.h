@@ -1,10 +1,11 @@
 /* Filling a claimed slot (from a struct ward_rec_in, or field by field with
- * ward_rec_fill as the probe does). Header only and libc
- * free (the musl and glibc probes include it); async-signal-safe. */
+ * ward_rec_fill as the probe does). Header only (the musl and glibc probes
+ * include it); async-signal-safe. */
 #ifndef WARD_RING_WRITE_H
 #define WARD_RING_WRITE_H
 
 #include "probe/ring_produce.h"
+#include "probe/ring_wake.h"
 
 /* Producer-side record builder shared by tests, benchmarks and the probe:
  * strings are given in up to three pieces that are concatenated (so the
@@ -104,12 +105,16 @@ static inline __attribute__((always_inline)) void ward_rec_fill(struct ward_rec 
   r->len2 = (uint16_t) n2;
 }
 
-/* Publishes claimed slot r, then fetches the lines the next records most
- * likely go to (ward_ring_prefetch). */
+/* Publishes claimed slot r, wakes a consumer that asked for it
+ * (ring_wake.h), then fetches the lines the next records most likely go to
+ * (ward_ring_prefetch). */
 static inline __attribute__((always_inline)) void ward_ring_commit(const struct ward_ring_prod *p, struct ward_rec *r,
                                                                    uint64_t ticket)
 {
+  unsigned type = r->type;
+  uint32_t a_flags = r->a_flags;
   ward_ring_publish(p, r, ticket);
+  ward_ring_wake_check(p, ticket, type, a_flags);
   ward_ring_prefetch(p, ticket);
 }
 

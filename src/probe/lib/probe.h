@@ -7,7 +7,8 @@
  * neither the call's group nor perf is on, tail-call the real function: one
  * well-predicted branch. Otherwise time the call, build a record on the
  * stack and write it into the ring: no allocation, no lock, no system call
- * (exec, vfork and stack capture aside, see docs/probes.md). */
+ * (exec, vfork, stack capture and the one record that wakes a sleeping
+ * engine aside, see docs/probes.md). */
 #ifndef WARD_PROBE_LIB_H
 #define WARD_PROBE_LIB_H
 

@@ -111,6 +111,10 @@ static void map_ring(const char *dir)
     return;
   }
   ring.hdr = (struct ward_ring_hdr *) (void *) m;
+  /* this probe wakes a sleeping consumer (ring_wake.h): the consumer may
+   * now sleep instead of polling */
+  if (!(h.caps & WARD_RING_CAP_WAKE))
+    __atomic_fetch_or(&ring.hdr->caps, WARD_RING_CAP_WAKE, __ATOMIC_RELEASE);
   ring.mask = h.nslots - 1;
   ring.slot_size = h.slot_size;
   ring_lo = (uintptr_t) m;

@@ -1,0 +1,208 @@
+/* Sleeping until a ring has something worth waking for (ring_format.h,
+ * "Wake-ups"), instead of polling every ring on a timer.
+ *
+ * Why: every timed wake-up of the engine costs the workload CPU (in a small
+ * VM a busy nginx lost 7-12 % to 500-1,100 empty wake-ups a second,
+ * docs/benchmarks.md), and a polling engine wakes that often whether or not
+ * anything happened. Armed, the engine sleeps until a producer publishes a
+ * record that can raise an alert (the container's wake mask), the ring
+ * fills a quarter, or, when the ring was empty, any record at all. The rest
+ * waits for the lazy timeout.
+ *
+ * epoll cannot wait on a futex, so one helper thread waits on every ring's
+ * wake word at once (futex_waitv, Linux 5.16) and turns a producer's wake
+ * into a write to the engine's eventfd, which the loop's epoll already
+ * watches. Without futex_waitv, or with a ring whose producers cannot wake
+ * (an older probe) or more rings than one futex_waitv takes, the engine
+ * polls as before. */
+#include "agent/engine_internal.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* one entry is the kick word */
+#define WAKE_RINGS_MAX (FUTEX_WAITV_MAX - 1)
+/* A workload can call FUTEX_WAKE on its own ring's word at will, or keep
+ * changing it: at most one wake-up passed on per this many microseconds,
+ * doubling while nothing but such noise comes, so that costs the engine no
+ * more than a flood of records would. */
+#define WAKE_FORWARD_GAP_US 100
+#define WAKE_FORWARD_GAP_MAX_US 1600
+
+static uint64_t mono_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* The kick word plus the wake word of every served ring, each expected to
+ * hold what the engine last stored there (its private copy): the helper
+ * never reads the shared header, which the workload may have truncated
+ * (the kernel reports that as EFAULT; a read here would be SIGBUS). A
+ * producer that swapped an armed word to 0 before the helper slept makes
+ * the wait fail with EAGAIN, which is passed on like its wake-up. Called
+ * with the lock held (the rings stay mapped while listed). */
+static size_t collect(struct ward_engine *e, struct futex_waitv *w)
+{
+  size_t n = 0;
+  w[n++] = (struct futex_waitv){.val = __atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE),
+                                .uaddr = (uintptr_t) &e->waker_kick, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
+  for (struct ctr *c = e->list; c && n < FUTEX_WAITV_MAX; c = c->next) {
+    uint32_t *word = c->served && c->ring ? ward_ring_wake_word(c->ring) : NULL;
+    if (word)
+      w[n++] = (struct futex_waitv){.val = c->armed_mode, .uaddr = (uintptr_t) word, .flags = FUTEX_32};
+  }
+  return n;
+}
+
+static void forward(struct ward_engine *e, uint64_t *last_us, uint32_t gap_us)
+{
+  uint64_t one = 1;
+  if (write(e->wake_fd, &one, sizeof(one)) < 0)
+    (void) 0;   /* already pending */
+  __atomic_add_fetch(&e->waker_forwarded, 1, __ATOMIC_RELAXED);
+  uint64_t now = mono_us();
+  if (*last_us && now - *last_us < gap_us) {
+    struct timespec gap = {0, (long) (gap_us - (now - *last_us)) * 1000};
+    nanosleep(&gap, NULL);
+    now = mono_us();
+  }
+  *last_us = now;
+}
+
+static void *waker_main(void *arg)
+{
+  struct ward_engine *e = arg;
+  struct futex_waitv w[FUTEX_WAITV_MAX];
+  uint64_t last_us = 0;
+  uint32_t gap_us = WAKE_FORWARD_GAP_US;
+  int failures = 0;
+  for (;;) {
+    pthread_mutex_lock(&e->lock);
+    bool stop = e->waker_stop;
+    size_t n = stop ? 0 : collect(e, w);
+    pthread_mutex_unlock(&e->lock);
+    if (stop)
+      break;
+    /* the timeout only bounds how long a missed kick could leave a stale
+     * set of words: kicks come with every change */
+    struct timespec to;
+    clock_gettime(CLOCK_MONOTONIC, &to);
+    to.tv_sec += 1;
+    long r = syscall(SYS_futex_waitv, w, (unsigned) n, 0u, &to, CLOCK_MONOTONIC);
+    int err = r < 0 ? errno : 0;
+    if (r == 0) {
+      continue;   /* kicked: the ring set or the armed modes changed */
+    } else if (r > 0) {
+      failures = 0;
+      gap_us = WAKE_FORWARD_GAP_US;
+      forward(e, &last_us, gap_us);
+    } else if (err == EAGAIN || err == EFAULT) {
+      /* EAGAIN with the same kick: a word is not what the engine stored,
+       * a producer swapped it (or the workload wrote it); EFAULT: a ring
+       * was truncated, and the engine's next drain finds out. Either way
+       * the engine looks, and noise backs off. */
+      if (__atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE) == w[0].val) {
+        if (mono_us() - last_us > 10000)
+          gap_us = WAKE_FORWARD_GAP_US;   /* quiet for a while: not noise */
+        forward(e, &last_us, gap_us);
+        gap_us = gap_us * 2 > WAKE_FORWARD_GAP_MAX_US ? WAKE_FORWARD_GAP_MAX_US : gap_us * 2;
+      }
+    } else if (err != ETIMEDOUT && err != EINTR && ++failures >= 16) {
+      /* denied (a seccomp profile without futex_waitv) or broken: the
+       * engine polls instead of trusting a helper that cannot wait */
+      __atomic_store_n(&e->waker_broken, true, __ATOMIC_RELEASE);
+      forward(e, &last_us, gap_us);
+      break;
+    }
+  }
+  return NULL;
+}
+
+void engine_waker_kick(struct ward_engine *e)
+{
+  __atomic_add_fetch(&e->waker_kick, 1, __ATOMIC_RELEASE);
+  syscall(SYS_futex, &e->waker_kick, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+bool engine_waker_start(struct ward_engine *e)
+{
+  if (e->waker_on)
+    return true;
+  /* zero waiters is EINVAL where the call exists and is allowed */
+  if (syscall(SYS_futex_waitv, NULL, 0u, 0u, NULL, CLOCK_MONOTONIC) == 0 || errno != EINVAL)
+    return false;
+  e->waker_stop = false;
+  e->waker_broken = false;
+  /* signals stay with the threads that handle them (ward run forwards
+   * them to the container); the synchronous ones cannot be blocked
+   * usefully (a blocked SIGBUS or SIGSEGV kills the process) */
+  sigset_t all, old;
+  sigfillset(&all);
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGSEGV);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  e->waker_on = pthread_create(&e->waker, NULL, waker_main, e) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return e->waker_on;
+}
+
+bool engine_waker_usable(struct ward_engine *e)
+{
+  return e->waker_on && !__atomic_load_n(&e->waker_broken, __ATOMIC_ACQUIRE);
+}
+
+void engine_waker_stop(struct ward_engine *e)
+{
+  if (!e->waker_on)
+    return;
+  pthread_mutex_lock(&e->lock);
+  e->waker_stop = true;
+  pthread_mutex_unlock(&e->lock);
+  engine_waker_kick(e);
+  pthread_join(e->waker, NULL);
+  e->waker_on = false;
+}
+
+/* All or nothing, decided before any header is written: when one ring
+ * must be polled the engine wakes on a timer anyway, and arming the others
+ * would only cost their producers system calls. A truncated ring delivers
+ * nothing more: it is neither armed nor a reason to poll. */
+bool engine_arm(struct ward_engine *e, uint32_t mode)
+{
+  if (!engine_waker_usable(e))
+    return false;
+  size_t n = 0;
+  for (struct ctr *c = e->list; c; c = c->next) {
+    if (!c->served || c->ring == NULL)
+      continue;
+    int can = ward_ring_can_arm(c->ring);
+    if (can == 0 || (can > 0 && ++n > WAKE_RINGS_MAX))
+      return false;
+  }
+  for (struct ctr *c = e->list; c; c = c->next) {
+    if (!c->served || c->ring == NULL)
+      continue;
+    c->wake_mask = pipeline_wake_mask(c);
+    if (ward_ring_arm(c->ring, mode, c->wake_mask))
+      c->armed_mode = mode;
+  }
+  /* the helper waits for the words to hold what was just stored */
+  engine_waker_kick(e);
+  return true;
+}
+
+void engine_disarm(struct ward_engine *e)
+{
+  for (struct ctr *c = e->list; c; c = c->next)
+    if (c->served && c->ring && c->armed_mode != WARD_RING_WAKE_OFF) {
+      ward_ring_disarm(c->ring);
+      c->armed_mode = WARD_RING_WAKE_OFF;
+    }
+}

@@ -1,0 +1,63 @@
+/* The producer's half of the ring's wake-ups (ring_format.h): after
+ * publishing a record, wake a consumer that sleeps on this ring if the
+ * record is one it asked for. Header only (the glibc and musl probes and the
+ * host's tests and benchmarks share it); async-signal-safe: one load when
+ * nobody sleeps, and at most one swap and one futex system call when
+ * somebody does. */
+#ifndef WARD_RING_WAKE_H
+#define WARD_RING_WAKE_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "probe/event.h"
+#include "probe/ring_produce.h"
+
+/* FUTEX_WAKE (linux/futex.h, which the musl build cannot include) */
+#define WARD_FUTEX_WAKE 1
+
+_Static_assert(WARD_EV_TYPE_COUNT < 63, "wake_mask has a bit per record type and WARD_RING_WAKE_WRITE_OPEN");
+
+/* Whether a record of type with open flags a_flags is one mask asks to be
+ * woken for. The consumer classifies what it drained with the same test.
+ * The access mode is the low two bits (musl's O_ACCMODE also holds O_PATH,
+ * glibc's does not: the two sides must agree). */
+static inline int ward_ring_wake_wanted(uint64_t mask, unsigned type, uint32_t a_flags)
+{
+  if (type < 63 && (mask >> type) & 1)
+    return 1;
+  return type == WARD_EV_OPEN && (mask & WARD_RING_WAKE_WRITE_OPEN)
+         && ((a_flags & 3) != O_RDONLY || (a_flags & (O_CREAT | O_TRUNC)));
+}
+
+static __attribute__((noinline, cold)) void ward_ring_wake_slow(const struct ward_ring_prod *p, uint64_t ticket,
+                                                                unsigned type, uint32_t a_flags, uint32_t w)
+{
+  if (w != WARD_RING_WAKE_ANY && (ticket & (p->mask >> 2)) != 0
+      && !ward_ring_wake_wanted(__atomic_load_n(&p->hdr->wake_mask, __ATOMIC_RELAXED), type, a_flags))
+    return;
+  /* one producer wakes; the rest see 0 (the consumer re-arms when it sleeps again) */
+  if (__atomic_exchange_n(&p->hdr->wake, WARD_RING_WAKE_OFF, __ATOMIC_ACQ_REL) == WARD_RING_WAKE_OFF)
+    return;
+  /* not private: the consumer is another process with its own mapping of
+   * the same file. The application's errno is left as it was. */
+  int saved = errno;
+  syscall(SYS_futex, &p->hdr->wake, WARD_FUTEX_WAKE, 1, (void *) 0, (void *) 0, 0);
+  errno = saved;
+}
+
+/* Call after ward_ring_publish, with the type and flags the record was
+ * published with (the slot is the consumer's by then). The usual case,
+ * nobody asleep, is one load of a line the consumer writes only when it
+ * goes to sleep or wakes. */
+static inline __attribute__((always_inline)) void ward_ring_wake_check(const struct ward_ring_prod *p, uint64_t ticket,
+                                                                       unsigned type, uint32_t a_flags)
+{
+  uint32_t w = __atomic_load_n(&p->hdr->wake, __ATOMIC_RELAXED);
+  if (__builtin_expect(w != WARD_RING_WAKE_OFF, 0))
+    ward_ring_wake_slow(p, ticket, type, a_flags, w);
+}
+
+#endif
