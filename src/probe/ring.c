@@ -472,27 +472,9 @@ size_t ward_ring_drain(struct ward_ring *r, ward_event_sink_fn sink, void *opaqu
 }
 
 /* Arming and disarming touch the shared header, which a truncated plain
- * file no longer backs: under the same guard as reading. */
-int ward_ring_can_arm(struct ward_ring *r)
-{
-  bus_handler_once();
-  if (r->truncated)
-    return -1;
-  sigjmp_buf jb;
-  if (sigsetjmp(jb, 0)) {
-    bus_guard = NULL;
-    r->truncated = true;
-    return -1;
-  }
-  bus_guard = &jb;
-  /* a producer that cannot wake has written here (an older probe): it would
-   * leave a sleeping consumer asleep, so this ring is polled */
-  bool can = (__atomic_load_n(&r->hdr->caps, __ATOMIC_ACQUIRE) & WARD_RING_CAP_WAKE) || r->tail == 0;
-  bus_guard = NULL;
-  return can;
-}
-
-bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask)
+ * file no longer backs: fn runs on it under the same guard as reading.
+ * False (and the ring marked truncated) when the file no longer backs it. */
+static bool with_header(struct ward_ring *r, void (*fn)(struct ward_ring_hdr *h, void *arg), void *arg)
 {
   bus_handler_once();
   if (r->truncated)
@@ -504,29 +486,54 @@ bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask)
     return false;
   }
   bus_guard = &jb;
-  struct ward_ring_hdr *h = r->hdr;
-  __atomic_store_n(&h->wake_mask, mask, __ATOMIC_RELAXED);
-  /* seq_cst: ordered before the consumer's next look at the slots, so a
-   * record published after that look finds the ring armed */
-  __atomic_store_n(&h->wake, mode, __ATOMIC_SEQ_CST);
+  fn(r->hdr, arg);
   bus_guard = NULL;
   return true;
 }
 
+static void read_caps(struct ward_ring_hdr *h, void *arg)
+{
+  *(uint32_t *) arg = __atomic_load_n(&h->caps, __ATOMIC_ACQUIRE);
+}
+
+int ward_ring_can_arm(struct ward_ring *r)
+{
+  uint32_t caps = 0;
+  if (!with_header(r, read_caps, &caps))
+    return -1;
+  /* a producer that cannot wake has written here (an older probe): it would
+   * leave a sleeping consumer asleep, so this ring is polled */
+  return (caps & WARD_RING_CAP_WAKE) || r->tail == 0;
+}
+
+struct arm_args {
+  uint32_t mode;
+  uint64_t mask;
+};
+
+static void store_wake(struct ward_ring_hdr *h, void *arg)
+{
+  const struct arm_args *a = arg;
+  __atomic_store_n(&h->wake_mask, a->mask, __ATOMIC_RELAXED);
+  /* seq_cst: ordered before the consumer's next look at the slots, so a
+   * record published after that look finds the ring armed */
+  __atomic_store_n(&h->wake, a->mode, __ATOMIC_SEQ_CST);
+}
+
+static void clear_wake(struct ward_ring_hdr *h, void *arg)
+{
+  (void) arg;
+  __atomic_store_n(&h->wake, WARD_RING_WAKE_OFF, __ATOMIC_RELAXED);
+}
+
+bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask)
+{
+  return with_header(r, store_wake, &(struct arm_args) {mode, mask});
+}
+
 void ward_ring_disarm(struct ward_ring *r)
 {
-  bus_handler_once();
-  if (r->truncated)
-    return;
-  sigjmp_buf jb;
-  if (sigsetjmp(jb, 0)) {
-    bus_guard = NULL;
-    r->truncated = true;
-    return;
-  }
-  bus_guard = &jb;
-  __atomic_store_n(&r->hdr->wake, WARD_RING_WAKE_OFF, __ATOMIC_RELAXED);
-  bus_guard = NULL;
+  with_header(r, clear_wake, NULL);
 }
 
 uint32_t *ward_ring_wake_word(struct ward_ring *r)

@@ -405,6 +405,11 @@ struct armed_run {
   struct ward_engine *e;
   int stop;
   size_t seen, execs;
+  char *dir, *alerts;
+  struct ward_ring *pr;
+  struct ward_ring_prod prod;
+  struct ward_alert_out *ao;
+  pthread_t th;
 };
 
 static void armed_tap(void *opaque, const struct ward_event *ev)
@@ -441,6 +446,47 @@ static void write_one(const struct ward_ring_prod *prod, uint16_t type, const ch
   ward_ring_write(prod, &in);
 }
 
+/* One container in mode off on a fresh ring, its engine running on a
+ * thread; producer_wakes: the ring's producer announces wake-ups, as the
+ * probe does. */
+static void armed_start(struct armed_run *a, const char *tag, bool producer_wakes)
+{
+  ward_error_t err = NULL;
+  a->dir = tmp_path(tag);
+  ward_mkdir_p(a->dir, 0700, &err);
+  int ring_fd = make_ring(a->dir, &a->pr, &a->prod);
+  if (producer_wakes)
+    __atomic_fetch_or(&a->prod.hdr->caps, WARD_RING_CAP_WAKE, __ATOMIC_RELEASE);
+  a->stop = eventfd(0, EFD_CLOEXEC);
+  if (asprintf(&a->alerts, "%s-alerts.log", a->dir) < 0)
+    abort();
+  ward_alert_out_open(a->alerts, NULL, &a->ao, &err);
+  struct ward_engine_opts eo = {.alerts = a->ao, .tap = armed_tap, .opaque = a};
+  ok(ward_engine_new(&eo, &a->e, &err) == 0, "%s: engine", tag);
+  struct ward_engine_container c = {.id = tag, .state_dir = a->dir, .ring_fd = ring_fd, .listener_fd = -1,
+                                    .pidfd = -1, .policy = ward_policy_new_mode(WARD_MODE_OFF, NULL)};
+  ok(ward_engine_add(a->e, &c, &err) == 0, "%s: container added", tag);
+  pthread_create(&a->th, NULL, armed_thread, a);
+  ward_error_free(&err);
+}
+
+static void armed_stop(struct armed_run *a, const char *tag)
+{
+  uint64_t one = 1;
+  ok(write(a->stop, &one, sizeof(one)) == 8, "%s: stop", tag);
+  pthread_join(a->th, NULL);
+}
+
+static void armed_free(struct armed_run *a)
+{
+  ward_engine_free(a->e);
+  ward_alert_out_free(a->ao);
+  ward_ring_close(a->pr);   /* unmaps without touching the pages, truncated or not */
+  close(a->stop);
+  free(a->alerts);
+  free(a->dir);
+}
+
 /* Armed sleeping (engine_wake.c): with a producer that announces wake-ups
  * the engine sleeps on the ring instead of polling it, and a record that
  * can alert wakes it at once. The positive control is the same engine with
@@ -448,28 +494,11 @@ static void write_one(const struct ward_ring_prod *prod, uint16_t type, const ch
 static void test_engine_armed(bool producer_wakes)
 {
   const char *tag = producer_wakes ? "armed" : "polled";
-  _cleanup_free_ char *dir = tmp_path(tag);
-  ward_error_t err = NULL;
-  ward_mkdir_p(dir, 0700, &err);
-  struct ward_ring *pr = NULL;
-  struct ward_ring_prod prod;
-  int ring_fd = make_ring(dir, &pr, &prod);
-  if (producer_wakes)
-    __atomic_fetch_or(&prod.hdr->caps, WARD_RING_CAP_WAKE, __ATOMIC_RELEASE);
-  struct armed_run a = {.stop = eventfd(0, EFD_CLOEXEC)};
-  _cleanup_free_ char *alerts = tmp_path("armed-alerts.log");
-  struct ward_alert_out *ao = NULL;
-  ward_alert_out_open(alerts, NULL, &ao, &err);
-  struct ward_engine_opts eo = {.alerts = ao, .tap = armed_tap, .opaque = &a};
-  ok(ward_engine_new(&eo, &a.e, &err) == 0, "%s: engine", tag);
-  struct ward_engine_container c = {.id = tag, .state_dir = dir, .ring_fd = ring_fd, .listener_fd = -1, .pidfd = -1,
-                                    .policy = ward_policy_new_mode(WARD_MODE_OFF, NULL)};
-  ok(ward_engine_add(a.e, &c, &err) == 0, "%s: container added", tag);
-  pthread_t th;
-  pthread_create(&th, NULL, armed_thread, &a);
+  struct armed_run a = {0};
+  armed_start(&a, tag, producer_wakes);
   /* an old producer's first record: the engine arms an empty ring (any
    * record may wake it) and finds it cannot rely on wake-ups afterwards */
-  write_one(&prod, WARD_EV_OPEN, "/etc/hostname");
+  write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
   ok(wait_seen(&a.seen, 1, 2000), "%s: a record on an idle ring reaches the engine", tag);
   usleep(50000);
   struct ward_engine_stats s0, s1;
@@ -485,10 +514,10 @@ static void test_engine_armed(bool producer_wakes)
     /* a burst of reading opens (nothing that alerts in mode off), then an
      * exec: the exec wakes the engine, not the 10 ms timeout */
     for (int i = 0; i < 20; i++)
-      write_one(&prod, WARD_EV_OPEN, "/etc/hostname");
+      write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
     usleep(2000);
     ward_engine_get_stats(a.e, &s0);
-    write_one(&prod, WARD_EV_EXEC, "/bin/sh");
+    write_one(&a.prod, WARD_EV_EXEC, "/bin/sh");
     ok(wait_seen(&a.execs, 1, 2000), "armed: the exec reaches the engine");
     ward_engine_get_stats(a.e, &s1);
     ok(s1.ring_wakeups > s0.ring_wakeups, "armed: the producer woke the engine (%llu wake-ups passed on)",
@@ -496,14 +525,14 @@ static void test_engine_armed(bool producer_wakes)
     /* every record gets there even when none wakes: the lazy timeout */
     size_t before = __atomic_load_n(&a.seen, __ATOMIC_RELAXED);
     for (int i = 0; i < 5; i++)
-      write_one(&prod, WARD_EV_OPEN, "/etc/passwd");
+      write_one(&a.prod, WARD_EV_OPEN, "/etc/passwd");
     ok(wait_seen(&a.seen, before + 5, 2000), "armed: records that wake nobody still arrive");
     /* hostile: the workload calls FUTEX_WAKE on its ring's word nonstop;
      * the wake-ups passed on to the engine stay bounded (one per 100 us) */
     ward_engine_get_stats(a.e, &s0);
     uint64_t end = ward_now_ns() + 200000000ull, calls = 0;
     while (ward_now_ns() < end) {
-      syscall(SYS_futex, &prod.hdr->wake, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+      syscall(SYS_futex, &a.prod.hdr->wake, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
       calls++;
     }
     ward_engine_get_stats(a.e, &s1);
@@ -514,30 +543,24 @@ static void test_engine_armed(bool producer_wakes)
     ward_engine_get_stats(a.e, &s0);
     end = ward_now_ns() + 200000000ull;
     for (uint32_t v = 1; ward_now_ns() < end; v = 3 - v) {
-      __atomic_store_n(&prod.hdr->wake, v, __ATOMIC_RELAXED);
-      syscall(SYS_futex, &prod.hdr->wake, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+      __atomic_store_n(&a.prod.hdr->wake, v, __ATOMIC_RELAXED);
+      syscall(SYS_futex, &a.prod.hdr->wake, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
     }
     ward_engine_get_stats(a.e, &s1);
     ok(s1.ring_wakeups - s0.ring_wakeups <= 2500 && s1.polls - s0.polls <= 5000,
        "armed: a word kept changing passed on %llu wake-ups, %llu polls in 200 ms",
        (unsigned long long) (s1.ring_wakeups - s0.ring_wakeups), (unsigned long long) (s1.polls - s0.polls));
     size_t execs = __atomic_load_n(&a.execs, __ATOMIC_RELAXED);
-    write_one(&prod, WARD_EV_EXEC, "/bin/sh");
+    write_one(&a.prod, WARD_EV_EXEC, "/bin/sh");
     ok(wait_seen(&a.execs, execs + 1, 2000), "armed: after the flood the engine still takes records");
   } else {
     /* positive control: polling wakes every millisecond or so */
     ok(polls >= 100 && s1.armed_sleeps <= 2, "polled: the engine polls the ring (%llu polls in 300 ms)",
        (unsigned long long) polls);
   }
-  uint64_t one = 1;
-  ok(write(a.stop, &one, sizeof(one)) == 8, "%s: stop", tag);
-  pthread_join(th, NULL);
+  armed_stop(&a, tag);
   ok(__atomic_load_n(&a.seen, __ATOMIC_RELAXED) >= 1, "%s: events seen", tag);
-  ward_engine_free(a.e);
-  ward_alert_out_free(ao);
-  ward_ring_close(pr);
-  close(a.stop);
-  ward_error_free(&err);
+  armed_free(&a);
 }
 
 /* A plain-file ring truncated by its workload while the engine sleeps
@@ -545,23 +568,12 @@ static void test_engine_armed(bool producer_wakes)
  * word. Neither may die of SIGBUS. */
 static void test_engine_armed_truncated(void)
 {
-  _cleanup_free_ char *dir = tmp_path("armed-trunc");
-  ward_error_t err = NULL;
-  ward_mkdir_p(dir, 0700, &err);
-  struct ward_ring *pr = NULL;
-  struct ward_ring_prod prod;
-  int ring_fd = make_ring(dir, &pr, &prod);
-  __atomic_fetch_or(&prod.hdr->caps, WARD_RING_CAP_WAKE, __ATOMIC_RELEASE);
-  int trunc_fd = dup(ring_fd);
-  struct armed_run a = {.stop = eventfd(0, EFD_CLOEXEC)};
-  struct ward_engine_opts eo = {.tap = armed_tap, .opaque = &a};
-  ok(ward_engine_new(&eo, &a.e, &err) == 0, "truncated: engine");
-  struct ward_engine_container c = {.id = "trunc", .state_dir = dir, .ring_fd = ring_fd, .listener_fd = -1,
-                                    .pidfd = -1, .policy = ward_policy_new_mode(WARD_MODE_OFF, NULL)};
-  ok(ward_engine_add(a.e, &c, &err) == 0, "truncated: container added");
-  pthread_t th;
-  pthread_create(&th, NULL, armed_thread, &a);
-  write_one(&prod, WARD_EV_OPEN, "/etc/hostname");
+  struct armed_run a = {0};
+  armed_start(&a, "truncated", true);
+  _cleanup_free_ char *ring = NULL;
+  if (asprintf(&ring, "%s/" WARD_STATE_PROBE "/ring", a.dir) < 0)
+    abort();
+  write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
   ok(wait_seen(&a.seen, 1, 2000), "truncated: the engine reads the ring");
   usleep(50000);
   struct ward_engine_stats st;
@@ -569,17 +581,11 @@ static void test_engine_armed_truncated(void)
   ok(st.armed_sleeps > 0, "truncated: the engine sleeps armed");
   /* the producer's view is gone with the file's pages: only the engine
    * touches the header from here on */
-  ok(ftruncate(trunc_fd, 0) == 0, "truncated: the workload truncates the ring");
+  ok(truncate(ring, 0) == 0, "truncated: the workload truncates the ring");
   usleep(350000);   /* past the idle armed sleep: the engine wakes and disarms */
-  uint64_t one = 1;
-  ok(write(a.stop, &one, sizeof(one)) == 8, "truncated: stop");
-  pthread_join(th, NULL);
+  armed_stop(&a, "truncated");
   ok(1, "truncated: the engine survived and stopped");
-  ward_engine_free(a.e);
-  close(trunc_fd);
-  close(a.stop);
-  ward_ring_close(pr);   /* unmaps without touching the pages */
-  ward_error_free(&err);
+  armed_free(&a);
 }
 
 int main(void)
