@@ -8,7 +8,9 @@
 # One more variant has every group on with the engine polling the ring at
 # most every POLL_US (default 10000) microseconds (`--poll-max-us`): fewer
 # wake-ups, alerts up to that late.
-# SERVERS="nginx" runs one of the two.
+# SERVERS="nginx" runs one of the two; VARIANTS="ward-probes-off
+# ward-probes-on" runs only those (probes off is always one: the paired
+# ratios are taken to it); NO_STRACE=1 leaves out the strace run.
 # WARD=path picks the ward binary (default build/src/cli/ward); WARD_BASE=path
 # adds that binary with every group on as one more variant, for a same-run
 # before/after of a change.
@@ -63,32 +65,61 @@ run_redis() {
   echo "$label $rps"
 }
 
-# Variants interleaved, ROUNDS times, so that the VM's drifting noise hits
-# each alike; the table gives each variant's median.
+variant_cmd() {  # name -> the command prefix that runs the server
+  case $1 in
+    bare) echo env ;;
+    ward-probes-off) echo "$ward --root $work/st sandbox --net host --no-probe --" ;;
+    ward-probes-on) echo "$ward --root $work/st sandbox --net host --probe all --" ;;
+    ward-probes-noperf) echo "$ward --root $work/st sandbox --net host --probe exec,file,net,mem,identity,dl --" ;;
+    ward-probes-on-slowpoll) echo "$ward --root $work/st sandbox --net host --probe all --poll-max-us $poll_us --" ;;
+    base-probes-on) echo "$base_ward --root $work/st sandbox --net host --probe all --" ;;
+  esac
+}
+variants=${VARIANTS:-bare ward-probes-off ward-probes-on ward-probes-noperf ward-probes-on-slowpoll}
+[ -z "$base_ward" ] || variants="$variants base-probes-on"
+case " $variants " in *" ward-probes-off "*) ;; *) variants="ward-probes-off $variants" ;; esac
+
+# Every round runs every variant once, in a fresh random order, so that the
+# VM's drifting noise (and whatever one run leaves to the next) hits each
+# alike. The table gives each variant's median; the paired figures are the
+# median of the per-round ratios to probes off, with a bootstrap 95 %
+# interval: that, not the medians' ratio, is what says whether a loss is
+# within a target.
 for server in ${SERVERS:-nginx redis}; do
   results=$(
     for round in $(seq "$rounds"); do
-      run_$server bare env
-      run_$server ward-probes-off "$ward" --root "$work/st" sandbox --net host --no-probe --
-      run_$server ward-probes-on "$ward" --root "$work/st" sandbox --net host --probe all --
-      run_$server ward-probes-noperf "$ward" --root "$work/st" sandbox --net host --probe exec,file,net,mem,identity,dl --
-      run_$server ward-probes-on-slowpoll "$ward" --root "$work/st" sandbox --net host --probe all --poll-max-us "$poll_us" --
-      [ -z "$base_ward" ] || run_$server base-probes-on "$base_ward" --root "$work/st" sandbox --net host --probe all --
+      for v in $(printf '%s\n' $variants | shuf); do
+        # shellcheck disable=SC2046
+        run_$server "$v" $(variant_cmd "$v") | sed "s/^/$round /"
+      done
     done
-    run_$server strace strace -f -o /dev/null
+    [ -n "${NO_STRACE:-}" ] || run_$server strace strace -f -o /dev/null | sed 's/^/0 /'
   )
   echo "== $server (requests/s, median of $rounds rounds; ratio to bare)"
-  median() { echo "$results" | awk -v l="$1" '$1 == l {print $2}' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-  base=$(median bare); off=$(median ward-probes-off); on=$(median ward-probes-on); noperf=$(median ward-probes-noperf)
-  labels="bare ward-probes-off ward-probes-on ward-probes-noperf ward-probes-on-slowpoll"
-  [ -z "$base_ward" ] || labels="$labels base-probes-on"
-  for l in $labels strace; do
+  median() { echo "$results" | awk -v l="$1" '$2 == l {print $3}' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+  ref=bare
+  case " $variants " in *" bare "*) ;; *) ref=ward-probes-off ;; esac
+  base=$(median $ref)
+  for l in $variants $([ -n "${NO_STRACE:-}" ] || echo strace); do
     awk -v l="$l" -v m="$(median "$l")" -v b="$base" 'BEGIN {printf "%-24s %12.0f %6.3f\n", l, m, m / b}'
   done
-  awk -v on="$on" -v off="$off" -v np="$noperf" -v sp="$(median ward-probes-on-slowpoll)" -v pu="$poll_us" 'BEGIN {
-    printf "all groups on vs off:    %+.1f %%\n", (on / off - 1) * 100
-    printf "all but perf vs off:     %+.1f %%\n", (np / off - 1) * 100
-    printf "all on, poll <= %d us vs off: %+.1f %%\n", pu, (sp / off - 1) * 100 }'
-  [ -z "$base_ward" ] || awk -v b="$(median base-probes-on)" -v off="$off" 'BEGIN {
-    printf "WARD_BASE all on vs off: %+.1f %%\n", (b / off - 1) * 100 }'
+  echo "$results" | python3 -c '
+import collections, random, statistics, sys
+by = collections.defaultdict(dict)
+for line in sys.stdin:
+    r, label, rps = line.split()
+    if rps:
+        by[label][int(r)] = float(rps)
+off = by["ward-probes-off"]
+print("paired, median of per-round ratios to probes off [bootstrap 95 %% interval], %d rounds:" % len(off))
+rng = random.Random(1)
+for label, runs in by.items():
+    if label in ("ward-probes-off", "strace"):
+        continue
+    d = [runs[r] / off[r] - 1 for r in runs if r in off and off[r] > 0]
+    if not d:
+        continue
+    boots = sorted(statistics.median(rng.choices(d, k=len(d))) for _ in range(1000))
+    print("  %-24s %+6.1f %% [%+.1f, %+.1f]" % (label, statistics.median(d) * 100, boots[25] * 100, boots[974] * 100))
+'
 done

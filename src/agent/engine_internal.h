@@ -52,6 +52,7 @@ struct ctr {
   struct ward_engine_stats st;
   uint64_t wake_mask;                   /* record types that wake an armed engine (pipeline_wake_mask) */
   uint32_t armed_mode;                  /* what the engine last stored in the ring's wake word (private) */
+  uint32_t waiter_val;                  /* what the helper last expects that word to hold (0 = OFF until it looks) */
   struct exe_slot exe[EXE_SLOTS];
   struct pipeline *pl;                  /* engine_pipeline.c's per-container state */
   struct ctr *next;
@@ -90,6 +91,7 @@ struct ward_engine {
   pthread_t waker;
   bool waker_on, waker_stop;
   uint32_t waker_kick;
+  uint64_t swaps_seen;                  /* producers' wake-ups the engine found taken when it (dis)armed */
   uint64_t waker_forwarded;
   uint32_t lazy_us, armed_idle_us;
   bool waker_broken;                    /* futex_waitv failed for good: poll */

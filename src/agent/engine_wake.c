@@ -5,8 +5,8 @@
  * VM a busy nginx lost 7-12 % to 500-1,100 empty wake-ups a second,
  * docs/benchmarks.md), and a polling engine wakes that often whether or not
  * anything happened. Armed, the engine sleeps until a producer publishes a
- * record that can raise an alert (the container's wake mask), the ring
- * fills a quarter, or, when the ring was empty, any record at all. The rest
+ * record that can raise an alert (the container's wake mask), a quarter of
+ * the ring waits, or, when the ring was empty, any record at all. The rest
  * waits for the lazy timeout.
  *
  * epoll cannot wait on a futex, so one helper thread waits on every ring's
@@ -46,15 +46,24 @@ static uint64_t mono_us(void)
  * never reads the shared header, which the workload may have truncated
  * (the kernel reports that as EFAULT; a read here would be SIGBUS). A
  * producer that swapped an armed word to 0 before the helper slept makes
- * the wait fail with EAGAIN, which is passed on like its wake-up. Called
- * with the lock held (the rings stay mapped while listed). */
-static size_t collect(struct ward_engine *e, struct futex_waitv *w)
+ * the wait fail with EAGAIN, which is passed on like its wake-up.
+ *
+ * After passing a wake-up on, a word a producer swapped to 0 stays 0 until
+ * the engine disarms: waiting on it with the armed value would fail at
+ * once, a second wake-up of both threads for nothing. So, while the engine
+ * has not yet found that swap (it counts each word it finds taken when it
+ * disarms or re-arms), only the kick word is waited on, and every ring is
+ * marked as expecting OFF, so that the engine's next arm kicks. Both sides
+ * hold the lock: either the engine found the swap before this look, and
+ * the words hold what it stored since, or its next arm kicks. */
+static size_t collect(struct ward_engine *e, struct futex_waitv *w, bool rings)
 {
   size_t n = 0;
   w[n++] = (struct futex_waitv){.val = __atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE),
                                 .uaddr = (uintptr_t) &e->waker_kick, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
   for (struct ctr *c = e->list; c && n < FUTEX_WAITV_MAX; c = c->next) {
-    uint32_t *word = c->served && c->ring ? ward_ring_wake_word(c->ring) : NULL;
+    uint32_t *word = rings && c->served && c->ring ? ward_ring_wake_word(c->ring) : NULL;
+    c->waiter_val = word ? c->armed_mode : WARD_RING_WAKE_OFF;
     if (word)
       w[n++] = (struct futex_waitv){.val = c->armed_mode, .uaddr = (uintptr_t) word, .flags = FUTEX_32};
   }
@@ -83,11 +92,15 @@ static void *waker_main(void *arg)
   uint64_t last_us = 0;
   uint32_t gap_us = WAKE_FORWARD_GAP_US;
   int failures = 0;
+  bool passed_on = false;
+  uint64_t seen = 0;
   for (;;) {
     pthread_mutex_lock(&e->lock);
     bool stop = e->waker_stop;
-    size_t n = stop ? 0 : collect(e, w);
+    size_t n = stop ? 0 : collect(e, w, !passed_on || e->swaps_seen != seen);
+    seen = e->swaps_seen;
     pthread_mutex_unlock(&e->lock);
+    passed_on = false;
     if (stop)
       break;
     /* the timeout only bounds how long a missed kick could leave a stale
@@ -103,6 +116,7 @@ static void *waker_main(void *arg)
       failures = 0;
       gap_us = WAKE_FORWARD_GAP_US;
       forward(e, &last_us, gap_us);
+      passed_on = true;
     } else if (err == EAGAIN || err == EFAULT) {
       /* EAGAIN with the same kick: a word is not what the engine stored,
        * a producer swapped it (or the workload wrote it); EFAULT: a ring
@@ -113,6 +127,7 @@ static void *waker_main(void *arg)
           gap_us = WAKE_FORWARD_GAP_US;   /* quiet for a while: not noise */
         forward(e, &last_us, gap_us);
         gap_us = gap_us * 2 > WAKE_FORWARD_GAP_MAX_US ? WAKE_FORWARD_GAP_MAX_US : gap_us * 2;
+        passed_on = true;
       }
     } else if (err != ETIMEDOUT && err != EINTR && ++failures >= 16) {
       /* denied (a seccomp profile without futex_waitv) or broken: the
@@ -186,15 +201,27 @@ bool engine_arm(struct ward_engine *e, uint32_t mode)
     if (can == 0 || (can > 0 && ++n > WAKE_RINGS_MAX))
       return false;
   }
+  bool stale = false;
   for (struct ctr *c = e->list; c; c = c->next) {
     if (!c->served || c->ring == NULL)
       continue;
     c->wake_mask = pipeline_wake_mask(c);
-    if (ward_ring_arm(c->ring, mode, c->wake_mask))
-      c->armed_mode = mode;
+    uint32_t was;
+    bool ok = ward_ring_arm(c->ring, mode, c->wake_mask, &was);
+    if (c->armed_mode != WARD_RING_WAKE_OFF && was == WARD_RING_WAKE_OFF)
+      e->swaps_seen++;   /* re-armed (ANY to URGENT) over a producer's swap */
+    c->armed_mode = ok ? mode : WARD_RING_WAKE_OFF;
+    stale |= c->waiter_val != c->armed_mode;
   }
-  /* the helper waits for the words to hold what was just stored */
-  engine_waker_kick(e);
+  /* The helper must wait for the words to hold what was just stored, or a
+   * producer's swap back to 0 before it sleeps goes unseen. When it already
+   * expects these values, it sleeps on (a disarm and re-arm to the same
+   * mode is invisible to it; a producer's swap in between fails its wait
+   * with EAGAIN, which it passes on), and kicking it would cost a wake-up of
+   * its own at every sleep of the engine. An armed mode is never OFF, so a
+   * ring the helper has not looked at yet always kicks. */
+  if (stale)
+    engine_waker_kick(e);
   return true;
 }
 
@@ -202,7 +229,8 @@ void engine_disarm(struct ward_engine *e)
 {
   for (struct ctr *c = e->list; c; c = c->next)
     if (c->served && c->ring && c->armed_mode != WARD_RING_WAKE_OFF) {
-      ward_ring_disarm(c->ring);
+      if (ward_ring_disarm(c->ring) == WARD_RING_WAKE_OFF)
+        e->swaps_seen++;
       c->armed_mode = WARD_RING_WAKE_OFF;
     }
 }

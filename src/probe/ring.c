@@ -509,31 +509,32 @@ int ward_ring_can_arm(struct ward_ring *r)
 struct arm_args {
   uint32_t mode;
   uint64_t mask;
+  uint32_t was;
 };
 
-static void store_wake(struct ward_ring_hdr *h, void *arg)
+static void swap_wake(struct ward_ring_hdr *h, void *arg)
 {
-  const struct arm_args *a = arg;
-  __atomic_store_n(&h->wake_mask, a->mask, __ATOMIC_RELAXED);
+  struct arm_args *a = arg;
+  if (a->mode != WARD_RING_WAKE_OFF)
+    __atomic_store_n(&h->wake_mask, a->mask, __ATOMIC_RELAXED);
   /* seq_cst: ordered before the consumer's next look at the slots, so a
    * record published after that look finds the ring armed */
-  __atomic_store_n(&h->wake, a->mode, __ATOMIC_SEQ_CST);
+  a->was = __atomic_exchange_n(&h->wake, a->mode, __ATOMIC_SEQ_CST);
 }
 
-static void clear_wake(struct ward_ring_hdr *h, void *arg)
+bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask, uint32_t *was)
 {
-  (void) arg;
-  __atomic_store_n(&h->wake, WARD_RING_WAKE_OFF, __ATOMIC_RELAXED);
+  struct arm_args a = {mode, mask, WARD_RING_WAKE_OFF};
+  bool ok = with_header(r, swap_wake, &a);
+  *was = a.was;
+  return ok;
 }
 
-bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask)
+uint32_t ward_ring_disarm(struct ward_ring *r)
 {
-  return with_header(r, store_wake, &(struct arm_args) {mode, mask});
-}
-
-void ward_ring_disarm(struct ward_ring *r)
-{
-  with_header(r, clear_wake, NULL);
+  struct arm_args a = {WARD_RING_WAKE_OFF, 0, WARD_RING_WAKE_OFF};
+  with_header(r, swap_wake, &a);
+  return a.was;
 }
 
 uint32_t *ward_ring_wake_word(struct ward_ring *r)

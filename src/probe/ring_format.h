@@ -20,8 +20,9 @@
  * record types that must reach it at once) and waits on it as a futex; a
  * producer that publishes a record the mode asks for swaps `wake` to 0 and
  * wakes it (ward_ring_wake_check, ring_wake.h). URGENT wakes for the types
- * in wake_mask and at every quarter of the ring (so a sleeping consumer
- * cannot let it fill); ANY wakes for every record (the ring was empty).
+ * in wake_mask and when a quarter of the ring waits behind the consumer's
+ * published tail (looked at every eighth of the tickets, so a sleeping
+ * consumer cannot let it fill); ANY wakes for every record (the ring was empty).
  * Producers that can wake set WARD_RING_CAP_WAKE in `caps` when they map
  * the ring. These fields sit in what was zero padding: a producer that
  * predates them never wakes, and a consumer that predates them never arms.
@@ -67,7 +68,7 @@ struct ward_ring_hdr {
 };
 
 #define WARD_RING_WAKE_OFF     0u   /* consumer awake or polling: producers do nothing */
-#define WARD_RING_WAKE_URGENT  1u   /* wake for wake_mask types and each quarter of the ring */
+#define WARD_RING_WAKE_URGENT  1u   /* wake for wake_mask types and a quarter ring of backlog */
 #define WARD_RING_WAKE_ANY     2u   /* wake for any record */
 #define WARD_RING_CAP_WAKE     0x1u /* a producer honours `wake` */
 #define WARD_RING_WAKE_WRITE_OPEN (1ull << 63)  /* wake_mask: opens for writing, creating or truncating */

@@ -32,11 +32,28 @@ static inline int ward_ring_wake_wanted(uint64_t mask, unsigned type, uint32_t a
          && ((a_flags & 3) != O_RDONLY || (a_flags & (O_CREAT | O_TRUNC)));
 }
 
+/* A sleeping consumer must not let the ring fill: URGENT also wakes it once
+ * a quarter of the ring waits. The consumer publishes its tail when it
+ * sleeps; the backlog is looked at every eighth of the ring's tickets, so
+ * the usual record costs no read of the consumer's line. (A wake-up at
+ * every quarter of the tickets, backlog or not, cost a shell reading files
+ * 40 wake-ups a second with 900 records waiting at most.) The tail is the
+ * workload's to write like the rest: a false one only wakes the consumer
+ * more often (its helper rate-limits that) or lets its own ring fill. */
+static inline int ward_ring_backlog_wanted(const struct ward_ring_prod *p, uint64_t ticket)
+{
+  if ((ticket & (p->mask >> 3)) != 0)
+    return 0;
+  uint64_t tail = __atomic_load_n(&p->hdr->tail, __ATOMIC_RELAXED);
+  return ticket - tail >= (p->mask + 1) / 4;
+}
+
 static __attribute__((noinline, cold)) void ward_ring_wake_slow(const struct ward_ring_prod *p, uint64_t ticket,
                                                                 unsigned type, uint32_t a_flags, uint32_t w)
 {
-  if (w != WARD_RING_WAKE_ANY && (ticket & (p->mask >> 2)) != 0
-      && !ward_ring_wake_wanted(__atomic_load_n(&p->hdr->wake_mask, __ATOMIC_RELAXED), type, a_flags))
+  if (w != WARD_RING_WAKE_ANY
+      && !ward_ring_wake_wanted(__atomic_load_n(&p->hdr->wake_mask, __ATOMIC_RELAXED), type, a_flags)
+      && !ward_ring_backlog_wanted(p, ticket))
     return;
   /* one producer wakes; the rest see 0 (the consumer re-arms when it sleeps again) */
   if (__atomic_exchange_n(&p->hdr->wake, WARD_RING_WAKE_OFF, __ATOMIC_ACQ_REL) == WARD_RING_WAKE_OFF)

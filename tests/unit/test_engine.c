@@ -410,6 +410,7 @@ struct armed_run {
   struct ward_ring_prod prod;
   struct ward_alert_out *ao;
   pthread_t th;
+  uint32_t lazy_us;   /* 0: the engine's default */
 };
 
 static void armed_tap(void *opaque, const struct ward_event *ev)
@@ -461,7 +462,7 @@ static void armed_start(struct armed_run *a, const char *tag, bool producer_wake
   if (asprintf(&a->alerts, "%s-alerts.log", a->dir) < 0)
     abort();
   ward_alert_out_open(a->alerts, NULL, &a->ao, &err);
-  struct ward_engine_opts eo = {.alerts = a->ao, .tap = armed_tap, .opaque = a};
+  struct ward_engine_opts eo = {.alerts = a->ao, .tap = armed_tap, .opaque = a, .lazy_us = a->lazy_us};
   ok(ward_engine_new(&eo, &a->e, &err) == 0, "%s: engine", tag);
   struct ward_engine_container c = {.id = tag, .state_dir = a->dir, .ring_fd = ring_fd, .listener_fd = -1,
                                     .pidfd = -1, .policy = ward_policy_new_mode(WARD_MODE_OFF, NULL)};
@@ -563,6 +564,55 @@ static void test_engine_armed(bool producer_wakes)
   armed_free(&a);
 }
 
+/* What wakes an armed engine besides records that can alert: a quarter
+ * of the ring waiting (1 MiB of 512-byte slots: 512 records), never the
+ * mere count of records written. */
+static void test_engine_armed_backlog(void)
+{
+  struct armed_run a = {0};
+  armed_start(&a, "backlog", true);
+  write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
+  ok(wait_seen(&a.seen, 1, 2000), "backlog: the engine reads the ring");
+  /* a steady stream, 40 records every 2 ms: about 200 wait at each 10 ms
+   * sleep, and 4,000 pass eight quarters of the ring's tickets (each of
+   * which used to wake the engine) */
+  struct ward_engine_stats s0, s1;
+  ward_engine_get_stats(a.e, &s0);
+  for (int round = 0; round < 100; round++) {
+    for (int i = 0; i < 40; i++)
+      write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
+    usleep(2000);
+  }
+  ward_engine_get_stats(a.e, &s1);
+  ok(wait_seen(&a.seen, 4001, 2000), "backlog: the stream arrives");
+  ok(s1.ring_wakeups - s0.ring_wakeups <= 2, "backlog: a stream that never fills a quarter woke the engine %llu times",
+     (unsigned long long) (s1.ring_wakeups - s0.ring_wakeups));
+  armed_stop(&a, "backlog");
+  armed_free(&a);
+
+  /* an engine told to look every 2 s: records below a quarter wait for it,
+   * a quarter of the ring waiting wakes it */
+  a = (struct armed_run) {.lazy_us = 2000000};
+  armed_start(&a, "backlog-lazy", true);
+  usleep(50000);   /* asleep on an empty ring */
+  write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");   /* wakes it (any record), it drains and re-arms */
+  ok(wait_seen(&a.seen, 1, 2000), "backlog-lazy: the engine reads the ring");
+  usleep(20000);   /* asleep again, armed for what can alert */
+  for (int i = 0; i < 300; i++)
+    write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
+  struct ward_engine_stats st;
+  bool early = wait_seen(&a.seen, 2, 200);
+  ward_engine_get_stats(a.e, &st);
+  ok(!early, "backlog-lazy: 300 records that cannot alert wait for the timeout (%zu seen, %llu wake-ups, %llu polls)",
+     __atomic_load_n(&a.seen, __ATOMIC_RELAXED), (unsigned long long) st.ring_wakeups, (unsigned long long) st.polls);
+  for (int i = 0; i < 500; i++)
+    write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
+  bool woke = wait_seen(&a.seen, 801, 300);
+  ok(woke, "backlog-lazy: a quarter of the ring waiting wakes the engine (%zu seen)", __atomic_load_n(&a.seen, __ATOMIC_RELAXED));
+  armed_stop(&a, "backlog-lazy");
+  armed_free(&a);
+}
+
 /* A plain-file ring truncated by its workload while the engine sleeps
  * armed on it: waking, the engine disarms it, and its helper waits on its
  * word. Neither may die of SIGBUS. */
@@ -601,6 +651,7 @@ int main(void)
   test_engine_armed(true);
   test_engine_armed(false);
   test_engine_armed_truncated();
+  test_engine_armed_backlog();
   ward_error_t err = NULL;
   ward_remove_tree(tmpdir, &err);
   ward_error_free(&err);
