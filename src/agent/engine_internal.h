@@ -53,6 +53,7 @@ struct ctr {
   uint64_t wake_mask;                   /* record types that wake an armed engine (pipeline_wake_mask) */
   uint32_t armed_mode;                  /* what the engine last stored in the ring's wake word (private) */
   uint32_t waiter_val;                  /* what the helper last expects that word to hold (0 = OFF until it looks) */
+  uint64_t armed_stamp;                 /* which arm stored armed_mode (engine's arm_stamps), 0 never */
   struct exe_slot exe[EXE_SLOTS];
   struct pipeline *pl;                  /* engine_pipeline.c's per-container state */
   struct ctr *next;
@@ -91,7 +92,7 @@ struct ward_engine {
   pthread_t waker;
   bool waker_on, waker_stop;
   uint32_t waker_kick;
-  uint64_t swaps_seen;                  /* producers' wake-ups the engine found taken when it (dis)armed */
+  uint64_t arm_stamps;                  /* ring arms so far: each arm's stamp (under the lock) */
   uint64_t waker_forwarded;
   uint32_t lazy_us, armed_idle_us;
   bool waker_broken;                    /* futex_waitv failed for good: poll */

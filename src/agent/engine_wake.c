@@ -48,41 +48,73 @@ static uint64_t mono_us(void)
  * producer that swapped an armed word to 0 before the helper slept makes
  * the wait fail with EAGAIN, which is passed on like its wake-up.
  *
- * After passing a wake-up on, a word a producer swapped to 0 stays 0 until
- * the engine disarms: waiting on it with the armed value would fail at
- * once, a second wake-up of both threads for nothing. So, while the engine
- * has not yet found that swap (it counts each word it finds taken when it
- * disarms or re-arms), only the kick word is waited on, and every ring is
- * marked as expecting OFF, so that the engine's next arm kicks. Both sides
- * hold the lock: either the engine found the swap before this look, and
- * the words hold what it stored since, or its next arm kicks. */
-static size_t collect(struct ward_engine *e, struct futex_waitv *w, bool rings)
+ * After a producer's wake-up, its word holds 0 until the engine re-arms
+ * it: waiting on it for the armed value would fail at once with EAGAIN, a
+ * second wake-up of both threads for nothing. So the ring that woke the
+ * helper is waited on for 0 while it is still in the arm it woke in (the
+ * same stamp, woken_arm), and marked as expecting 0, so that the engine's
+ * next arm kicks. Every other ring is waited on for what the engine
+ * stored. Both sides hold the lock: either the engine re-armed the ring
+ * before this look (a new stamp, its value is waited for) or its arm
+ * kicks. A workload that calls FUTEX_WAKE without swapping leaves its own
+ * word armed: the wait for 0 fails, which is passed on and rate-limited
+ * like any noise of its, until the engine's next arm. */
+static size_t collect(struct ward_engine *e, struct futex_waitv *w, uint64_t woken_stamp)
 {
   size_t n = 0;
   w[n++] = (struct futex_waitv){.val = __atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE),
                                 .uaddr = (uintptr_t) &e->waker_kick, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
   for (struct ctr *c = e->list; c && n < FUTEX_WAITV_MAX; c = c->next) {
-    uint32_t *word = rings && c->served && c->ring ? ward_ring_wake_word(c->ring) : NULL;
-    c->waiter_val = word ? c->armed_mode : WARD_RING_WAKE_OFF;
-    if (word)
-      w[n++] = (struct futex_waitv){.val = c->armed_mode, .uaddr = (uintptr_t) word, .flags = FUTEX_32};
+    uint32_t *word = c->served && c->ring ? ward_ring_wake_word(c->ring) : NULL;
+    if (word == NULL) {
+      c->waiter_val = WARD_RING_WAKE_OFF;
+      continue;
+    }
+    bool taken = woken_stamp != 0 && c->armed_stamp == woken_stamp;
+    c->waiter_val = taken ? WARD_RING_WAKE_OFF : c->armed_mode;
+    w[n++] = (struct futex_waitv){.val = c->waiter_val, .uaddr = (uintptr_t) word, .flags = FUTEX_32};
   }
   return n;
 }
 
-static void forward(struct ward_engine *e, uint64_t *last_us, uint32_t gap_us)
+/* Which arm of its ring a woken word belongs to, looked up before the
+ * wake-up is passed on, so before the engine can re-arm in answer: the
+ * period the producer swapped in (or, if the engine's own timeout re-armed
+ * first, a later one, whose word is armed again: the wait for 0 then fails
+ * at once, one wake-up more, never one missed). */
+static uint64_t woken_arm(struct ward_engine *e, uintptr_t word)
 {
+  uint64_t stamp = 0;
+  pthread_mutex_lock(&e->lock);
+  for (struct ctr *c = e->list; c; c = c->next)
+    if (c->served && c->ring && (uintptr_t) ward_ring_wake_word(c->ring) == word) {
+      stamp = c->armed_stamp;
+      break;
+    }
+  pthread_mutex_unlock(&e->lock);
+  return stamp;
+}
+
+/* Passes a wake-up on to the engine's eventfd, at most one per *gap_us. A
+ * producer's wake-up resets the gap; noise doubles it (up to the maximum)
+ * unless nothing came for 10 ms. */
+static void forward(struct ward_engine *e, uint64_t *last_us, uint32_t *gap_us, bool noise)
+{
+  if (!noise || mono_us() - *last_us > 10000)
+    *gap_us = WAKE_FORWARD_GAP_US;
   uint64_t one = 1;
   if (write(e->wake_fd, &one, sizeof(one)) < 0)
     (void) 0;   /* already pending */
   __atomic_add_fetch(&e->waker_forwarded, 1, __ATOMIC_RELAXED);
   uint64_t now = mono_us();
-  if (*last_us && now - *last_us < gap_us) {
-    struct timespec gap = {0, (long) (gap_us - (now - *last_us)) * 1000};
+  if (*last_us && now - *last_us < *gap_us) {
+    struct timespec gap = {0, (long) (*gap_us - (now - *last_us)) * 1000};
     nanosleep(&gap, NULL);
     now = mono_us();
   }
   *last_us = now;
+  if (noise)
+    *gap_us = *gap_us * 2 > WAKE_FORWARD_GAP_MAX_US ? WAKE_FORWARD_GAP_MAX_US : *gap_us * 2;
 }
 
 static void *waker_main(void *arg)
@@ -92,15 +124,13 @@ static void *waker_main(void *arg)
   uint64_t last_us = 0;
   uint32_t gap_us = WAKE_FORWARD_GAP_US;
   int failures = 0;
-  bool passed_on = false;
-  uint64_t seen = 0;
+  uint64_t woken_stamp = 0;   /* the arm of the ring whose word woke the helper */
   for (;;) {
     pthread_mutex_lock(&e->lock);
     bool stop = e->waker_stop;
-    size_t n = stop ? 0 : collect(e, w, !passed_on || e->swaps_seen != seen);
-    seen = e->swaps_seen;
+    size_t n = stop ? 0 : collect(e, w, woken_stamp);
     pthread_mutex_unlock(&e->lock);
-    passed_on = false;
+    woken_stamp = 0;
     if (stop)
       break;
     /* the timeout only bounds how long a missed kick could leave a stale
@@ -112,28 +142,26 @@ static void *waker_main(void *arg)
     int err = r < 0 ? errno : 0;
     if (r == 0) {
       continue;   /* kicked: the ring set or the armed modes changed */
-    } else if (r > 0) {
+    } else if (r > 0 && (size_t) r < n) {
       failures = 0;
-      gap_us = WAKE_FORWARD_GAP_US;
-      forward(e, &last_us, gap_us);
-      passed_on = true;
+      /* producers wake only after swapping an armed word to 0: a wake-up
+       * on a word expected to hold 0 is the workload's own noise (or a
+       * producer that beat the kick of a re-arm), and backs off */
+      bool noise = w[r].val == WARD_RING_WAKE_OFF;
+      woken_stamp = woken_arm(e, (uintptr_t) w[r].uaddr);
+      forward(e, &last_us, &gap_us, noise);
     } else if (err == EAGAIN || err == EFAULT) {
       /* EAGAIN with the same kick: a word is not what the engine stored,
        * a producer swapped it (or the workload wrote it); EFAULT: a ring
        * was truncated, and the engine's next drain finds out. Either way
        * the engine looks, and noise backs off. */
-      if (__atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE) == w[0].val) {
-        if (mono_us() - last_us > 10000)
-          gap_us = WAKE_FORWARD_GAP_US;   /* quiet for a while: not noise */
-        forward(e, &last_us, gap_us);
-        gap_us = gap_us * 2 > WAKE_FORWARD_GAP_MAX_US ? WAKE_FORWARD_GAP_MAX_US : gap_us * 2;
-        passed_on = true;
-      }
+      if (__atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE) == w[0].val)
+        forward(e, &last_us, &gap_us, true);
     } else if (err != ETIMEDOUT && err != EINTR && ++failures >= 16) {
       /* denied (a seccomp profile without futex_waitv) or broken: the
        * engine polls instead of trusting a helper that cannot wait */
       __atomic_store_n(&e->waker_broken, true, __ATOMIC_RELEASE);
-      forward(e, &last_us, gap_us);
+      forward(e, &last_us, &gap_us, false);
       break;
     }
   }
@@ -206,11 +234,9 @@ bool engine_arm(struct ward_engine *e, uint32_t mode)
     if (!c->served || c->ring == NULL)
       continue;
     c->wake_mask = pipeline_wake_mask(c);
-    uint32_t was;
-    bool ok = ward_ring_arm(c->ring, mode, c->wake_mask, &was);
-    if (c->armed_mode != WARD_RING_WAKE_OFF && was == WARD_RING_WAKE_OFF)
-      e->swaps_seen++;   /* re-armed (ANY to URGENT) over a producer's swap */
+    bool ok = ward_ring_arm(c->ring, mode, c->wake_mask);
     c->armed_mode = ok ? mode : WARD_RING_WAKE_OFF;
+    c->armed_stamp = ok ? ++e->arm_stamps : 0;
     stale |= c->waiter_val != c->armed_mode;
   }
   /* The helper must wait for the words to hold what was just stored, or a
@@ -219,7 +245,8 @@ bool engine_arm(struct ward_engine *e, uint32_t mode)
    * mode is invisible to it; a producer's swap in between fails its wait
    * with EAGAIN, which it passes on), and kicking it would cost a wake-up of
    * its own at every sleep of the engine. An armed mode is never OFF, so a
-   * ring the helper has not looked at yet always kicks. */
+   * ring the helper has not looked at yet, or waits on for 0 after its
+   * wake-up, always kicks. */
   if (stale)
     engine_waker_kick(e);
   return true;
@@ -229,8 +256,7 @@ void engine_disarm(struct ward_engine *e)
 {
   for (struct ctr *c = e->list; c; c = c->next)
     if (c->served && c->ring && c->armed_mode != WARD_RING_WAKE_OFF) {
-      if (ward_ring_disarm(c->ring) == WARD_RING_WAKE_OFF)
-        e->swaps_seen++;
+      ward_ring_disarm(c->ring);
       c->armed_mode = WARD_RING_WAKE_OFF;
     }
 }

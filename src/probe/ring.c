@@ -509,32 +509,31 @@ int ward_ring_can_arm(struct ward_ring *r)
 struct arm_args {
   uint32_t mode;
   uint64_t mask;
-  uint32_t was;
 };
 
-static void swap_wake(struct ward_ring_hdr *h, void *arg)
+static void store_wake(struct ward_ring_hdr *h, void *arg)
 {
-  struct arm_args *a = arg;
-  if (a->mode != WARD_RING_WAKE_OFF)
-    __atomic_store_n(&h->wake_mask, a->mask, __ATOMIC_RELAXED);
+  const struct arm_args *a = arg;
+  __atomic_store_n(&h->wake_mask, a->mask, __ATOMIC_RELAXED);
   /* seq_cst: ordered before the consumer's next look at the slots, so a
    * record published after that look finds the ring armed */
-  a->was = __atomic_exchange_n(&h->wake, a->mode, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&h->wake, a->mode, __ATOMIC_SEQ_CST);
 }
 
-bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask, uint32_t *was)
+static void clear_wake(struct ward_ring_hdr *h, void *arg)
 {
-  struct arm_args a = {mode, mask, WARD_RING_WAKE_OFF};
-  bool ok = with_header(r, swap_wake, &a);
-  *was = a.was;
-  return ok;
+  (void) arg;
+  __atomic_store_n(&h->wake, WARD_RING_WAKE_OFF, __ATOMIC_RELAXED);
 }
 
-uint32_t ward_ring_disarm(struct ward_ring *r)
+bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask)
 {
-  struct arm_args a = {WARD_RING_WAKE_OFF, 0, WARD_RING_WAKE_OFF};
-  with_header(r, swap_wake, &a);
-  return a.was;
+  return with_header(r, store_wake, &(struct arm_args) {mode, mask});
+}
+
+void ward_ring_disarm(struct ward_ring *r)
+{
+  with_header(r, clear_wake, NULL);
 }
 
 uint32_t *ward_ring_wake_word(struct ward_ring *r)

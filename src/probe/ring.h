@@ -78,12 +78,10 @@ void ward_ring_set_stall_timeout(struct ward_ring *r, uint64_t ns);
  * when it was truncated (it delivers nothing more: neither armed nor
  * polled). Arm returns false once the ring is found truncated. Arming is
  * seq_cst: drain once more after it, a record published before it may not
- * have woken anyone. Both say what the word held before (*was, the
- * return): OFF where the consumer had armed means a producer took the
- * wake-up (or the ring was truncated). */
+ * have woken anyone. */
 int ward_ring_can_arm(struct ward_ring *r);
-bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask, uint32_t *was);
-uint32_t ward_ring_disarm(struct ward_ring *r);
+bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask);
+void ward_ring_disarm(struct ward_ring *r);
 /* The futex word to sleep on (not private: producers map the same file);
  * NULL once the ring was found truncated. */
 uint32_t *ward_ring_wake_word(struct ward_ring *r);

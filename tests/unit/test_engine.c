@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sched.h>
@@ -613,6 +614,66 @@ static void test_engine_armed_backlog(void)
   armed_free(&a);
 }
 
+/* A container that keeps scribbling on its own wake word (and calling
+ * FUTEX_WAKE on it) must not stop the helper watching its neighbour's
+ * ring: the neighbour's exec wakes the engine, not its 200 ms timeout. */
+static atomic_bool scribbling;
+
+static void *scribble_wake(void *arg)
+{
+  struct ward_ring_hdr *h = arg;
+  while (atomic_load(&scribbling)) {
+    __atomic_store_n(&h->wake, 3, __ATOMIC_RELAXED);
+    syscall(SYS_futex, &h->wake, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+  }
+  return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+  return x < y ? -1 : x > y;
+}
+
+static void test_engine_armed_neighbour(void)
+{
+  struct armed_run a = {.lazy_us = 200000};
+  armed_start(&a, "neighbour", true);
+  ward_error_t err = NULL;
+  _cleanup_free_ char *dir = tmp_path("neighbour-b");
+  ward_mkdir_p(dir, 0700, &err);
+  struct ward_ring *pr_b = NULL;
+  struct ward_ring_prod prod_b;
+  int ring_b = make_ring(dir, &pr_b, &prod_b);
+  __atomic_fetch_or(&prod_b.hdr->caps, WARD_RING_CAP_WAKE, __ATOMIC_RELEASE);
+  struct ward_engine_container c = {.id = "neighbour-b", .state_dir = dir, .ring_fd = ring_b, .listener_fd = -1,
+                                    .pidfd = -1, .policy = ward_policy_new_mode(WARD_MODE_OFF, NULL)};
+  ok(ward_engine_add(a.e, &c, &err) == 0, "neighbour: second container added");
+  usleep(50000);
+  atomic_store(&scribbling, true);
+  pthread_t th;
+  pthread_create(&th, NULL, scribble_wake, a.prod.hdr);
+  enum { N = 20 };
+  uint64_t lat[N];
+  bool all = true;
+  for (int i = 0; i < N; i++) {
+    uint64_t t0 = ward_now_ns();
+    write_one(&prod_b, WARD_EV_EXEC, "/bin/sh");
+    all &= wait_seen(&a.execs, (size_t) i + 1, 2000);
+    lat[i] = ward_now_ns() - t0;
+    usleep(3000);
+  }
+  atomic_store(&scribbling, false);
+  pthread_join(th, NULL);
+  qsort(lat, N, sizeof(lat[0]), cmp_u64);
+  ok(all && lat[N / 2] < 20000000ull, "neighbour: its execs reach the engine while the other scribbles (median %.2f ms, max %.2f ms)",
+     lat[N / 2] / 1e6, lat[N - 1] / 1e6);
+  armed_stop(&a, "neighbour");
+  armed_free(&a);
+  ward_ring_close(pr_b);
+  ward_error_free(&err);
+}
+
 /* A plain-file ring truncated by its workload while the engine sleeps
  * armed on it: waking, the engine disarms it, and its helper waits on its
  * word. Neither may die of SIGBUS. */
@@ -652,6 +713,7 @@ int main(void)
   test_engine_armed(false);
   test_engine_armed_truncated();
   test_engine_armed_backlog();
+  test_engine_armed_neighbour();
   ward_error_t err = NULL;
   ward_remove_tree(tmpdir, &err);
   ward_error_free(&err);
