@@ -629,11 +629,18 @@ static bool arm_rings(struct ward_engine *e, uint32_t mode, int64_t *wait_ns)
   if (armed) {
     e->urgent = 0;
     n = drain_all(e);
+    /* No longer empty: armed for what can alert instead. A producer that
+     * took the ANY wake-up after that drain woke nobody (the helper cannot
+     * collect while the lock is held) and its 0 is overwritten now, so
+     * drain once more, as after any arm. */
+    if (n > 0 && n < DRAIN_BATCH && e->urgent == 0 && mode == WARD_RING_WAKE_ANY) {
+      armed = engine_arm(e, mode = WARD_RING_WAKE_URGENT);
+      if (armed)
+        n += drain_all(e);
+    }
     urgent = e->urgent;
-    if (urgent || n >= DRAIN_BATCH)
+    if (urgent || n >= DRAIN_BATCH || !armed)
       engine_disarm(e), armed = false;
-    else if (n > 0 && mode == WARD_RING_WAKE_ANY)
-      armed = engine_arm(e, mode = WARD_RING_WAKE_URGENT);   /* no longer empty */
   }
   pthread_mutex_unlock(&e->lock);
   if (!armed) {

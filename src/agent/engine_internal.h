@@ -54,6 +54,7 @@ struct ctr {
   uint32_t armed_mode;                  /* what the engine last stored in the ring's wake word (private) */
   uint32_t waiter_val;                  /* what the helper last expects that word to hold (0 = OFF until it looks) */
   uint64_t armed_stamp;                 /* which arm stored armed_mode (engine's arm_stamps), 0 never */
+  uint64_t woke_stamp;                  /* the arm in which its word last woke the helper */
   struct exe_slot exe[EXE_SLOTS];
   struct pipeline *pl;                  /* engine_pipeline.c's per-container state */
   struct ctr *next;

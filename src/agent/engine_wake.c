@@ -50,16 +50,14 @@ static uint64_t mono_us(void)
  *
  * After a producer's wake-up, its word holds 0 until the engine re-arms
  * it: waiting on it for the armed value would fail at once with EAGAIN, a
- * second wake-up of both threads for nothing. So the ring that woke the
- * helper is waited on for 0 while it is still in the arm it woke in (the
- * same stamp, woken_arm), and marked as expecting 0, so that the engine's
- * next arm kicks. Every other ring is waited on for what the engine
- * stored. Both sides hold the lock: either the engine re-armed the ring
- * before this look (a new stamp, its value is waited for) or its arm
- * kicks. A workload that calls FUTEX_WAKE without swapping leaves its own
- * word armed: the wait for 0 fails, which is passed on and rate-limited
- * like any noise of its, until the engine's next arm. */
-static size_t collect(struct ward_engine *e, struct futex_waitv *w, uint64_t woken_stamp)
+ * second wake-up of both threads for nothing. So a ring whose word woke
+ * the helper in its current arm (woke_stamp, set by woken_arm before the
+ * wake-up is passed on) is waited on for 0, and marked as expecting 0, so
+ * that the engine's next arm, with a new stamp, kicks. Every other ring is
+ * waited on for what the engine stored. Both sides hold the lock: either
+ * the engine re-armed the ring before this look (a new stamp: its value is
+ * waited for) or its arm kicks. */
+static size_t collect(struct ward_engine *e, struct futex_waitv *w)
 {
   size_t n = 0;
   w[n++] = (struct futex_waitv){.val = __atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE),
@@ -70,29 +68,35 @@ static size_t collect(struct ward_engine *e, struct futex_waitv *w, uint64_t wok
       c->waiter_val = WARD_RING_WAKE_OFF;
       continue;
     }
-    bool taken = woken_stamp != 0 && c->armed_stamp == woken_stamp;
+    bool taken = c->armed_stamp != 0 && c->woke_stamp == c->armed_stamp;
     c->waiter_val = taken ? WARD_RING_WAKE_OFF : c->armed_mode;
     w[n++] = (struct futex_waitv){.val = c->waiter_val, .uaddr = (uintptr_t) word, .flags = FUTEX_32};
   }
   return n;
 }
 
-/* Which arm of its ring a woken word belongs to, looked up before the
- * wake-up is passed on, so before the engine can re-arm in answer: the
- * period the producer swapped in (or, if the engine's own timeout re-armed
- * first, a later one, whose word is armed again: the wait for 0 then fails
- * at once, one wake-up more, never one missed). */
-static uint64_t woken_arm(struct ward_engine *e, uintptr_t word)
+/* Marks the ring of a woken word as woken in its current arm, before the
+ * wake-up is passed on, so before the engine can re-arm in answer. If the
+ * engine's own timeout re-armed it first, that later arm is marked: its
+ * word is waited on for 0 although a producer may not have swapped it,
+ * and the wait fails at once (one wake-up more). If a producer has swapped
+ * it too, its FUTEX_WAKE may come before the helper waits again; its record
+ * is drained all the same, in answer to the wake-up being passed on or
+ * right after the engine's next arm, which kicks.
+ * True when the word had already woken the helper in this arm: a producer
+ * wakes once per arm (it swaps the word to 0 first), so this is noise. */
+static bool woken_arm(struct ward_engine *e, uintptr_t word)
 {
-  uint64_t stamp = 0;
+  bool again = false;
   pthread_mutex_lock(&e->lock);
   for (struct ctr *c = e->list; c; c = c->next)
     if (c->served && c->ring && (uintptr_t) ward_ring_wake_word(c->ring) == word) {
-      stamp = c->armed_stamp;
+      again = c->armed_stamp != 0 && c->woke_stamp == c->armed_stamp;
+      c->woke_stamp = c->armed_stamp;
       break;
     }
   pthread_mutex_unlock(&e->lock);
-  return stamp;
+  return again;
 }
 
 /* Passes a wake-up on to the engine's eventfd, at most one per *gap_us. A
@@ -124,17 +128,16 @@ static void *waker_main(void *arg)
   uint64_t last_us = 0;
   uint32_t gap_us = WAKE_FORWARD_GAP_US;
   int failures = 0;
-  uint64_t woken_stamp = 0;   /* the arm of the ring whose word woke the helper */
   for (;;) {
     pthread_mutex_lock(&e->lock);
     bool stop = e->waker_stop;
-    size_t n = stop ? 0 : collect(e, w, woken_stamp);
+    size_t n = stop ? 0 : collect(e, w);
     pthread_mutex_unlock(&e->lock);
-    woken_stamp = 0;
     if (stop)
       break;
     /* the timeout only bounds how long a missed kick could leave a stale
-     * set of words: kicks come with every change */
+     * set of words: the engine kicks whenever it stores a value the helper
+     * does not expect (engine_arm), and when the ring set changes */
     struct timespec to;
     clock_gettime(CLOCK_MONOTONIC, &to);
     to.tv_sec += 1;
@@ -142,13 +145,11 @@ static void *waker_main(void *arg)
     int err = r < 0 ? errno : 0;
     if (r == 0) {
       continue;   /* kicked: the ring set or the armed modes changed */
-    } else if (r > 0 && (size_t) r < n) {
+    } else if (r > 0) {
       failures = 0;
-      /* producers wake only after swapping an armed word to 0: a wake-up
-       * on a word expected to hold 0 is the workload's own noise (or a
-       * producer that beat the kick of a re-arm), and backs off */
-      bool noise = w[r].val == WARD_RING_WAKE_OFF;
-      woken_stamp = woken_arm(e, (uintptr_t) w[r].uaddr);
+      /* a wake-up on a word expected to hold 0, or a second one in the
+       * same arm, is the workload's own noise and backs off */
+      bool noise = (size_t) r >= n || w[r].val == WARD_RING_WAKE_OFF || woken_arm(e, (uintptr_t) w[r].uaddr);
       forward(e, &last_us, &gap_us, noise);
     } else if (err == EAGAIN || err == EFAULT) {
       /* EAGAIN with the same kick: a word is not what the engine stored,
