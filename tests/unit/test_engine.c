@@ -576,7 +576,7 @@ static void test_engine_armed_backlog(void)
   ok(wait_seen(&a.seen, 1, 2000), "backlog: the engine reads the ring");
   /* a steady stream, 40 records every 2 ms: about 200 wait at each 10 ms
    * sleep, and 4,000 pass eight quarters of the ring's tickets (each of
-   * which used to wake the engine) */
+   * which used to wake the engine: 8 wake-ups) */
   struct ward_engine_stats s0, s1;
   ward_engine_get_stats(a.e, &s0);
   for (int round = 0; round < 100; round++) {
@@ -586,7 +586,7 @@ static void test_engine_armed_backlog(void)
   }
   ward_engine_get_stats(a.e, &s1);
   ok(wait_seen(&a.seen, 4001, 2000), "backlog: the stream arrives");
-  ok(s1.ring_wakeups - s0.ring_wakeups <= 2, "backlog: a stream that never fills a quarter woke the engine %llu times",
+  ok(s1.ring_wakeups - s0.ring_wakeups <= 3, "backlog: a stream that never fills a quarter woke the engine %llu times",
      (unsigned long long) (s1.ring_wakeups - s0.ring_wakeups));
   armed_stop(&a, "backlog");
   armed_free(&a);
@@ -598,7 +598,7 @@ static void test_engine_armed_backlog(void)
   usleep(50000);   /* asleep on an empty ring */
   write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");   /* wakes it (any record), it drains and re-arms */
   ok(wait_seen(&a.seen, 1, 2000), "backlog-lazy: the engine reads the ring");
-  usleep(20000);   /* asleep again, armed for what can alert */
+  usleep(100000);   /* asleep again, armed for what can alert (a slow machine takes a while) */
   for (int i = 0; i < 300; i++)
     write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
   struct ward_engine_stats st;
@@ -608,7 +608,10 @@ static void test_engine_armed_backlog(void)
      __atomic_load_n(&a.seen, __ATOMIC_RELAXED), (unsigned long long) st.ring_wakeups, (unsigned long long) st.polls);
   for (int i = 0; i < 500; i++)
     write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
-  bool woke = wait_seen(&a.seen, 801, 300);
+  /* the producer of ticket 768 (an eighth of the ring, with 767 waiting)
+   * wakes it: at least the records up to there arrive at once; those
+   * published after the engine's drain wait for its next look */
+  bool woke = wait_seen(&a.seen, 769, 300);
   ok(woke, "backlog-lazy: a quarter of the ring waiting wakes the engine (%zu seen)", __atomic_load_n(&a.seen, __ATOMIC_RELAXED));
   armed_stop(&a, "backlog-lazy");
   armed_free(&a);
