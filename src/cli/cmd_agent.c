@@ -127,9 +127,8 @@ int cmd_agent(struct ward_global *g, int argc, char **argv)
       o.max_containers = (uint32_t) v;
       break;
     case OPT_POLL:
-      if (ward_poll_max_parse(optarg, &o.poll_max_us) < 0)
-        return cli_usage_error("agent", "--poll-max-us: \"%s\" is not a number from %u to %u", optarg,
-                               WARD_POLL_MAX_MIN_US, WARD_POLL_MAX_MAX_US);
+      if (cli_poll_max("agent", optarg, &o.poll_max_us) != 0)
+        return 2;   /* cli_poll_max reported it */
       break;
     case OPT_READY:
       v = strtol(optarg, &end, 10);

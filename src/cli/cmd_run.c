@@ -79,9 +79,8 @@ static int run_or_create(struct ward_global *g, int argc, char **argv, bool crea
     case OPT_ALERTS: cli.alerts = optarg; break;
     case OPT_NO_SV: cli.no_supervisor = true; break;
     case OPT_POLL_MAX:
-      if (ward_poll_max_parse(optarg, &cli.poll_max_us) < 0)
-        return cli_usage_error(argv[0], "--poll-max-us: \"%s\" is not a number from %u to %u", optarg,
-                               WARD_POLL_MAX_MIN_US, WARD_POLL_MAX_MAX_US);
+      if (cli_poll_max(argv[0], optarg, &cli.poll_max_us) != 0)
+        return 2;   /* cli_poll_max reported it */
       break;
     case OPT_HELP:
       printf("usage: ward %s [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--no-pivot]\n"

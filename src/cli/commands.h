@@ -5,6 +5,7 @@
 #define WARD_COMMANDS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum ward_cgroup_manager { WARD_CGM_CGROUPFS, WARD_CGM_SYSTEMD, WARD_CGM_DISABLED };
 
@@ -61,6 +62,9 @@ WARD_COMMANDS(X)
 
 /* A usage error: prints "ward CMD: msg" and returns the exit status 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* --poll-max-us's value into *us: 0, or the usage error reported and its
+ * exit status 2 (one message for run, sandbox and agent). */
+int cli_poll_max(const char *cmd, const char *arg, uint32_t *us);
 /* Reports err (text or runc JSON log) and returns exit status 1. */
 int cli_fail(void *err /* ward_error_t * */);
 

@@ -1,5 +1,6 @@
 /* ward: parse the global options, then hand over to one command. */
 #include "cli/commands.h"
+#include "agent/engine.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "runtime/exe_seal.h"
@@ -16,6 +17,14 @@ static const struct ward_command commands[] = {
   WARD_COMMANDS(X)
 #undef X
 };
+
+int cli_poll_max(const char *cmd, const char *arg, uint32_t *us)
+{
+  if (ward_poll_max_parse(arg, us) < 0)
+    return cli_usage_error(cmd, "--poll-max-us: \"%s\" is not a number from %u to %u", arg, WARD_POLL_MAX_MIN_US,
+                           WARD_POLL_MAX_MAX_US);
+  return 0;
+}
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {

@@ -302,14 +302,17 @@ static int make_ring(const char *dir, struct ward_ring **prod_ring, struct ward_
   return open(ring, O_RDWR | O_CLOEXEC);
 }
 
+static void write_rec(const struct ward_ring_prod *prod, uint16_t type, const char *path, int64_t ret)
+{
+  struct ward_rec_in in = {.type = type, .pid = 5, .tid = 5, .ts_ns = ward_now_ns(), .ret = ret,
+                           .s1 = {.part = {path}, .len = {strlen(path)}}};
+  ward_ring_write(prod, &in);
+}
+
 static void write_events(const struct ward_ring_prod *prod, int n)
 {
-  for (int i = 0; i < n; i++) {
-    const char *path = "/etc/hostname";
-    struct ward_rec_in in = {.type = WARD_EV_OPEN, .pid = 5, .tid = 5, .ts_ns = ward_now_ns(), .ret = 3,
-                             .s1 = {.part = {path}, .len = {strlen(path)}}};
-    ward_ring_write(prod, &in);
-  }
+  for (int i = 0; i < n; i++)
+    write_rec(prod, WARD_EV_OPEN, "/etc/hostname", 3);
 }
 
 static void test_engine_ring(void)
@@ -443,9 +446,7 @@ static bool wait_seen(const size_t *counter, size_t want, int ms)
 
 static void write_one(const struct ward_ring_prod *prod, uint16_t type, const char *path)
 {
-  struct ward_rec_in in = {.type = type, .pid = 5, .tid = 5, .ts_ns = ward_now_ns(),
-                           .s1 = {.part = {path}, .len = {strlen(path)}}};
-  ward_ring_write(prod, &in);
+  write_rec(prod, type, path, 0);
 }
 
 /* One container in mode off on a fresh ring, its engine running on a
