@@ -417,7 +417,7 @@ static void unlink_ctr(struct ward_engine *e, struct ctr *c)
     if (*pp == c) {
       *pp = c->next;
       /* its ring is about to be unmapped: the helper must let go of it */
-      if (c->served && c->ring)
+      if (ctr_ring_served(c))
         engine_waker_kick(e);
       return;
     }
@@ -485,7 +485,7 @@ static size_t drain_all(struct ward_engine *e)
 static bool any_ring(struct ward_engine *e)
 {
   for (struct ctr *c = e->list; c; c = c->next)
-    if (c->ring && c->served)
+    if (ctr_ring_served(c))
       return true;
   return false;
 }

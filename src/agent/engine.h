@@ -20,9 +20,9 @@
  *
  * Ring polling: producers make no system call for a record unless the
  * engine sleeps armed on their ring (engine_wake.c). Armed, it sleeps until
- * a record that can raise an alert under the container's policy, a ring a
- * quarter full, or (idle) any record at all, and at most lazy_us (10 ms, or
- * idle_max_us when given) so the rest is seen too. After a record that can
+ * a record that can raise an alert under the container's policy, a quarter
+ * of a ring waiting, or (idle) any record at all, and at most lazy_us (10
+ * ms, or --poll-max-us when given) so the rest is seen too. After a record that can
  * alert it stays awake for one hot sleep (more tend to follow), then arms
  * again. A ring that cannot wake the engine (an older probe wrote to it),
  * or a kernel without futex_waitv, keeps the engine polling: after an

@@ -60,6 +60,13 @@ struct ctr {
   struct ctr *next;
 };
 
+/* A container whose ring the engine reads: served (engine.h) and with a
+ * ring mapped. Only such rings are drained, armed and waited on. */
+static inline bool ctr_ring_served(const struct ctr *c)
+{
+  return c->served && c->ring != NULL;
+}
+
 struct ward_engine {
   struct ward_engine_opts o;
   struct ward_alert_out *alerts;

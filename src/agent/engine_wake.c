@@ -41,6 +41,13 @@ static uint64_t mono_us(void)
   return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+/* Whether c's word has woken the helper since the engine last armed it
+ * (a producer's swap left it 0 until the next arm). */
+static bool woke_in_this_arm(const struct ctr *c)
+{
+  return c->armed_stamp != 0 && c->woke_stamp == c->armed_stamp;
+}
+
 /* The kick word plus the wake word of every served ring, each expected to
  * hold what the engine last stored there (its private copy): the helper
  * never reads the shared header, which the workload may have truncated
@@ -63,13 +70,12 @@ static size_t collect(struct ward_engine *e, struct futex_waitv *w)
   w[n++] = (struct futex_waitv){.val = __atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE),
                                 .uaddr = (uintptr_t) &e->waker_kick, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
   for (struct ctr *c = e->list; c && n < FUTEX_WAITV_MAX; c = c->next) {
-    uint32_t *word = c->served && c->ring ? ward_ring_wake_word(c->ring) : NULL;
+    uint32_t *word = ctr_ring_served(c) ? ward_ring_wake_word(c->ring) : NULL;
     if (word == NULL) {
       c->waiter_val = WARD_RING_WAKE_OFF;
       continue;
     }
-    bool taken = c->armed_stamp != 0 && c->woke_stamp == c->armed_stamp;
-    c->waiter_val = taken ? WARD_RING_WAKE_OFF : c->armed_mode;
+    c->waiter_val = woke_in_this_arm(c) ? WARD_RING_WAKE_OFF : c->armed_mode;
     w[n++] = (struct futex_waitv){.val = c->waiter_val, .uaddr = (uintptr_t) word, .flags = FUTEX_32};
   }
   return n;
@@ -90,8 +96,8 @@ static bool woken_arm(struct ward_engine *e, uintptr_t word)
   bool again = false;
   pthread_mutex_lock(&e->lock);
   for (struct ctr *c = e->list; c; c = c->next)
-    if (c->served && c->ring && (uintptr_t) ward_ring_wake_word(c->ring) == word) {
-      again = c->armed_stamp != 0 && c->woke_stamp == c->armed_stamp;
+    if (ctr_ring_served(c) && (uintptr_t) ward_ring_wake_word(c->ring) == word) {
+      again = woke_in_this_arm(c);
       c->woke_stamp = c->armed_stamp;
       break;
     }
@@ -224,7 +230,7 @@ bool engine_arm(struct ward_engine *e, uint32_t mode)
     return false;
   size_t n = 0;
   for (struct ctr *c = e->list; c; c = c->next) {
-    if (!c->served || c->ring == NULL)
+    if (!ctr_ring_served(c))
       continue;
     int can = ward_ring_can_arm(c->ring);
     if (can == 0 || (can > 0 && ++n > WAKE_RINGS_MAX))
@@ -232,7 +238,7 @@ bool engine_arm(struct ward_engine *e, uint32_t mode)
   }
   bool stale = false;
   for (struct ctr *c = e->list; c; c = c->next) {
-    if (!c->served || c->ring == NULL)
+    if (!ctr_ring_served(c))
       continue;
     c->wake_mask = pipeline_wake_mask(c);
     bool ok = ward_ring_arm(c->ring, mode, c->wake_mask);
@@ -256,7 +262,7 @@ bool engine_arm(struct ward_engine *e, uint32_t mode)
 void engine_disarm(struct ward_engine *e)
 {
   for (struct ctr *c = e->list; c; c = c->next)
-    if (c->served && c->ring && c->armed_mode != WARD_RING_WAKE_OFF) {
+    if (ctr_ring_served(c) && c->armed_mode != WARD_RING_WAKE_OFF) {
       ward_ring_disarm(c->ring);
       c->armed_mode = WARD_RING_WAKE_OFF;
     }

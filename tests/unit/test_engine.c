@@ -449,26 +449,36 @@ static void write_one(const struct ward_ring_prod *prod, uint16_t type, const ch
   write_rec(prod, type, path, 0);
 }
 
-/* One container in mode off on a fresh ring, its engine running on a
- * thread; producer_wakes: the ring's producer announces wake-ups, as the
- * probe does. */
+/* A container in mode off with a fresh ring in dir, added to e;
+ * producer_wakes: the ring's producer announces wake-ups, as the probe
+ * does. 0 when added. */
+static int add_ring_container(struct ward_engine *e, const char *id, const char *dir, bool producer_wakes,
+                              struct ward_ring **pr, struct ward_ring_prod *prod)
+{
+  ward_error_t err = NULL;
+  ward_mkdir_p(dir, 0700, &err);
+  int ring_fd = make_ring(dir, pr, prod);
+  if (producer_wakes)
+    __atomic_fetch_or(&prod->hdr->caps, WARD_RING_CAP_WAKE, __ATOMIC_RELEASE);
+  struct ward_engine_container c = {.id = id, .state_dir = dir, .ring_fd = ring_fd, .listener_fd = -1,
+                                    .pidfd = -1, .policy = ward_policy_new_mode(WARD_MODE_OFF, NULL)};
+  int r = ward_engine_add(e, &c, &err);
+  ward_error_free(&err);
+  return r;
+}
+
+/* One such container, its engine running on a thread. */
 static void armed_start(struct armed_run *a, const char *tag, bool producer_wakes)
 {
   ward_error_t err = NULL;
   a->dir = tmp_path(tag);
-  ward_mkdir_p(a->dir, 0700, &err);
-  int ring_fd = make_ring(a->dir, &a->pr, &a->prod);
-  if (producer_wakes)
-    __atomic_fetch_or(&a->prod.hdr->caps, WARD_RING_CAP_WAKE, __ATOMIC_RELEASE);
   a->stop = eventfd(0, EFD_CLOEXEC);
   if (asprintf(&a->alerts, "%s-alerts.log", a->dir) < 0)
     abort();
   ward_alert_out_open(a->alerts, NULL, &a->ao, &err);
   struct ward_engine_opts eo = {.alerts = a->ao, .tap = armed_tap, .opaque = a, .lazy_us = a->lazy_us};
   ok(ward_engine_new(&eo, &a->e, &err) == 0, "%s: engine", tag);
-  struct ward_engine_container c = {.id = tag, .state_dir = a->dir, .ring_fd = ring_fd, .listener_fd = -1,
-                                    .pidfd = -1, .policy = ward_policy_new_mode(WARD_MODE_OFF, NULL)};
-  ok(ward_engine_add(a->e, &c, &err) == 0, "%s: container added", tag);
+  ok(add_ring_container(a->e, tag, a->dir, producer_wakes, &a->pr, &a->prod) == 0, "%s: container added", tag);
   pthread_create(&a->th, NULL, armed_thread, a);
   ward_error_free(&err);
 }
@@ -643,16 +653,10 @@ static void test_engine_armed_neighbour(void)
 {
   struct armed_run a = {.lazy_us = 200000};
   armed_start(&a, "neighbour", true);
-  ward_error_t err = NULL;
   _cleanup_free_ char *dir = tmp_path("neighbour-b");
-  ward_mkdir_p(dir, 0700, &err);
   struct ward_ring *pr_b = NULL;
   struct ward_ring_prod prod_b;
-  int ring_b = make_ring(dir, &pr_b, &prod_b);
-  __atomic_fetch_or(&prod_b.hdr->caps, WARD_RING_CAP_WAKE, __ATOMIC_RELEASE);
-  struct ward_engine_container c = {.id = "neighbour-b", .state_dir = dir, .ring_fd = ring_b, .listener_fd = -1,
-                                    .pidfd = -1, .policy = ward_policy_new_mode(WARD_MODE_OFF, NULL)};
-  ok(ward_engine_add(a.e, &c, &err) == 0, "neighbour: second container added");
+  ok(add_ring_container(a.e, "neighbour-b", dir, true, &pr_b, &prod_b) == 0, "neighbour: second container added");
   usleep(50000);
   atomic_store(&scribbling, true);
   pthread_t th;
@@ -675,7 +679,6 @@ static void test_engine_armed_neighbour(void)
   armed_stop(&a, "neighbour");
   armed_free(&a);
   ward_ring_close(pr_b);
-  ward_error_free(&err);
 }
 
 /* A plain-file ring truncated by its workload while the engine sleeps
