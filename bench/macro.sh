@@ -11,9 +11,12 @@
 # SERVERS="nginx" runs one of the two; VARIANTS="ward-probes-off
 # ward-probes-on" runs only those (probes off is always one: the paired
 # ratios are taken to it); NO_STRACE=1 leaves out the strace run.
+# VARIANTS may also name ward-probes-on-monitor: every group on, in monitor
+# mode under a template learned from one untimed run of the same server
+# and load before the rounds.
 # WARD=path picks the ward binary (default build/src/cli/ward); WARD_BASE=path
-# adds that binary with every group on as one more variant, for a same-run
-# before/after of a change.
+# adds that binary with every group on (and in monitor, when that variant
+# runs) as more variants, for a same-run before/after of a change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # the servers and load generators are not in scripts/setup.sh (the tests do
@@ -72,11 +75,16 @@ variant_cmd() {  # name -> the command prefix that runs the server
     ward-probes-on) echo "$ward --root $work/st sandbox --net host --probe all --" ;;
     ward-probes-noperf) echo "$ward --root $work/st sandbox --net host --probe exec,file,net,mem,identity,dl --" ;;
     ward-probes-on-slowpoll) echo "$ward --root $work/st sandbox --net host --probe all --poll-max-us $poll_us --" ;;
+    ward-probes-on-monitor) echo "$ward --root $work/st sandbox --net host --probe all --mode monitor --template $work/$server.yaml --" ;;
+    learn) echo "$ward --root $work/st sandbox --net host --probe all --mode learn --template $work/$server.yaml --" ;;
     base-probes-on) echo "$base_ward --root $work/st sandbox --net host --probe all --" ;;
+    base-probes-on-monitor) echo "$base_ward --root $work/st sandbox --net host --probe all --mode monitor --template $work/$server.yaml --" ;;
   esac
 }
 variants=${VARIANTS:-bare ward-probes-off ward-probes-on ward-probes-noperf ward-probes-on-slowpoll}
 [ -z "$base_ward" ] || variants="$variants base-probes-on"
+case " $variants " in *" ward-probes-on-monitor "*) monitor=1 ;; *) monitor= ;; esac
+[ -z "$base_ward" ] || [ -z "$monitor" ] || variants="$variants base-probes-on-monitor"
 case " $variants " in *" ward-probes-off "*) ;; *) variants="ward-probes-off $variants" ;; esac
 
 # Every round runs every variant once, in a fresh random order, so that the
@@ -86,6 +94,11 @@ case " $variants " in *" ward-probes-off "*) ;; *) variants="ward-probes-off $va
 # interval: that, not the medians' ratio, is what says whether a loss is
 # within a target.
 for server in ${SERVERS:-nginx redis}; do
+  if [ -n "$monitor" ]; then
+    # shellcheck disable=SC2046
+    run_$server learn $(variant_cmd learn) >/dev/null
+    [ -s "$work/$server.yaml" ] || { echo "bench: learning $server wrote no template" >&2; exit 1; }
+  fi
   results=$(
     for round in $(seq "$rounds"); do
       for v in $(printf '%s\n' $variants | shuf); do

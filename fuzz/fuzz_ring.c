@@ -4,9 +4,12 @@
  * whole input is also decoded as one record. The ring is read by both
  * readers in turn (ward_ring_consume into an array, ward_ring_drain into a
  * sink). The consumer must stay within bounds and bounded in time, whatever
- * it finds. */
+ * it finds. Every decoded event is also hashed for the seen-set, and the
+ * first slot of input hashed as the producer would hash its slot (its
+ * lengths can be rewritten by another thread of the workload). */
 #include "probe/event_json.h"
 #include "probe/ring.h"
+#include "probe/ring_seen.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -19,6 +22,8 @@
 
 static void serialise(const struct ward_event *ev)
 {
+  if (ward_seen_type(ev->type) && ward_event_seen_key(ev) == 0)
+    abort();  /* 0 is "no key" */
   json_t *j = ward_event_to_json(ev);
   char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
   if (j && s == NULL)
@@ -45,6 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       abort();
   }
   ward_rec_decode(data, size, 0, &ev[0]);
+  _Alignas(64) uint8_t slot[SLOT] = {0};
+  memcpy(slot, data, size < SLOT ? size : SLOT);
+  (void) ward_seen_key_rec((const struct ward_rec *) (const void *) slot, SLOT);
   uint8_t *m = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED)
     abort();

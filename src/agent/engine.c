@@ -101,12 +101,17 @@ static void ring_stats(struct ctr *c)
 
 /* Counts what would have woken an armed engine: after such a record the
  * engine stays awake a while (more tend to follow: a shell's commands), for
- * the rest it sleeps armed. */
+ * the rest it sleeps armed. A record like one drained before would not
+ * have woken it: its key goes into the ring's seen-set (ring_seen.h), so
+ * its repeats let the engine sleep on. */
 static void engine_sink(void *opaque, const struct ward_event *ev)
 {
   struct ctr *c = opaque;
-  if (ward_ring_wake_wanted(c->wake_mask, ev->type, ev->flags))
-    c->e->urgent++;
+  if (ward_ring_wake_wanted(c->wake_mask, ev->type, ev->flags)) {
+    uint64_t key = ward_event_seen_key(ev);
+    if (key == 0 || !ward_ring_seen_note(c->ring, key))
+      c->e->urgent++;
+  }
   pipeline_event(c, ev);
 }
 
@@ -771,6 +776,7 @@ void ward_engine_get_stats(struct ward_engine *e, struct ward_engine_stats *out)
   pthread_mutex_lock(&e->lock);
   *out = e->totals;
   out->ring_wakeups = __atomic_load_n(&e->waker_forwarded, __ATOMIC_RELAXED);
+  out->ring_noise = __atomic_load_n(&e->waker_noise, __ATOMIC_RELAXED);
   out->containers = 0;
   for (struct ctr *c = e->list; c; c = c->next) {
     stats_add(out, &c->st);
@@ -831,6 +837,9 @@ void ward_engine_metrics(struct ward_engine *e, FILE *out)
   fprintf(out, "# HELP ward_engine_ring_wakeups_total wake-ups by a producer\n"
                "# TYPE ward_engine_ring_wakeups_total counter\nward_engine_ring_wakeups_total %llu\n",
           (unsigned long long) __atomic_load_n(&e->waker_forwarded, __ATOMIC_RELAXED));
+  fprintf(out, "# HELP ward_engine_ring_noise_total wake-ups of the engine's helper that no producer made, not passed on\n"
+               "# TYPE ward_engine_ring_noise_total counter\nward_engine_ring_noise_total %llu\n",
+          (unsigned long long) __atomic_load_n(&e->waker_noise, __ATOMIC_RELAXED));
 #define X(field, name, help)                                                                         \
   fprintf(out, "# HELP " name " " help "\n# TYPE " name " counter\n");                               \
   for (struct ctr *c = e->list; c; c = c->next) {                                                    \

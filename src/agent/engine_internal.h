@@ -51,6 +51,7 @@ struct ctr {
   uint64_t last_snapshot_ns;
   struct ward_engine_stats st;
   uint64_t wake_mask;                   /* record types that wake an armed engine (pipeline_wake_mask) */
+  uint32_t seen_ctl_mode;               /* the control page's mode the ring's seen-set was filled under */
   uint32_t armed_mode;                  /* what the engine last stored in the ring's wake word (private) */
   uint32_t waiter_val;                  /* what the helper last expects that word to hold (0 = OFF until it looks) */
   uint64_t armed_stamp;                 /* which arm stored armed_mode (engine's arm_stamps), 0 never */
@@ -102,6 +103,7 @@ struct ward_engine {
   uint32_t waker_kick;
   uint64_t arm_stamps;                  /* ring arms so far: each arm's stamp (under the lock) */
   uint64_t waker_forwarded;
+  uint64_t waker_noise;                 /* helper wake-ups not passed on (engine_wake.c) */
   uint32_t lazy_us, armed_idle_us;
   bool waker_broken;                    /* futex_waitv failed for good: poll */
   uint64_t urgent;                      /* drained records of a wake_mask type, since last taken */

@@ -28,9 +28,11 @@
 /* one entry is the kick word */
 #define WAKE_RINGS_MAX (FUTEX_WAITV_MAX - 1)
 /* A workload can call FUTEX_WAKE on its own ring's word at will, or keep
- * changing it: at most one wake-up passed on per this many microseconds,
- * doubling while nothing but such noise comes, so that costs the engine no
- * more than a flood of records would. */
+ * changing it. A wake-up no producer made is not passed on (word_swapped);
+ * what is passed on, at most one per this many microseconds; and the
+ * helper naps that long after each, doubling while nothing but noise
+ * comes, so a flood costs the helper at most one wake-up per gap and the
+ * engine none. */
 #define WAKE_FORWARD_GAP_US 100
 #define WAKE_FORWARD_GAP_MAX_US 1600
 
@@ -105,17 +107,44 @@ static bool woken_arm(struct ward_engine *e, uintptr_t word)
   return again;
 }
 
-/* Passes a wake-up on to the engine's eventfd, at most one per *gap_us. A
- * producer's wake-up resets the gap; noise doubles it (up to the maximum)
- * unless nothing came for 10 ms. */
-static void forward(struct ward_engine *e, uint64_t *last_us, uint32_t *gap_us, bool noise)
+/* Whether a producer swapped this ring word to 0, read through the kernel:
+ * a wait for 0 with no time to sleep fails with EAGAIN only when the word
+ * holds something else. Otherwise it times out, or returns early when the
+ * workload's FUTEX_WAKE comes first, or fails with EFAULT on a truncated
+ * ring (where a load would raise SIGBUS: the engine must look then too).
+ * A word that still holds the armed value, or anything else but 0, was
+ * woken or written by the workload: noise. */
+static bool word_swapped(uintptr_t word)
+{
+  struct timespec zero = {0, 0};
+  long r = syscall(SYS_futex, (uint32_t *) word, FUTEX_WAIT, WARD_RING_WAKE_OFF, &zero, NULL, 0);
+  return !(r < 0 && errno == EAGAIN);
+}
+
+/* Whether any word of w holds 0 (or faults): what a producer's wake-up
+ * that came before the helper slept looks like. */
+static bool any_swapped(const struct futex_waitv *w, size_t n)
+{
+  for (size_t i = 1; i < n; i++)
+    if (w[i].val != WARD_RING_WAKE_OFF && word_swapped((uintptr_t) w[i].uaddr))
+      return true;
+  return false;
+}
+
+/* Passes a wake-up on to the engine's eventfd (pass_on), at most one per
+ * *gap_us, or only naps (noise). A producer's wake-up resets the gap;
+ * noise doubles it (up to the maximum) unless nothing came for 10 ms. */
+static void forward(struct ward_engine *e, uint64_t *last_us, uint32_t *gap_us, bool noise, bool pass_on)
 {
   if (!noise || mono_us() - *last_us > 10000)
     *gap_us = WAKE_FORWARD_GAP_US;
   uint64_t one = 1;
-  if (write(e->wake_fd, &one, sizeof(one)) < 0)
+  if (!pass_on)
+    __atomic_add_fetch(&e->waker_noise, 1, __ATOMIC_RELAXED);
+  else if (write(e->wake_fd, &one, sizeof(one)) < 0)
     (void) 0;   /* already pending */
-  __atomic_add_fetch(&e->waker_forwarded, 1, __ATOMIC_RELAXED);
+  else
+    __atomic_add_fetch(&e->waker_forwarded, 1, __ATOMIC_RELAXED);
   uint64_t now = mono_us();
   if (*last_us && now - *last_us < *gap_us) {
     struct timespec gap = {0, (long) (*gap_us - (now - *last_us)) * 1000};
@@ -153,22 +182,30 @@ static void *waker_main(void *arg)
       continue;   /* kicked: the ring set or the armed modes changed */
     } else if (r > 0) {
       failures = 0;
-      /* a wake-up on a word expected to hold 0, or a second one in the
-       * same arm, is the workload's own noise and backs off */
-      bool noise = (size_t) r >= n || w[r].val == WARD_RING_WAKE_OFF || woken_arm(e, (uintptr_t) w[r].uaddr);
-      forward(e, &last_us, &gap_us, noise);
+      /* A producer wakes only a word it swapped from the armed value to 0.
+       * A FUTEX_WAKE on an armed word that still holds its value (or
+       * anything but 0), or on a word that already woke the helper in this
+       * arm (waited on for 0), came from the workload: it is not passed on,
+       * and the ring is not marked. If the engine re-armed that word
+       * meanwhile and a producer swapped it again, the next wait finds it
+       * 0 where the armed value is expected (EAGAIN, below). */
+      if ((size_t) r >= n || w[r].val == WARD_RING_WAKE_OFF || !word_swapped((uintptr_t) w[r].uaddr)) {
+        forward(e, &last_us, &gap_us, true, false);
+        continue;
+      }
+      forward(e, &last_us, &gap_us, woken_arm(e, (uintptr_t) w[r].uaddr), true);
     } else if (err == EAGAIN || err == EFAULT) {
-      /* EAGAIN with the same kick: a word is not what the engine stored,
-       * a producer swapped it (or the workload wrote it); EFAULT: a ring
-       * was truncated, and the engine's next drain finds out. Either way
-       * the engine looks, and noise backs off. */
+      /* EAGAIN with the same kick: a word is not what the engine stored, a
+       * producer swapped it to 0 (passed on) or the workload wrote
+       * something else (noise: only a nap); EFAULT: a ring was truncated,
+       * and the engine's next drain finds out. Noise backs off. */
       if (__atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE) == w[0].val)
-        forward(e, &last_us, &gap_us, true);
+        forward(e, &last_us, &gap_us, true, err == EFAULT || any_swapped(w, n));
     } else if (err != ETIMEDOUT && err != EINTR && ++failures >= 16) {
       /* denied (a seccomp profile without futex_waitv) or broken: the
        * engine polls instead of trusting a helper that cannot wait */
       __atomic_store_n(&e->waker_broken, true, __ATOMIC_RELEASE);
-      forward(e, &last_us, &gap_us, false);
+      forward(e, &last_us, &gap_us, false, true);
       break;
     }
   }
@@ -240,7 +277,13 @@ bool engine_arm(struct ward_engine *e, uint32_t mode)
   for (struct ctr *c = e->list; c; c = c->next) {
     if (!ctr_ring_served(c))
       continue;
-    c->wake_mask = pipeline_wake_mask(c);
+    /* what was seen under another judgement of records may deviate now */
+    uint64_t mask = pipeline_wake_mask(c);
+    uint32_t ctl_mode = c->ctl ? __atomic_load_n(&c->ctl->mode, __ATOMIC_ACQUIRE) : 0;
+    if (mask != c->wake_mask || ctl_mode != c->seen_ctl_mode)
+      ward_ring_seen_reset(c->ring);
+    c->wake_mask = mask;
+    c->seen_ctl_mode = ctl_mode;
     bool ok = ward_ring_arm(c->ring, mode, c->wake_mask);
     c->armed_mode = ok ? mode : WARD_RING_WAKE_OFF;
     c->armed_stamp = ok ? ++e->arm_stamps : 0;

@@ -1,6 +1,7 @@
 /* Host side of the event ring: creation, mapping and the hostile-input
  * consumer. See ring.h for the contract and ring_format.h for the layout. */
 #include "probe/ring.h"
+#include "probe/ring_seen.h"
 #include <pthread.h>
 #include <signal.h>
 #include <setjmp.h>
@@ -31,6 +32,18 @@ struct ward_ring {
   uint64_t drops_seen;
   struct ward_ring_stats st;
   bool truncated;  /* the workload shrank the file under us: stop reading */
+  /* Allocated by the first note: a consumer that never notes (mode off
+   * without the detector) keeps this struct and its neighbours' layout. */
+  struct ring_seen *seen;
+  bool seen_stale;  /* the header's set holds bits this consumer did not set */
+};
+
+/* The seen-set: this private copy is the truth, the header's a published
+ * hint; words changed since the last publish are marked in dirty. */
+struct ring_seen {
+  uint64_t bits[WARD_RING_SEEN_BITS / 64];
+  uint64_t dirty[WARD_RING_SEEN_BITS / 64 / 64];
+  uint32_t keys;
 };
 
 static bool is_pow2(uint64_t v) { return v && (v & (v - 1)) == 0; }
@@ -159,6 +172,8 @@ int ward_ring_open_fd(int fd, unsigned flags, uint32_t expect_slot_size, struct 
   r->tail = __atomic_load_n((flags & WARD_RING_FROM_HEAD) ? &r->hdr->head : &r->hdr->tail, __ATOMIC_ACQUIRE);
   r->drops_seen = __atomic_load_n(&r->hdr->drops, __ATOMIC_RELAXED);
   r->st.drops = r->drops_seen;
+  /* a previous consumer's (or the workload's) bits must not silence this one */
+  r->seen_stale = true;
   *out = r;
   return 0;
 }
@@ -179,6 +194,7 @@ void ward_ring_close(struct ward_ring *r)
     return;
   munmap(r->map, r->map_len);
   close(r->fd);
+  free(r->seen);
   free(r);
 }
 
@@ -410,11 +426,80 @@ bool ward_ring_truncated(const struct ward_ring *r)
  * the hint an attaching consumer starts from after a crash. */
 #define TAIL_PUBLISH_EVERY 32
 
+/* Copies the changed words of the private seen-set to the header (under
+ * the bus guard, like every write to it). A workload's scribbles on a word
+ * stay until that word changes again or the set is reset: they only delay
+ * its own records. */
+static void publish_seen(struct ward_ring *r)
+{
+  uint64_t *w = (uint64_t *) (void *) ((uint8_t *) r->hdr + WARD_RING_SEEN_OFF);
+  if (r->seen_stale) {
+    for (size_t i = 0; i < WARD_RING_SEEN_BITS / 64; i++)
+      __atomic_store_n(&w[i], r->seen ? r->seen->bits[i] : 0, __ATOMIC_RELAXED);
+    r->seen_stale = false;
+    if (r->seen)
+      memset(r->seen->dirty, 0, sizeof(r->seen->dirty));
+    return;
+  }
+  if (r->seen == NULL)
+    return;
+  for (size_t d = 0; d < sizeof(r->seen->dirty) / sizeof(r->seen->dirty[0]); d++) {
+    for (uint64_t m = r->seen->dirty[d]; m; m &= m - 1) {
+      size_t i = d * 64 + (size_t) __builtin_ctzll(m);
+      __atomic_store_n(&w[i], r->seen->bits[i], __ATOMIC_RELAXED);
+    }
+    r->seen->dirty[d] = 0;
+  }
+}
+
+bool ward_ring_seen_note(struct ward_ring *r, uint64_t key)
+{
+  /* no memory for the set: every record counts as new, as before it */
+  if (r->seen == NULL && (r->seen = calloc(1, sizeof(*r->seen))) == NULL)
+    return false;
+  struct ring_seen *s = r->seen;
+  uint32_t b[2];
+  ward_seen_bits(key, b);
+  if ((s->bits[b[0] / 64] >> (b[0] % 64) & 1) && (s->bits[b[1] / 64] >> (b[1] % 64) & 1))
+    return true;
+  if (s->keys >= WARD_RING_SEEN_KEYS_MAX)
+    ward_ring_seen_reset(r);
+  s->keys++;
+  for (int k = 0; k < 2; k++) {
+    s->bits[b[k] / 64] |= 1ull << (b[k] % 64);
+    s->dirty[b[k] / 64 / 64] |= 1ull << (b[k] / 64 % 64);
+  }
+  return false;
+}
+
+void ward_ring_seen_reset(struct ward_ring *r)
+{
+  if (r->seen) {
+    memset(r->seen->bits, 0, sizeof(r->seen->bits));
+    r->seen->keys = 0;
+  }
+  r->seen_stale = true;
+}
+
+uint64_t ward_event_seen_key(const struct ward_event *ev)
+{
+  if (!ward_seen_type(ev->type))
+    return 0;
+  unsigned flags = (ev->rec_flags & WARD_SEEN_REC_FLAGS) | (ev->denied ? WARD_REC_F_DENIED : 0);
+  struct ward_seen_fields f = {.type = ev->type, .call = ev->call, .flags = flags, .a_flags = ev->flags,
+                               .a_mode = ev->mode, .arg = ev->arg, .ret = ev->ret, .family = ev->family,
+                               .port = ev->port, .addr = ev->family ? ev->addr : NULL,
+                               .s1 = (const uint8_t *) ev->path, .n1 = (uint32_t) strlen(ev->path),
+                               .s2 = (const uint8_t *) ev->path2, .n2 = (uint32_t) strlen(ev->path2)};
+  return ward_seen_key(&f);
+}
+
 static void finish_read(struct ward_ring *r)
 {
   __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
   account_drops(r);
   repair_header(r);
+  publish_seen(r);
 }
 
 static pthread_key_t event_key;
@@ -507,6 +592,7 @@ int ward_ring_can_arm(struct ward_ring *r)
 }
 
 struct arm_args {
+  struct ward_ring *r;
   uint32_t mode;
   uint64_t mask;
 };
@@ -514,6 +600,7 @@ struct arm_args {
 static void store_wake(struct ward_ring_hdr *h, void *arg)
 {
   const struct arm_args *a = arg;
+  publish_seen(a->r);
   __atomic_store_n(&h->wake_mask, a->mask, __ATOMIC_RELAXED);
   /* seq_cst: ordered before the consumer's next look at the slots, so a
    * record published after that look finds the ring armed */
@@ -528,7 +615,7 @@ static void clear_wake(struct ward_ring_hdr *h, void *arg)
 
 bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask)
 {
-  return with_header(r, store_wake, &(struct arm_args) {mode, mask});
+  return with_header(r, store_wake, &(struct arm_args) {r, mode, mask});
 }
 
 void ward_ring_disarm(struct ward_ring *r)

@@ -82,6 +82,16 @@ void ward_ring_set_stall_timeout(struct ward_ring *r, uint64_t ns);
 int ward_ring_can_arm(struct ward_ring *r);
 bool ward_ring_arm(struct ward_ring *r, uint32_t mode, uint64_t mask);
 void ward_ring_disarm(struct ward_ring *r);
+/* The seen-set (ring_seen.h). note: adds a drained record's key
+ * (ward_event_seen_key, never 0) and says whether the set already held it;
+ * past WARD_RING_SEEN_KEYS_MAX keys the set starts afresh. reset: empties
+ * it, for a consumer whose judgement of records changed (its policy or the
+ * container's mode). Both change the consumer's copy; it reaches the header
+ * at the end of the next drain or arm. */
+bool ward_ring_seen_note(struct ward_ring *r, uint64_t key);
+void ward_ring_seen_reset(struct ward_ring *r);
+/* The key a producer computed for this record (0 for types never seen). */
+uint64_t ward_event_seen_key(const struct ward_event *ev);
 /* The futex word to sleep on (not private: producers map the same file);
  * NULL once the ring was found truncated. */
 uint32_t *ward_ring_wake_word(struct ward_ring *r);

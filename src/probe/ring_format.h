@@ -27,11 +27,17 @@
  * the ring. These fields sit in what was zero padding: a producer that
  * predates them never wakes, and a consumer that predates them never arms.
  *
+ * The seen-set (ring_seen.h): 2 KiB of the header page from
+ * WARD_RING_SEEN_OFF, a Bloom filter of the keys of records the consumer
+ * has drained since it last reset the set. In URGENT a producer does not
+ * wake the consumer for a record whose key tests as seen: it waits for the
+ * consumer's next timed look.
+ *
  * Every byte here is writable by the workload: the consumer validates each
  * record and keeps its own tail; header counters are hints. A workload that
- * clears `wake` or `wake_mask` only delays its own records to the
- * consumer's timeout; one that clears `caps` makes the consumer poll, as
- * consumers did before these fields. */
+ * clears `wake` or `wake_mask`, or sets bits of the seen-set, only delays
+ * its own records to the consumer's timeout; one that clears `caps` makes
+ * the consumer poll, as consumers did before these fields. */
 #ifndef WARD_RING_FORMAT_H
 #define WARD_RING_FORMAT_H
 
@@ -72,6 +78,10 @@ struct ward_ring_hdr {
 #define WARD_RING_WAKE_ANY     2u   /* wake for any record */
 #define WARD_RING_CAP_WAKE     0x1u /* a producer honours `wake` */
 #define WARD_RING_WAKE_WRITE_OPEN (1ull << 63)  /* wake_mask: opens for writing, creating or truncating */
+
+#define WARD_RING_SEEN_OFF     2048u   /* in the header page, past the fields above */
+#define WARD_RING_SEEN_BITS    16384u  /* 2 KiB */
+#define WARD_RING_SEEN_KEYS_MAX 1024u  /* the consumer starts the set afresh past this many keys */
 
 /* Record header: the first 64 bytes of a used slot. */
 struct ward_rec {
@@ -117,6 +127,8 @@ _Static_assert(sizeof(struct ward_rec) == 64, "record header layout");
 _Static_assert(__builtin_offsetof(struct ward_ring_hdr, wake) == 24, "ring header layout");
 _Static_assert(__builtin_offsetof(struct ward_ring_hdr, wake_mask) == 32, "ring header layout");
 _Static_assert(__builtin_offsetof(struct ward_ring_hdr, head) == 64, "ring header layout");
+_Static_assert(WARD_RING_SEEN_OFF >= sizeof(struct ward_ring_hdr)
+               && WARD_RING_SEEN_OFF + WARD_RING_SEEN_BITS / 8 <= WARD_RING_HDR_SIZE, "seen-set layout");
 _Static_assert(sizeof(struct ward_rec_addr) == 24, "address block layout");
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "probe/event.h"
 #include "probe/ring_produce.h"
+#include "probe/ring_seen.h"
 
 /* FUTEX_WAKE (linux/futex.h, which the musl build cannot include) */
 #define WARD_FUTEX_WAKE 1
@@ -48,11 +49,14 @@ static inline int ward_ring_backlog_wanted(const struct ward_ring_prod *p, uint6
   return ticket - tail >= (p->mask + 1) / 4;
 }
 
+/* key: the record's seen-set key (ring_seen.h), 0 for none. */
 static __attribute__((noinline, cold)) void ward_ring_wake_slow(const struct ward_ring_prod *p, uint64_t ticket,
-                                                                unsigned type, uint32_t a_flags, uint32_t w)
+                                                                unsigned type, uint32_t a_flags, uint64_t key,
+                                                                uint32_t w)
 {
   if (w != WARD_RING_WAKE_ANY
-      && !ward_ring_wake_wanted(__atomic_load_n(&p->hdr->wake_mask, __ATOMIC_RELAXED), type, a_flags)
+      && !(ward_ring_wake_wanted(__atomic_load_n(&p->hdr->wake_mask, __ATOMIC_RELAXED), type, a_flags)
+           && !(key && ward_seen_has(p->hdr, key)))
       && !ward_ring_backlog_wanted(p, ticket))
     return;
   /* one producer wakes; the rest see 0 (the consumer re-arms when it sleeps again) */
@@ -65,16 +69,16 @@ static __attribute__((noinline, cold)) void ward_ring_wake_slow(const struct war
   errno = saved;
 }
 
-/* Call after ward_ring_publish, with the type and flags the record was
- * published with (the slot is the consumer's by then). The usual case,
- * nobody asleep, is one load of a line the consumer writes only when it
- * goes to sleep or wakes. */
+/* Call after ward_ring_publish, with the type, flags and seen-set key the
+ * record was published with (the slot is the consumer's by then). The
+ * usual case, nobody asleep, is one load of a line the consumer writes only
+ * when it goes to sleep or wakes. */
 static inline __attribute__((always_inline)) void ward_ring_wake_check(const struct ward_ring_prod *p, uint64_t ticket,
-                                                                       unsigned type, uint32_t a_flags)
+                                                                       unsigned type, uint32_t a_flags, uint64_t key)
 {
   uint32_t w = __atomic_load_n(&p->hdr->wake, __ATOMIC_RELAXED);
   if (__builtin_expect(w != WARD_RING_WAKE_OFF, 0))
-    ward_ring_wake_slow(p, ticket, type, a_flags, w);
+    ward_ring_wake_slow(p, ticket, type, a_flags, key, w);
 }
 
 #endif

@@ -107,14 +107,22 @@ static inline __attribute__((always_inline)) void ward_rec_fill(struct ward_rec 
 
 /* Publishes claimed slot r, wakes a consumer that asked for it
  * (ring_wake.h), then fetches the lines the next records most likely go to
- * (ward_ring_prefetch). */
+ * (ward_ring_prefetch). The seen-set key is only worth hashing when the
+ * consumer sleeps for what can alert and the record is of a type it asked
+ * for; these looks at `wake` and `wake_mask` are hints (the ones after
+ * publishing decide), so a consumer that arms in between is woken as if the
+ * record had no key. */
 static inline __attribute__((always_inline)) void ward_ring_commit(const struct ward_ring_prod *p, struct ward_rec *r,
                                                                    uint64_t ticket)
 {
   unsigned type = r->type;
   uint32_t a_flags = r->a_flags;
+  uint64_t key = 0;
+  if (__builtin_expect(__atomic_load_n(&p->hdr->wake, __ATOMIC_RELAXED) == WARD_RING_WAKE_URGENT, 0)
+      && ward_ring_wake_wanted(__atomic_load_n(&p->hdr->wake_mask, __ATOMIC_RELAXED), type, a_flags))
+    key = ward_seen_key_rec(r, p->slot_size);
   ward_ring_publish(p, r, ticket);
-  ward_ring_wake_check(p, ticket, type, a_flags);
+  ward_ring_wake_check(p, ticket, type, a_flags, key);
   ward_ring_prefetch(p, ticket);
 }
 
