@@ -101,18 +101,21 @@ static void ring_stats(struct ctr *c)
 
 /* Counts what would have woken an armed engine: after such a record the
  * engine stays awake a while (more tend to follow: a shell's commands), for
- * the rest it sleeps armed. A record like one drained before would not
- * have woken it: its key goes into the ring's seen-set (ring_seen.h), so
- * its repeats let the engine sleep on. */
+ * the rest it sleeps armed. A record that raised no alert goes into the
+ * ring's seen-set (ring_seen.h): its repeats would not have woken the
+ * engine, and will not. One that alerted stays out, so its repeats wake
+ * it at once too. */
 static void engine_sink(void *opaque, const struct ward_event *ev)
 {
   struct ctr *c = opaque;
-  if (ward_ring_wake_wanted(c->wake_mask, ev->type, ev->flags)) {
-    uint64_t key = ward_event_seen_key(ev);
-    if (key == 0 || !ward_ring_seen_note(c->ring, key))
-      c->e->urgent++;
+  if (!ward_ring_wake_wanted(c->wake_mask, ev->type, ev->flags)) {
+    pipeline_event(c, ev);
+    return;
   }
+  uint64_t key = ward_event_seen_key(ev), alerts = c->st.alerts;
   pipeline_event(c, ev);
+  if (key == 0 || c->st.alerts != alerts || !ward_ring_seen_note(c->ring, key))
+    c->e->urgent++;
 }
 
 static size_t drain_ring(struct ctr *c, size_t max)
@@ -834,10 +837,10 @@ void ward_engine_metrics(struct ward_engine *e, FILE *out)
   fprintf(out, "# HELP ward_engine_armed_sleeps_total sleeps with the rings armed to wake the engine\n"
                "# TYPE ward_engine_armed_sleeps_total counter\nward_engine_armed_sleeps_total %llu\n",
           (unsigned long long) e->totals.armed_sleeps);
-  fprintf(out, "# HELP ward_engine_ring_wakeups_total wake-ups by a producer\n"
+  fprintf(out, "# HELP ward_engine_ring_wakeups_total wake-ups passed on to the engine: a producer's, or what looks like one\n"
                "# TYPE ward_engine_ring_wakeups_total counter\nward_engine_ring_wakeups_total %llu\n",
           (unsigned long long) __atomic_load_n(&e->waker_forwarded, __ATOMIC_RELAXED));
-  fprintf(out, "# HELP ward_engine_ring_noise_total wake-ups of the engine's helper that no producer made, not passed on\n"
+  fprintf(out, "# HELP ward_engine_ring_noise_total wake-ups and failed waits of the engine's helper that no producer caused, not passed on\n"
                "# TYPE ward_engine_ring_noise_total counter\nward_engine_ring_noise_total %llu\n",
           (unsigned long long) __atomic_load_n(&e->waker_noise, __ATOMIC_RELAXED));
 #define X(field, name, help)                                                                         \

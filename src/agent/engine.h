@@ -124,7 +124,7 @@ struct ward_engine_stats {
   uint64_t polls, sleeps;
   uint64_t armed_sleeps;   /* sleeps with the rings armed (engine_wake.c) */
   uint64_t ring_wakeups;   /* of those, ended by a producer's wake-up */
-  uint64_t ring_noise;     /* wake-ups of the helper that no producer made (a workload's FUTEX_WAKE): not passed on */
+  uint64_t ring_noise;     /* the helper's wake-ups and failed waits no producer caused (a workload's FUTEX_WAKE): not passed on */
 };
 
 int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, ward_error_t *err);

@@ -121,14 +121,20 @@ static bool word_swapped(uintptr_t word)
   return !(r < 0 && errno == EAGAIN);
 }
 
-/* Whether any word of w holds 0 (or faults): what a producer's wake-up
- * that came before the helper slept looks like. */
-static bool any_swapped(const struct futex_waitv *w, size_t n)
+
+/* Whether any armed word of w holds 0 (or faults): what a producer's
+ * wake-up that came before the helper slept looks like. Each such ring is
+ * marked woken in its arm, as a wake-up on its word would mark it, so the
+ * next wait expects the 0 and does not pass the same wake-up on twice. */
+static bool mark_swapped(struct ward_engine *e, const struct futex_waitv *w, size_t n)
 {
+  bool any = false;
   for (size_t i = 1; i < n; i++)
-    if (w[i].val != WARD_RING_WAKE_OFF && word_swapped((uintptr_t) w[i].uaddr))
-      return true;
-  return false;
+    if (w[i].val != WARD_RING_WAKE_OFF && word_swapped((uintptr_t) w[i].uaddr)) {
+      woken_arm(e, (uintptr_t) w[i].uaddr);
+      any = true;
+    }
+  return any;
 }
 
 /* Passes a wake-up on to the engine's eventfd (pass_on), at most one per
@@ -190,7 +196,10 @@ static void *waker_main(void *arg)
        * meanwhile and a producer swapped it again, the next wait finds it
        * 0 where the armed value is expected (EAGAIN, below). */
       if ((size_t) r >= n || w[r].val == WARD_RING_WAKE_OFF || !word_swapped((uintptr_t) w[r].uaddr)) {
-        forward(e, &last_us, &gap_us, true, false);
+        /* no nap when the engine armed meanwhile: the wake-up may be its
+         * producer's, which the next wait finds */
+        if (__atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE) == w[0].val)
+          forward(e, &last_us, &gap_us, true, false);
         continue;
       }
       forward(e, &last_us, &gap_us, woken_arm(e, (uintptr_t) w[r].uaddr), true);
@@ -200,7 +209,7 @@ static void *waker_main(void *arg)
        * something else (noise: only a nap); EFAULT: a ring was truncated,
        * and the engine's next drain finds out. Noise backs off. */
       if (__atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE) == w[0].val)
-        forward(e, &last_us, &gap_us, true, err == EFAULT || any_swapped(w, n));
+        forward(e, &last_us, &gap_us, true, err == EFAULT || mark_swapped(e, w, n));
     } else if (err != ETIMEDOUT && err != EINTR && ++failures >= 16) {
       /* denied (a seccomp profile without futex_waitv) or broken: the
        * engine polls instead of trusting a helper that cannot wait */

@@ -13,12 +13,14 @@
  * and system() never count as seen: the template judges them by their
  * parent, which the record does not carry.
  *
- * The set only decides how soon the consumer looks, never what it finds:
- * every record is still drained and checked in order. A key the set holds
- * by collision, by a workload writing bits into its own ring's header, or
- * because the same key deviates for another reason (a rate, a sequence)
- * waits for the consumer's next timed look (--poll-max-us, 10 ms by
- * default). */
+ * The consumer notes only records that raised no alert, so a repeat of
+ * one that did still wakes it. The set only decides how soon the consumer
+ * looks, never what it finds: every record is still drained and checked
+ * in order. A key the set holds by collision, by a workload writing bits
+ * into its own ring's header, or because a repeat deviates where the first
+ * did not (a rate, a sequence) waits for the consumer's next timed look
+ * (--poll-max-us, 10 ms by default; up to the 100 ms idle timeout in the
+ * unfenced race docs/events.md describes, as for any record). */
 #ifndef WARD_RING_SEEN_H
 #define WARD_RING_SEEN_H
 
@@ -126,17 +128,17 @@ static inline int ward_seen_has(const struct ward_ring_hdr *h, uint64_t key)
  * thread of the workload could rewrite them: they are cut to the slot. */
 static __attribute__((cold, noinline, unused)) uint64_t ward_seen_key_rec(const struct ward_rec *r, uint32_t slot_size)
 {
-  struct ward_seen_fields f = {.type = r->type, .call = r->call, .flags = r->flags, .a_flags = r->a_flags,
-                               .a_mode = r->a_mode, .arg = r->arg, .ret = r->ret};
+  struct ward_seen_fields f = {.type = r->type, .call = r->call, .flags = __atomic_load_n(&r->flags, __ATOMIC_RELAXED),
+                               .a_flags = r->a_flags, .a_mode = r->a_mode, .arg = r->arg, .ret = r->ret};
   if (!ward_seen_type(f.type))
     return 0;
   const uint8_t *q = (const uint8_t *) (r + 1);
   uint32_t room = slot_size - (uint32_t) sizeof(*r);
   if (f.flags & WARD_REC_F_ADDR) {
     const struct ward_rec_addr *a = (const struct ward_rec_addr *) (const void *) q;
-    f.family = a->family;
+    f.family = __atomic_load_n(&a->family, __ATOMIC_RELAXED);
     f.port = a->port;
-    f.addr = a->family ? a->addr : 0;  /* as the consumer has it: no family, no address */
+    f.addr = f.family ? a->addr : 0;  /* as the consumer has it: no family, no address */
     q += sizeof(*a);
     room -= (uint32_t) sizeof(*a);
   }
@@ -145,8 +147,11 @@ static __attribute__((cold, noinline, unused)) uint64_t ward_seen_key_rec(const 
     return 0;
   q += stack;
   room -= stack;
-  f.n1 = r->len1 < room ? r->len1 : room;
-  f.n2 = r->len2 < room - f.n1 ? r->len2 : room - f.n1;
+  /* each length loaded once: another thread could change it between a
+   * check and a use */
+  uint32_t len1 = __atomic_load_n(&r->len1, __ATOMIC_RELAXED), len2 = __atomic_load_n(&r->len2, __ATOMIC_RELAXED);
+  f.n1 = len1 < room ? len1 : room;
+  f.n2 = len2 < room - f.n1 ? len2 : room - f.n1;
   f.s1 = q;
   f.s2 = q + f.n1;
   return ward_seen_key(&f);

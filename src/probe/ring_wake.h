@@ -54,6 +54,10 @@ static __attribute__((noinline, cold)) void ward_ring_wake_slow(const struct war
                                                                 unsigned type, uint32_t a_flags, uint64_t key,
                                                                 uint32_t w)
 {
+  /* the wake mask and the seen-set are read after the `wake` that said to
+   * look at them: a consumer that reset the set before arming is not
+   * judged by its old bits (free on x86; arm64 needs it) */
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
   if (w != WARD_RING_WAKE_ANY
       && !(ward_ring_wake_wanted(__atomic_load_n(&p->hdr->wake_mask, __ATOMIC_RELAXED), type, a_flags)
            && !(key && ward_seen_has(p->hdr, key)))

@@ -82,6 +82,11 @@ static inline __attribute__((always_inline)) void ward_rec_fill(struct ward_rec 
 {
   if (nstack > 8)
     nstack = 8;
+  /* a small slot (128 bytes) holds the address block but not eight stack
+   * words beside it: the stack is cut, never written past the slot */
+  uint32_t fixed = (uint32_t) sizeof(*r) + (addr ? (uint32_t) sizeof(*addr) : 0u);
+  if (nstack > (slot_size - fixed) / 8)
+    nstack = (slot_size - fixed) / 8;
   size_t room = ward_rec_str_room(slot_size, addr != 0, nstack);
   size_t n1, n2;
   flags = (uint16_t) (flags & ~(WARD_REC_F_ADDR | WARD_REC_F_TRUNC1 | WARD_REC_F_TRUNC2 | WARD_REC_F_STACK_MASK));

@@ -345,10 +345,14 @@ count() { [ -e "$1" ] || { echo 0; return; }; jq -s "map(select($2)) | length" "
 # (read is a shell builtin, the clock is /proc/uptime), so only reading
 # opens, which cannot alert in mode off, reach the ring
 # A shell that reads for 3 s in a loop: /etc/hostname, or with
-# LOOP_READ set, that (each pass's own path when it holds $i).
+# LOOP_READ set, that (each pass's own path when it holds $i; its errors
+# go to /dev/null, opened once for writing before the loop: an open for
+# writing in the loop could alert in mode off, and would not be a loop of
+# reads)
 reading_loop() {
-  echo 'i=0; read up x < /proc/uptime; end=$((${up%.*} + 3)); while [ "${up%.*}" -lt "$end" ]; do i=$((i+1));' \
-    "read x 2>/dev/null < ${LOOP_READ:-/etc/hostname};" 'read up x < /proc/uptime; done'
+  echo "${LOOP_READ:+exec 2>/dev/null;}" 'i=0; read up x < /proc/uptime; end=$((${up%.*} + 3));' \
+    'while [ "${up%.*}" -lt "$end" ]; do i=$((i+1));' \
+    "read x < ${LOOP_READ:-/etc/hostname};" 'read up x < /proc/uptime; done'
 }
 
 engine_wakeups() {

@@ -6,6 +6,9 @@
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "probe/calls.h"
+#include "probe/control.h"
+#include "probe/prepare.h"
 #include "probe/ring.h"
 #include "probe/ring_write.h"
 #include "tap.h"
@@ -415,6 +418,7 @@ struct armed_run {
   struct ward_alert_out *ao;
   pthread_t th;
   uint32_t lazy_us;   /* 0: the engine's default */
+  bool control;       /* the container has a control page (dir/probe/control) */
 };
 
 static void armed_tap(void *opaque, const struct ward_event *ev)
@@ -453,11 +457,14 @@ static void write_one(const struct ward_ring_prod *prod, uint16_t type, const ch
  * producer_wakes: the ring's producer announces wake-ups, as the probe
  * does. 0 when added. */
 static int add_ring_container(struct ward_engine *e, const char *id, const char *dir, bool producer_wakes,
-                              struct ward_ring **pr, struct ward_ring_prod *prod)
+                              bool control, struct ward_ring **pr, struct ward_ring_prod *prod)
 {
   ward_error_t err = NULL;
   ward_mkdir_p(dir, 0700, &err);
   int ring_fd = make_ring(dir, pr, prod);
+  _cleanup_free_ char *ctl = control ? ward_probe_control_path(dir) : NULL;
+  if (ctl && ward_control_create(ctl, (1u << WARD_GROUP_COUNT) - 1, &err) < 0)
+    tap_diag("control page: %s", err->msg);
   if (producer_wakes)
     __atomic_fetch_or(&prod->hdr->caps, WARD_RING_CAP_WAKE, __ATOMIC_RELEASE);
   struct ward_engine_container c = {.id = id, .state_dir = dir, .ring_fd = ring_fd, .listener_fd = -1,
@@ -478,7 +485,7 @@ static void armed_start(struct armed_run *a, const char *tag, bool producer_wake
   ward_alert_out_open(a->alerts, NULL, &a->ao, &err);
   struct ward_engine_opts eo = {.alerts = a->ao, .tap = armed_tap, .opaque = a, .lazy_us = a->lazy_us};
   ok(ward_engine_new(&eo, &a->e, &err) == 0, "%s: engine", tag);
-  ok(add_ring_container(a->e, tag, a->dir, producer_wakes, &a->pr, &a->prod) == 0, "%s: container added", tag);
+  ok(add_ring_container(a->e, tag, a->dir, producer_wakes, a->control, &a->pr, &a->prod) == 0, "%s: container added", tag);
   pthread_create(&a->th, NULL, armed_thread, a);
   ward_error_free(&err);
 }
@@ -681,7 +688,7 @@ static void test_engine_armed_neighbour(void)
   _cleanup_free_ char *dir = tmp_path("neighbour-b");
   struct ward_ring *pr_b = NULL;
   struct ward_ring_prod prod_b;
-  ok(add_ring_container(a.e, "neighbour-b", dir, true, &pr_b, &prod_b) == 0, "neighbour: second container added");
+  ok(add_ring_container(a.e, "neighbour-b", dir, true, false, &pr_b, &prod_b) == 0, "neighbour: second container added");
   usleep(50000);
   atomic_store(&scribbling, true);
   pthread_t th;
@@ -704,6 +711,59 @@ static void test_engine_armed_neighbour(void)
   armed_stop(&a, "neighbour");
   armed_free(&a);
   ward_ring_close(pr_b);
+}
+
+/* The seen-set at the engine (ring_seen.h), with an engine told to look
+ * only every 2 s: a record that raised no alert lets the engine sleep on
+ * when it comes again; a repeat of one that alerted wakes it; a new mode
+ * on the container's control page forgets what was seen. */
+static void write_open_for_writing(const struct ward_ring_prod *prod, const char *path)
+{
+  struct ward_rec_in in = {.type = WARD_EV_OPEN, .call = WARD_CALL_open, .pid = 5, .tid = 5, .ts_ns = ward_now_ns(),
+                           .ret = 3, .a_flags = O_WRONLY | O_CREAT, .s1 = {.part = {path}, .len = {strlen(path)}}};
+  ward_ring_write(prod, &in);
+}
+
+/* Leaves the engine asleep armed for what can alert (URGENT): after an
+ * empty ring it arms for any record, which any record ends, seen or not;
+ * a record that cannot alert, drained, makes it arm for what can. */
+static void settle(struct armed_run *a, size_t *n)
+{
+  write_one(&a->prod, WARD_EV_OPEN, "/etc/hostname");
+  wait_seen(&a->seen, ++*n, 2000);
+  usleep(100000);
+}
+
+static void test_engine_armed_seen(void)
+{
+  struct armed_run a = {.lazy_us = 2000000, .control = true};
+  armed_start(&a, "seen", true);
+  size_t n = 0;
+  usleep(50000);
+  settle(&a, &n);
+  /* in mode off an open for writing can alert (the detector's rules) */
+  write_open_for_writing(&a.prod, "/tmp/ward-seen");
+  ok(wait_seen(&a.seen, ++n, 200), "seen: an open for writing wakes the engine");
+  settle(&a, &n);
+  write_open_for_writing(&a.prod, "/tmp/ward-seen");
+  ok(!wait_seen(&a.seen, ++n, 200), "seen: the same open again, after one that raised no alert, lets it sleep on");
+  /* (it is drained with the next record that wakes the engine) */
+  write_open_for_writing(&a.prod, "/etc/ld.so.preload");
+  ok(wait_seen(&a.seen, ++n, 200), "seen: an open of the preload file for writing wakes it");
+  settle(&a, &n);
+  write_open_for_writing(&a.prod, "/etc/ld.so.preload");
+  ok(wait_seen(&a.seen, ++n, 200), "seen: so does its repeat: the first one alerted, so it was not noted");
+  settle(&a, &n);
+  /* the judgement changes: what was seen may deviate now */
+  _cleanup_free_ char *ctl = ward_probe_control_path(a.dir);
+  ward_error_t err = NULL;
+  ok(ward_control_set_mode(ctl, WARD_CTL_MODE_QUARANTINE, &err) == 0, "seen: the container is quarantined");
+  ward_error_free(&err);
+  settle(&a, &n);   /* the engine re-arms under the new mode */
+  write_open_for_writing(&a.prod, "/tmp/ward-seen");
+  ok(wait_seen(&a.seen, ++n, 200), "seen: after the new mode the open seen before wakes it again");
+  armed_stop(&a, "seen");
+  armed_free(&a);
 }
 
 /* A plain-file ring truncated by its workload while the engine sleeps
@@ -746,6 +806,7 @@ int main(void)
   test_engine_armed_truncated();
   test_engine_armed_backlog();
   test_engine_armed_neighbour();
+  test_engine_armed_seen();
   ward_error_t err = NULL;
   ward_remove_tree(tmpdir, &err);
   ward_error_free(&err);

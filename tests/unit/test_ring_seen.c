@@ -273,6 +273,56 @@ static void test_wakes(void)
   close(fd);
 }
 
+/* A consumer that arms between the producer's look at `wake` before
+ * publishing (off: no key hashed) and the one after: the record has no
+ * key, so it wakes the consumer even with every bit of the set on. */
+static void test_hint_miss(void)
+{
+  struct ward_ring *r = new_ring(1 << 20, NULL);
+  struct ward_ring_prod p;
+  ward_ring_producer(r, &p);
+  uint64_t ticket;
+  struct ward_rec *rec = ward_ring_claim(&p, &ticket);
+  struct ward_rec_str s1 = S("/etc/hostname"), none = {0};
+  ward_rec_fill(rec, p.slot_size, 0, NULL, NULL, 0, &s1, &none);
+  rec->type = WARD_EV_OPEN, rec->call = WARD_CALL_open, rec->pid = rec->tid = 3;
+  uint64_t key = __atomic_load_n(&p.hdr->wake, __ATOMIC_RELAXED) == WARD_RING_WAKE_URGENT
+                 ? ward_seen_key_rec(rec, p.slot_size) : 0;
+  ward_ring_arm(r, WARD_RING_WAKE_URGENT, 1ull << WARD_EV_OPEN);
+  memset((uint8_t *) p.hdr + WARD_RING_SEEN_OFF, 0xff, WARD_RING_SEEN_BITS / 8);
+  ward_ring_publish(&p, rec, ticket);
+  ward_ring_wake_check(&p, ticket, WARD_EV_OPEN, 0, key);
+  ok(key == 0 && wake_word(&p) == WARD_RING_WAKE_OFF, "hint miss: armed after the first look, the record wakes the consumer");
+  ward_ring_close(r);
+}
+
+/* A 128-byte slot holds the header and the address block, not eight
+ * stack words beside them: the stack is cut, the next slot untouched. */
+static void test_small_slot(void)
+{
+  _cleanup_error_ ward_error_t err = NULL;
+  int fd = -1;
+  struct ward_ring *r = NULL;
+  if (ward_ring_create_memfd(64 << 10, 128, &fd, &err) < 0 || ward_ring_open_fd(fd, 0, 0, &r, &err) < 0)
+    abort();
+  close(fd);
+  struct ward_ring_prod p;
+  ward_ring_producer(r, &p);
+  uint64_t next_commit = ward_rec_commit_load(ward_ring_slot(&p, 1), 1, p.mask, __ATOMIC_RELAXED);
+  struct ward_rec_addr a = inet("10.0.0.1", 80);
+  uint64_t stack[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  struct ward_rec_in in = {.type = WARD_EV_CONNECT, .call = WARD_CALL_connect, .pid = 3, .tid = 3, .addr = &a,
+                           .stack = stack, .nstack = 8};
+  ward_ring_write(&p, &in);
+  ok(ward_rec_commit_load(ward_ring_slot(&p, 1), 1, p.mask, __ATOMIC_RELAXED) == next_commit,
+     "small slot: the next slot is untouched");
+  static struct ward_event ev;
+  size_t got = ward_ring_consume(r, &ev, 1);
+  ok(got == 1 && ev.n_stack == 5 && ev.stack[4] == 5 && ev.port == 80,
+     "small slot: the record decodes with the 5 stack words that fit (%zu record, %u words)", got, ev.n_stack);
+  ward_ring_close(r);
+}
+
 /* The set holds WARD_RING_SEEN_KEYS_MAX keys, then starts afresh. */
 static void test_bound(void)
 {
@@ -308,6 +358,8 @@ int main(void)
   test_agreement();
   test_repeats();
   test_wakes();
+  test_hint_miss();
+  test_small_slot();
   test_bound();
   return tap_done();
 }
