@@ -131,14 +131,11 @@ static inline __attribute__((always_inline)) void ward_ring_commit(const struct 
   ward_ring_prefetch(p, ticket);
 }
 
-/* Claims, fills and publishes one record. Returns 0, or -1 when dropped. */
-static inline __attribute__((always_inline)) int ward_ring_write(const struct ward_ring_prod *p, const struct ward_rec_in *in)
+/* Fills claimed slot r from in, all but the commit word. */
+static inline __attribute__((always_inline)) void ward_rec_fill_in(struct ward_rec *r, uint32_t slot_size,
+                                                                   const struct ward_rec_in *in)
 {
-  uint64_t ticket;
-  struct ward_rec *r = ward_ring_claim(p, &ticket);
-  if (r == 0)
-    return -1;
-  ward_rec_fill(r, p->slot_size, in->flags, in->addr, in->stack, in->nstack, &in->s1, &in->s2);
+  ward_rec_fill(r, slot_size, in->flags, in->addr, in->stack, in->nstack, &in->s1, &in->s2);
   r->type = in->type;
   r->call = in->call;
   r->pid = in->pid;
@@ -149,6 +146,16 @@ static inline __attribute__((always_inline)) int ward_ring_write(const struct wa
   r->a_mode = in->a_mode;
   r->arg = in->arg;
   r->call_ns = in->call_ns;
+}
+
+/* Claims, fills and publishes one record. Returns 0, or -1 when dropped. */
+static inline __attribute__((always_inline)) int ward_ring_write(const struct ward_ring_prod *p, const struct ward_rec_in *in)
+{
+  uint64_t ticket;
+  struct ward_rec *r = ward_ring_claim(p, &ticket);
+  if (r == 0)
+    return -1;
+  ward_rec_fill_in(r, p->slot_size, in);
   ward_ring_commit(p, r, ticket);
   return 0;
 }

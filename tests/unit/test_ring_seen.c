@@ -37,17 +37,7 @@ static uint64_t put(const struct ward_ring_prod *p, const struct ward_rec_in *in
   struct ward_rec *r = ward_ring_claim(p, &ticket);
   if (r == NULL)
     abort();
-  ward_rec_fill(r, p->slot_size, in->flags, in->addr, in->stack, in->nstack, &in->s1, &in->s2);
-  r->type = in->type;
-  r->call = in->call;
-  r->pid = in->pid;
-  r->tid = in->tid;
-  r->ts_ns = in->ts_ns;
-  r->ret = in->ret;
-  r->a_flags = in->a_flags;
-  r->a_mode = in->a_mode;
-  r->arg = in->arg;
-  r->call_ns = in->call_ns;
+  ward_rec_fill_in(r, p->slot_size, in);
   uint64_t key = ward_seen_key_rec(r, p->slot_size);
   ward_ring_publish(p, r, ticket);
   return key;
