@@ -121,7 +121,6 @@ static bool word_swapped(uintptr_t word)
   return !(r < 0 && errno == EAGAIN);
 }
 
-
 /* Whether any armed word of w holds 0 (or faults): what a producer's
  * wake-up that came before the helper slept looks like. Each such ring is
  * marked woken in its arm, as a wake-up on its word would mark it, so the
