@@ -624,10 +624,15 @@ void ward_engine_opts_poll_max(struct ward_engine_opts *o, uint32_t us)
     o->hot_max_us = us;
 }
 
+/* A sleep no one has chosen yet: the loop's own policy decides it (0 is
+ * "do not sleep", -1 "until epoll says"). */
+#define WAIT_UNDECIDED INT64_C(-2)
+
 /* Arms every ring in mode, drains once more (a record published while
  * arming may have woken nobody) and says how long to sleep: false when the
  * engine must not sleep armed (a ring cannot wake it, or what the last
- * drain found asks for it awake); *wait_ns is then set when it knows. */
+ * drain found asks for it awake); *wait_ns is then set when it knows, and
+ * left WAIT_UNDECIDED when it does not. */
 static bool arm_rings(struct ward_engine *e, uint32_t mode, int64_t *wait_ns)
 {
   pthread_mutex_lock(&e->lock);
@@ -652,7 +657,7 @@ static bool arm_rings(struct ward_engine *e, uint32_t mode, int64_t *wait_ns)
   }
   pthread_mutex_unlock(&e->lock);
   if (!armed) {
-    *wait_ns = n >= DRAIN_BATCH ? 0 : urgent ? (int64_t) e->hot_us * 1000 : -2;
+    *wait_ns = n >= DRAIN_BATCH ? 0 : urgent ? (int64_t) e->hot_us * 1000 : WAIT_UNDECIDED;
     return false;
   }
   if (n > 0)
@@ -687,7 +692,7 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
     pthread_mutex_unlock(&e->lock);
     if (empty && stop_fd < 0)
       break;
-    int64_t wait_ns = -2;   /* not decided yet */
+    int64_t wait_ns = WAIT_UNDECIDED;
     bool armed = false;
     if (n > 0) {
       e->idle_rounds = 0;
@@ -704,13 +709,13 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
         wait_ns = 0;
       else if (evented && urgent == 0)
         armed = arm_rings(e, WARD_RING_WAKE_URGENT, &wait_ns);
-      if (wait_ns == -2)
+      if (wait_ns == WAIT_UNDECIDED)
         wait_ns = (int64_t) e->hot_us * 1000;
     } else if (!rings) {
       wait_ns = -1;   /* nothing to poll: sleep until epoll says */
     } else if (evented && (armed = arm_rings(e, WARD_RING_WAKE_ANY, &wait_ns))) {
       /* asleep until a record comes */
-    } else if (wait_ns != -2) {
+    } else if (wait_ns != WAIT_UNDECIDED) {
       /* what arming drained decided it */
     } else if (e->idle_rounds < e->o.spin_rounds) {
       e->idle_rounds++;
