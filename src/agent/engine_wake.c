@@ -90,21 +90,18 @@ static size_t collect(struct ward_engine *e, struct futex_waitv *w)
  * and the wait fails at once (one wake-up more). If a producer has swapped
  * it too, its FUTEX_WAKE may come before the helper waits again; its record
  * is drained all the same, in answer to the wake-up being passed on or
- * right after the engine's next arm, which kicks.
- * True when the word had already woken the helper in this arm: a producer
- * wakes once per arm (it swaps the word to 0 first), so this is noise. */
-static bool woken_arm(struct ward_engine *e, uintptr_t word)
+ * right after the engine's next arm, which kicks. (A word that already
+ * woke the helper in this arm is waited on for 0, so its wake-ups never get
+ * here: they are noise, waker_main.) */
+static void woken_arm(struct ward_engine *e, uintptr_t word)
 {
-  bool again = false;
   pthread_mutex_lock(&e->lock);
   for (struct ctr *c = e->list; c; c = c->next)
     if (ctr_ring_served(c) && (uintptr_t) ward_ring_wake_word(c->ring) == word) {
-      again = woke_in_this_arm(c);
       c->woke_stamp = c->armed_stamp;
       break;
     }
   pthread_mutex_unlock(&e->lock);
-  return again;
 }
 
 /* Whether a producer swapped this ring word to 0, read through the kernel:
@@ -201,7 +198,8 @@ static void *waker_main(void *arg)
           forward(e, &last_us, &gap_us, true, false);
         continue;
       }
-      forward(e, &last_us, &gap_us, woken_arm(e, (uintptr_t) w[r].uaddr), true);
+      woken_arm(e, (uintptr_t) w[r].uaddr);
+      forward(e, &last_us, &gap_us, false, true);
     } else if (err == EAGAIN || err == EFAULT) {
       /* EAGAIN with the same kick: a word is not what the engine stored, a
        * producer swapped it to 0 (passed on) or the workload wrote

@@ -458,13 +458,13 @@ bool ward_ring_seen_note(struct ward_ring *r, uint64_t key)
   if (r->seen == NULL && (r->seen = calloc(1, sizeof(*r->seen))) == NULL)
     return false;
   struct ring_seen *s = r->seen;
-  uint32_t b[2];
-  ward_seen_bits(key, b);
-  if ((s->bits[b[0] / 64] >> (b[0] % 64) & 1) && (s->bits[b[1] / 64] >> (b[1] % 64) & 1))
+  if (ward_seen_in(s->bits, key))
     return true;
   if (s->keys >= WARD_RING_SEEN_KEYS_MAX)
     ward_ring_seen_reset(r);
   s->keys++;
+  uint32_t b[2];
+  ward_seen_bits(key, b);
   for (int k = 0; k < 2; k++) {
     s->bits[b[k] / 64] |= 1ull << (b[k] % 64);
     s->dirty[b[k] / 64 / 64] |= 1ull << (b[k] / 64 % 64);
@@ -647,18 +647,15 @@ size_t ward_ring_consume(struct ward_ring *r, struct ward_event *evs, size_t max
   return ward_ring_drain(r, copy_event, &c, max);
 }
 
+static void read_drops(struct ward_ring_hdr *h, void *arg)
+{
+  (void) h;
+  account_drops(arg);
+}
+
 void ward_ring_get_stats(struct ward_ring *r, struct ward_ring_stats *out)
 {
-  sigjmp_buf jb;
-  if (!r->truncated) {
-    if (sigsetjmp(jb, 0) == 0) {
-      bus_guard = &jb;
-      account_drops(r);
-    } else {
-      r->truncated = true;
-    }
-    bus_guard = NULL;
-  }
+  with_header(r, read_drops, r);
   *out = r->st;
   out->tail = r->tail;
 }

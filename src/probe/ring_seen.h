@@ -114,13 +114,19 @@ static inline const uint64_t *ward_seen_words(const struct ward_ring_hdr *h)
   return (const uint64_t *) (const void *) ((const uint8_t *) h + WARD_RING_SEEN_OFF);
 }
 
-static inline int ward_seen_has(const struct ward_ring_hdr *h, uint64_t key)
+/* Whether both of key's bits are set in the set's words w: the header's
+ * (shared, hence the atomic loads) or the consumer's private copy. */
+static inline int ward_seen_in(const uint64_t *w, uint64_t key)
 {
-  const uint64_t *w = ward_seen_words(h);
   uint32_t b[2];
   ward_seen_bits(key, b);
   return (__atomic_load_n(&w[b[0] / 64], __ATOMIC_RELAXED) >> (b[0] % 64) & 1)
          && (__atomic_load_n(&w[b[1] / 64], __ATOMIC_RELAXED) >> (b[1] % 64) & 1);
+}
+
+static inline int ward_seen_has(const struct ward_ring_hdr *h, uint64_t key)
+{
+  return ward_seen_in(ward_seen_words(h), key);
 }
 
 /* The producer's key of claimed slot r, before it publishes it (after, the
