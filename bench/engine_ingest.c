@@ -52,7 +52,7 @@ static int make_ring(const char *cdir, size_t size, struct ward_ring **prod_ring
   char probe[512], ring[512];
   snprintf(probe, sizeof(probe), "%s/" WARD_STATE_PROBE, cdir);
   snprintf(ring, sizeof(ring), "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING, cdir);
-  if (ward_mkdir_p(probe, 0700, &err) < 0 || ward_ring_create_file(ring, size, 0, &err) < 0 ||
+  if (ward_mkdir_p(probe, 0700, &err) < 0 || ward_ring_create_file(ring, size, 0, NULL, &err) < 0 ||
       ward_ring_open(ring, WARD_RING_ALLOW_UNSEALED, prod_ring, &err) < 0)
     die(&err);
   ward_ring_producer(*prod_ring, prod);

@@ -135,7 +135,7 @@ int main(int argc, char **argv)
     char p[4096];
     snprintf(p, sizeof(p), "%s/ring", argv[2]);
     size_t size = argc >= 5 ? (size_t) strtoull(argv[4], NULL, 0) : 0;
-    if (ward_ring_create_file(p, size, 0, &err) < 0)
+    if (ward_ring_create_file(p, size, 0, NULL, &err) < 0)
       return 1;
     snprintf(p, sizeof(p), "%s/control", argv[2]);
     return ward_control_create(p, (uint32_t) strtoul(argv[3], NULL, 0), &err) < 0;

@@ -524,6 +524,7 @@ static bool wait_events(struct ward_engine *e, int64_t wait_ns, int *handled)
     else if (r->kind == EP_WATCH && e->watch_fn)
       e->watch_fn(e->watch_opaque), (*handled)++;
   }
+  bool all_exited = n > 0;
   for (int i = 0; i < n; i++) {
     struct ep_ref *r = evs[i].data.ptr;
     if (r->kind == EP_PIDFD && !r->c->exited) {
@@ -531,6 +532,12 @@ static bool wait_events(struct ward_engine *e, int64_t wait_ns, int *handled)
       (*handled)++;
     }
   }
+  for (struct ctr *c = e->list; c && all_exited; c = c->next)
+    all_exited = c->exited;
+  /* the loop ends once they are finalised: the helper has nothing left
+   * to wait for, and ends meanwhile instead of being joined after */
+  if (all_exited && e->list && e->until_empty)
+    engine_waker_let_go(e);
   for (struct ctr *c = e->list, *next; c; c = next) {
     next = c->next;
     if (c->exited)
@@ -681,7 +688,8 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
    * would double the shortest */
   int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
-  bool evented = engine_waker_start(e);
+  e->until_empty = stop_fd < 0;
+  bool evented = false;
   for (;;) {
     pthread_mutex_lock(&e->lock);
     e->urgent = 0;
@@ -692,6 +700,10 @@ int ward_engine_run(struct ward_engine *e, int stop_fd, ward_error_t *err)
     pthread_mutex_unlock(&e->lock);
     if (empty && stop_fd < 0)
       break;
+    /* the helper only once a ring is there to wait on: a container with
+     * just a supervisor (or none yet, in an agent) costs no thread */
+    if (rings && !evented)
+      evented = engine_waker_start(e);
     int64_t wait_ns = WAIT_UNDECIDED;
     bool armed = false;
     if (n > 0) {

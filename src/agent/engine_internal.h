@@ -99,7 +99,8 @@ struct ward_engine {
    * wake words, the word that makes it look at the ring set again, and
    * the longest a record that wakes nobody may wait */
   pthread_t waker;
-  bool waker_on, waker_stop;
+  bool waker_on, waker_stop;            /* waker_stop: written under the lock, read without it too */
+  bool waker_failed;                    /* it could not be started: not tried again */
   uint32_t waker_kick;
   uint64_t arm_stamps;                  /* ring arms so far: each arm's stamp (under the lock) */
   uint64_t waker_forwarded;
@@ -107,12 +108,17 @@ struct ward_engine {
   uint32_t lazy_us, armed_idle_us;
   bool waker_broken;                    /* futex_waitv failed for good: poll */
   uint64_t urgent;                      /* drained records of a wake_mask type, since last taken */
+  bool until_empty;                     /* ward_engine_run ends with its last container */
 };
 
 /* engine_wake.c */
 bool engine_waker_start(struct ward_engine *e);   /* false: futex_waitv missing, poll */
 bool engine_waker_usable(struct ward_engine *e);  /* started and not failed since */
 void engine_waker_stop(struct ward_engine *e);
+/* With the lock held: the helper ends, without being waited for (the last
+ * container has gone from an engine that ends with it); engine_waker_stop
+ * joins it. */
+void engine_waker_let_go(struct ward_engine *e);
 void engine_waker_kick(struct ward_engine *e);    /* the ring set changed */
 /* With the lock held: arms every served ring in mode, or none (false: a
  * ring cannot wake the engine, or there are more than one wait takes). */

@@ -483,7 +483,8 @@ static bool port_allowed(const struct ward_template_rules *r, uint16_t port)
   return false;
 }
 
-/* Runs while the target waits: table look-ups only, no I/O. The control
+/* Runs while the target waits: table look-ups, and for an exec, where a
+ * mode needs it, whether its file exists (exists_in_root). The control
  * page's mode is read on every call so `ward action ID quarantine` (which
  * sets it) makes the supervisor start denying at once. */
 void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, struct ward_supervisor_verdict *v)
@@ -498,11 +499,15 @@ void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, stru
     v->error = EACCES;
     return;
   }
-  c->sv_missing = ev->type == WARD_EV_EXEC && c->pl && !exists_in_root(c, ev->path);
-  c->sv_missing_tid = ev->tid;
   /* protect comes from the policy (and the control page, where there is
    * one: static images have none) */
   bool protect = c->policy->mode == WARD_MODE_PROTECT || (mode & (WARD_CTL_MODE_PROTECT | WARD_CTL_MODE_RESTRICT));
+  /* Only learning, checking and protecting pass over an exec of a missing
+   * file (pipeline_event): in mode off the look-up in the container's root,
+   * which the target waits for, would decide nothing. */
+  bool look = ev->type == WARD_EV_EXEC && c->pl && (c->policy->mode != WARD_MODE_OFF || protect);
+  c->sv_missing = look && !exists_in_root(c, ev->path);
+  c->sv_missing_tid = ev->tid;
   if (!protect || c->pl == NULL || !c->pl->have_rules)
     return;
   const struct ward_template_rules *r = &c->pl->rules;

@@ -166,6 +166,10 @@ static void *waker_main(void *arg)
   uint32_t gap_us = WAKE_FORWARD_GAP_US;
   int failures = 0;
   for (;;) {
+    /* told to end while the engine holds the lock (its last container's
+     * final drain): gone before that is over, not after */
+    if (__atomic_load_n(&e->waker_stop, __ATOMIC_ACQUIRE))
+      break;
     pthread_mutex_lock(&e->lock);
     bool stop = e->waker_stop;
     size_t n = stop ? 0 : collect(e, w);
@@ -228,6 +232,9 @@ bool engine_waker_start(struct ward_engine *e)
 {
   if (e->waker_on)
     return true;
+  if (e->waker_failed)
+    return false;
+  e->waker_failed = true;
   /* zero waiters is EINVAL where the call exists and is allowed */
   if (syscall(SYS_futex_waitv, NULL, 0u, 0u, NULL, CLOCK_MONOTONIC) == 0 || errno != EINVAL)
     return false;
@@ -243,12 +250,13 @@ bool engine_waker_start(struct ward_engine *e)
   pthread_sigmask(SIG_SETMASK, &all, &old);
   e->waker_on = pthread_create(&e->waker, NULL, waker_main, e) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  e->waker_failed = !e->waker_on;
   return e->waker_on;
 }
 
 bool engine_waker_usable(struct ward_engine *e)
 {
-  return e->waker_on && !__atomic_load_n(&e->waker_broken, __ATOMIC_ACQUIRE);
+  return e->waker_on && !e->waker_stop && !__atomic_load_n(&e->waker_broken, __ATOMIC_ACQUIRE);
 }
 
 void engine_waker_stop(struct ward_engine *e)
@@ -256,11 +264,18 @@ void engine_waker_stop(struct ward_engine *e)
   if (!e->waker_on)
     return;
   pthread_mutex_lock(&e->lock);
-  e->waker_stop = true;
+  engine_waker_let_go(e);
   pthread_mutex_unlock(&e->lock);
-  engine_waker_kick(e);
   pthread_join(e->waker, NULL);
   e->waker_on = false;
+}
+
+void engine_waker_let_go(struct ward_engine *e)
+{
+  if (!e->waker_on || e->waker_stop)
+    return;
+  __atomic_store_n(&e->waker_stop, true, __ATOMIC_RELEASE);
+  engine_waker_kick(e);
 }
 
 /* All or nothing, decided before any header is written: when one ring

@@ -127,7 +127,8 @@ int ward_flight_open_path(const char *path, size_t capacity, uint32_t slot_size,
   bool keep = st.st_size == (off_t) len && pread(fd, &old, sizeof(old), 0) == (ssize_t) sizeof(old) &&
               old.magic == FLIGHT_MAGIC && old.version == FLIGHT_VERSION && old.hdr_size == FLIGHT_HDR &&
               old.capacity == capacity && old.slot_size == slot_size;
-  if (!keep && (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t) len) < 0))
+  /* an empty file (the usual case: just made) needs no emptying first */
+  if (!keep && ((st.st_size != 0 && ftruncate(fd, 0) < 0) || ftruncate(fd, (off_t) len) < 0))
     return ward_error_sys(err, "%s: resize to %zu bytes", path, len);
   if (!keep && write_header(fd, capacity, slot_size, len) < 0)
     return ward_error_sys(err, "%s: write the header", path);

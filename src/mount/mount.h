@@ -18,6 +18,7 @@ struct ward_bind {
   const char *dest;    /* container path */
   bool readonly;
   bool is_dir;
+  bool kind_known;     /* is_dir is set already: no stat of source */
   int tree_fd;         /* a detached clone of source made by the parent
                         * (ward_bind_prepare), or -1 to bind source here */
 };

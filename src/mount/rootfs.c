@@ -24,9 +24,11 @@
 int ward_bind_prepare(struct ward_bind *b, ward_error_t *err)
 {
   struct stat st;
-  if (stat(b->source, &st) < 0)
-    return ward_error_sys(err, "bind %s", b->source);
-  b->is_dir = S_ISDIR(st.st_mode);
+  if (!b->kind_known) {
+    if (stat(b->source, &st) < 0)
+      return ward_error_sys(err, "bind %s", b->source);
+    b->is_dir = S_ISDIR(st.st_mode);
+  }
   _cleanup_close_ int tree = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   /* Rootless, the parent holds no CAP_SYS_ADMIN; the init binds the source
    * itself from inside its own user namespace instead. */

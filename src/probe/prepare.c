@@ -127,13 +127,15 @@ int ward_probe_lib_path(enum ward_probe_variant v, char **out, ward_error_t *err
     char *slash = strrchr(exe, '/');
     if (slash) {
       *slash = 0;
-      /* installed next to ward; or ward in build/src/cli, the library in build/src/probe */
+      /* installed next to ward; or ward in build/src/cli, the library in
+       * build/src/probe. Not made canonical: the kernel resolves the ".."
+       * where the bind mount opens it, as realpath would with a lstat of
+       * every component on every start-up. */
       const char *rel[] = {"", "/../probe", "/../lib/ward", "/../lib64/ward"};
       for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
         snprintf(cand, sizeof(cand), "%s%s/%s", exe, rel[i], name);
-        char real[PATH_MAX];
-        if (is_file(cand) && realpath(cand, real)) {
-          *out = strdup(real);
+        if (is_file(cand)) {
+          *out = strdup(cand);
           return *out ? 0 : ward_error(err, ENOMEM, "probe library path");
         }
       }
@@ -155,13 +157,14 @@ char *ward_probe_control_path(const char *state_dir)
   return p;
 }
 
-static int add_mount(struct ward_probe_setup *s, const char *src, const char *target, bool ro, bool noexec)
+static int add_mount(struct ward_probe_setup *s, const char *src, const char *target, bool ro, bool noexec, bool is_dir)
 {
   struct ward_probe_mount *m = &s->mounts[s->n_mounts];
   m->source = strdup(src);
   m->target = strdup(target);
   m->readonly = ro;
   m->noexec = noexec;
+  m->is_dir = is_dir;
   s->n_mounts++;
   return m->source && m->target ? 0 : -1;
 }
@@ -220,7 +223,8 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
     return -1;
   if (asprintf(&out->dir, "%s/" WARD_STATE_PROBE, state_dir) < 0 || asprintf(&out->control, "%s/" WARD_PROBE_CONTROL, out->dir) < 0)
     return ward_error(err, ENOMEM, "probe paths");
-  if (mkdir(out->dir, 0711) < 0 && errno != EEXIST)
+  bool fresh = mkdir(out->dir, 0711) == 0;
+  if (!fresh && errno != EEXIST)
     return ward_error_sys(err, "%s", out->dir);
   if (ward_control_create(out->control, opts->groups, err) < 0)
     return -1;
@@ -232,12 +236,10 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
   _cleanup_free_ char *ring = NULL;
   if (asprintf(&ring, "%s/" WARD_PROBE_RING, out->dir) < 0)
     return ward_error(err, ENOMEM, "probe paths");
-  unlink(ring);
-  if (ward_ring_create_file(ring, opts->ring_size, opts->slot_size, err) < 0)
+  if (!fresh)
+    unlink(ring);
+  if (ward_ring_create_file(ring, opts->ring_size, opts->slot_size, &out->ring_fd, err) < 0)
     return -1;
-  out->ring_fd = open(ring, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-  if (out->ring_fd < 0)
-    return ward_error_sys(err, "%s", ring);
   struct stat st;
   if (fstat(out->ring_fd, &st) < 0)
     return ward_error_sys(err, "ring: stat");
@@ -260,10 +262,10 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
     return ward_error(err, ENOMEM, "probe paths");
   if ((mkdir(decoys, 0755) < 0 && errno != EEXIST) || chmod(decoys, 0755) < 0)
     return ward_error_sys(err, "%s", decoys);
-  if (add_mount(out, buf, WARD_PROBE_DIR "/" WARD_PROBE_RING, false, true) < 0
-      || add_mount(out, out->control, WARD_PROBE_DIR "/" WARD_PROBE_CONTROL, true, true) < 0
-      || add_mount(out, lib, lib_target, true, false) < 0
-      || add_mount(out, decoys, WARD_PROBE_DIR "/" WARD_PROBE_DECOYS, true, true) < 0)
+  if (add_mount(out, buf, WARD_PROBE_DIR "/" WARD_PROBE_RING, false, true, false) < 0
+      || add_mount(out, out->control, WARD_PROBE_DIR "/" WARD_PROBE_CONTROL, true, true, false) < 0
+      || add_mount(out, lib, lib_target, true, false, false) < 0
+      || add_mount(out, decoys, WARD_PROBE_DIR "/" WARD_PROBE_DECOYS, true, true, true) < 0)
     return ward_error(err, ENOMEM, "probe mounts");
   if (out->variant == WARD_PROBE_GLIBC) {
     /* musl reads no ld.so.preload; glibc reads it for every dynamic exec,
@@ -273,7 +275,7 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
     n = snprintf(buf, sizeof(buf), "%s\n", lib_target);
     if (write_new_file(out->preload, buf, (size_t) n, 0644, err) < 0)
       return -1;
-    if (add_mount(out, out->preload, "/etc/ld.so.preload", true, true) < 0)
+    if (add_mount(out, out->preload, "/etc/ld.so.preload", true, true, false) < 0)
       return ward_error(err, ENOMEM, "probe mounts");
   } else if (asprintf(&out->env, "LD_PRELOAD=%s", lib_target) < 0) {
     return ward_error(err, ENOMEM, "probe environment");

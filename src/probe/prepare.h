@@ -51,6 +51,7 @@ struct ward_probe_mount {
   char *target;              /* absolute path inside the container */
   bool readonly;
   bool noexec;
+  bool is_dir;               /* known: the bind need not look */
 };
 
 #define WARD_PROBE_MAX_MOUNTS 5

@@ -69,13 +69,14 @@ static int geometry(size_t *size, uint32_t *slot_size, uint32_t *nslots, ward_er
   return 0;
 }
 
-int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err)
+/* fd: empty (just created), or emptied first (fresh false). */
+static int init_fd(int fd, bool fresh, size_t size, uint32_t slot_size, ward_error_t *err)
 {
   uint32_t nslots = 0;
   if (geometry(&size, &slot_size, &nslots, err) < 0)
     return -1;
   /* zero-filled from scratch: all-zero slots are free (ring_format.h) */
-  if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t) size) < 0)
+  if ((!fresh && ftruncate(fd, 0) < 0) || ftruncate(fd, (off_t) size) < 0)
     return ward_error_sys(err, "ring: resize to %zu bytes", size);
   /* Written, not stored through a mapping, and the first slots with it
    * (ward_prefill_file says why); the slots stay zero (free). */
@@ -93,12 +94,17 @@ int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err
   return 0;
 }
 
+int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err)
+{
+  return init_fd(fd, false, size, slot_size, err);
+}
+
 int ward_ring_create_memfd(size_t size, uint32_t slot_size, int *fd_out, ward_error_t *err)
 {
   _cleanup_close_ int fd = memfd_create("ward-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0)
     return ward_error_sys(err, "ring: memfd_create");
-  if (ward_ring_init_fd(fd, size, slot_size, err) < 0)
+  if (init_fd(fd, true, size, slot_size, err) < 0)
     return -1;
   if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
     return ward_error_sys(err, "ring: seal");
@@ -106,7 +112,7 @@ int ward_ring_create_memfd(size_t size, uint32_t slot_size, int *fd_out, ward_er
   return 0;
 }
 
-int ward_ring_create_file(const char *path, size_t size, uint32_t slot_size, ward_error_t *err)
+int ward_ring_create_file(const char *path, size_t size, uint32_t slot_size, int *fd_out, ward_error_t *err)
 {
   _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
   if (fd < 0)
@@ -114,8 +120,10 @@ int ward_ring_create_file(const char *path, size_t size, uint32_t slot_size, war
   /* umask must not take write access away from the container's other uids */
   if (fchmod(fd, 0666) < 0)
     return ward_error_sys(err, "%s: chmod", path);
-  if (ward_ring_init_fd(fd, size, slot_size, err) < 0)
+  if (init_fd(fd, true, size, slot_size, err) < 0)
     return ward_error_prefix(err, "%s", path);
+  if (fd_out)
+    *fd_out = steal_fd(&fd);
   return 0;
 }
 

@@ -38,9 +38,10 @@ struct ward_ring_stats {
 int ward_ring_init_fd(int fd, size_t size, uint32_t slot_size, ward_error_t *err);
 /* A sealed memfd (F_SEAL_SHRINK|GROW|SEAL), close-on-exec. */
 int ward_ring_create_memfd(size_t size, uint32_t slot_size, int *fd_out, ward_error_t *err);
-/* A plain file (mode 0666: every uid in the container produces). Cannot be
- * sealed, so a workload could truncate it: for tests and debugging. */
-int ward_ring_create_file(const char *path, size_t size, uint32_t slot_size, ward_error_t *err);
+/* A plain file (mode 0666: every uid in the container produces), made
+ * with O_EXCL; its read-write fd in *fd_out unless that is NULL. Cannot be
+ * sealed, so a workload could truncate it (docs/probes.md). */
+int ward_ring_create_file(const char *path, size_t size, uint32_t slot_size, int *fd_out, ward_error_t *err);
 
 /* Consumer flags */
 #define WARD_RING_ALLOW_UNSEALED 0x1u   /* accept a file a producer could shrink */

@@ -263,7 +263,8 @@ static int prepare_probes(struct ward_container *c, const struct ward_create_opt
       continue;
     }
     struct ward_bind *b = &L->binds[L->n_binds++];
-    *b = (struct ward_bind) {.source = m->source, .dest = m->target, .readonly = m->readonly, .tree_fd = -1};
+    *b = (struct ward_bind) {.source = m->source, .dest = m->target, .readonly = m->readonly, .is_dir = m->is_dir,
+                             .kind_known = true, .tree_fd = -1};
     if (ward_bind_prepare(b, err) < 0)
       return ward_error_prefix(err, "probes");
   }

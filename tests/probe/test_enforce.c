@@ -54,7 +54,7 @@ static int env_init(struct env *e, uint32_t groups)
   snprintf(ring, sizeof(ring), "%s/ring", e->dir);
   snprintf(decoys, sizeof(decoys), "%s/decoys", e->dir);
   /* decoys/ as prepare leaves it: empty until honeypot is first set */
-  if (ward_control_create(e->control, groups, &err) < 0 || ward_ring_create_file(ring, 1 << 20, 0, &err) < 0
+  if (ward_control_create(e->control, groups, &err) < 0 || ward_ring_create_file(ring, 1 << 20, 0, NULL, &err) < 0
       || mkdir(decoys, 0755) < 0) {
     tap_diag("setup: %s", err ? err->msg : "mkdir decoys");
     ok(0, "setup");

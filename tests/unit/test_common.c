@@ -4,7 +4,12 @@
 #include "common/util.h"
 #include "tap.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -47,6 +52,8 @@ static void test_json(void)
   contains(err->msg, "t.json:2:", "syntax error names file and line");
   ok(wj_load_buffer("t.json", "{\"a\":1,\"a\":2}", 13, &bad, &err) < 0, "duplicate keys refused");
 }
+
+static void test_remove_tree_kinds(void);
 
 static void test_util(void)
 {
@@ -92,6 +99,66 @@ static void test_util(void)
   ok(ward_remove_tree(dir, &err) == 0, "remove tree");
   struct stat st;
   ok(stat(dir, &st) < 0, "tree gone");
+  test_remove_tree_kinds();
+}
+
+/* Every kind of entry goes (files, links, fifos, nested directories) by
+ * the type its directory listing gives, without following a link; a mount
+ * point inside is still refused (its device is looked at). */
+static void test_remove_tree_kinds(void)
+{
+  char dir[] = "/tmp/ward-test-XXXXXX", outside[] = "/tmp/ward-test-out-XXXXXX";
+  ok(mkdtemp(dir) != NULL && mkdtemp(outside) != NULL, "mkdtemp (kinds)");
+  _cleanup_free_ char *keep = NULL, *p = NULL;
+  asprintf(&keep, "%s/keep", outside);
+  close(open(keep, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  asprintf(&p, "%s/d1/d2/d3", dir);
+  _cleanup_error_ ward_error_t err = NULL;
+  ok(ward_mkdir_p(p, 0755, &err) == 0, "nested directories");
+  const char *names[] = {"f", "d1/f", "d1/d2/f", "d1/d2/d3/f"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+    free(p);
+    asprintf(&p, "%s/%s", dir, names[i]);
+    close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  }
+  free(p);
+  asprintf(&p, "%s/d1/to-outside", dir);
+  ok(symlink(outside, p) == 0, "a link to a directory outside");
+  free(p);
+  asprintf(&p, "%s/d1/d2/fifo", dir);
+  ok(mkfifo(p, 0600) == 0, "a fifo");
+  ok(ward_remove_tree(dir, &err) == 0, "tree of every kind removed");
+  struct stat st;
+  ok(stat(dir, &st) < 0 && errno == ENOENT, "tree of every kind gone");
+  ok(stat(keep, &st) == 0, "what the link pointed at is left alone");
+
+  /* a mount point below: refused, in a mount namespace of a child's own */
+  free(p);
+  asprintf(&p, "%s/m", dir);
+  ok(ward_mkdir_p(p, 0755, &err) == 0, "a directory to mount on");
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("tmpfs", p, "tmpfs", 0, NULL) < 0)
+      _exit(77);
+    ward_error_t e = NULL;
+    int r = ward_remove_tree(dir, &e);
+    if (!(r < 0 && e && e->errnum == EXDEV && stat(p, &st) == 0))
+      _exit(1);
+    ward_error_free(&e);
+    /* a bind mount from the same file system: the same device, so only
+     * the kernel's mount-root attribute gives it away */
+    if (umount(p) < 0 || mount(outside, p, NULL, MS_BIND, NULL) < 0)
+      _exit(77);
+    r = ward_remove_tree(dir, &e);
+    _exit(r < 0 && e && e->errnum == EXDEV && stat(keep, &st) == 0 ? 0 : 2);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ok(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77),
+     "a mount point inside the tree, another file system's or a bind mount of the same one's, is refused "
+     "and what it shows survives (exit %d; 77: no mount namespace here)", WEXITSTATUS(status));
+  ok(ward_remove_tree(dir, &err) == 0 && ward_remove_tree(outside, &err) == 0, "clean up");
 }
 
 int main(void)

@@ -295,7 +295,7 @@ static int make_ring(const char *dir, struct ward_ring **prod_ring, struct ward_
   if (asprintf(&probe, "%s/" WARD_STATE_PROBE, dir) < 0 || asprintf(&ring, "%s/" WARD_STATE_PROBE "/ring", dir) < 0)
     abort();
   ward_mkdir_p(probe, 0700, &err);
-  if (ward_ring_create_file(ring, 1 << 20, 0, &err) < 0 ||
+  if (ward_ring_create_file(ring, 1 << 20, 0, NULL, &err) < 0 ||
       ward_ring_open(ring, WARD_RING_ALLOW_UNSEALED, prod_ring, &err) < 0) {
     tap_diag("%s", err->msg);
     ward_error_free(&err);

@@ -219,7 +219,7 @@ static void test_ring_open_checks(void)
   _cleanup_error_ ward_error_t err = NULL;
   char path[128];
   snprintf(path, sizeof(path), "%s/ring", tmpdir);
-  ok(ward_ring_create_file(path, 0, 0, &err) == 0, "file ring created");
+  ok(ward_ring_create_file(path, 0, 0, NULL, &err) == 0, "file ring created");
   struct stat st;
   ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0666 && st.st_size == 4096 + 8192 * 512,
      "default size 4 MiB of 512-byte slots + header, mode 0666");
