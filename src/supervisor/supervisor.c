@@ -76,7 +76,6 @@ int ward_supervisor_new(int listener, const struct ward_supervisor_options *opts
   sv->req = steal_pointer(&req);
   sv->resp = steal_pointer(&resp);
   sv->listener = steal_fd(&lfd);
-  sv_lookup_prepare();
   *out = steal_pointer(&sv);
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 #include <seccomp.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define E(n, t, d, p, p2, fdp, a, f, def) \
@@ -84,51 +86,55 @@ const struct sv_syscall *sv_find(const char *name)
   return NULL;
 }
 
-/* (arch, nr) -> entry, resolved once through libseccomp so the numbers are
- * right for every ABI the filter covers. */
-struct sv_map { uint32_t arch; int nr; int native_nr; uint16_t idx; };
-static struct sv_map sv_maps[3 * sizeof(sv_table) / sizeof(sv_table[0])];
+/* (arch, nr) -> entry, learned through libseccomp as notifications come:
+ * a container makes a few distinct watched calls, and resolving every
+ * entry for every ABI up front (some 240 name look-ups) took tens of
+ * microseconds of each start-up with a supervisor. A call the table lacks
+ * is kept too (idx -1). The filter notifies only watched calls of its own
+ * ABIs, so the map stays small; when full, answers are still right, only
+ * not kept. */
+struct sv_map { uint32_t arch; int nr; int native_nr; int idx; };
+static struct sv_map sv_maps[3 * sizeof(sv_table) / sizeof(sv_table[0]) + 16];
 static unsigned sv_nmaps;
-static pthread_once_t sv_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t sv_maps_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void sv_map_init(void)
+static struct sv_map sv_resolve(uint32_t arch, int nr)
 {
-  uint32_t arches[3];
-  unsigned narch = 0;
-  arches[narch++] = seccomp_arch_native();
+  struct sv_map m = {arch, nr, -1, -1};
+  uint32_t scmp_arch = arch;
 #if defined(__x86_64__)
-  arches[narch++] = SCMP_ARCH_X86;
-  arches[narch++] = SCMP_ARCH_X32;
+  /* x32 shares the audit arch token with x86_64; its numbers carry
+   * __X32_SYSCALL_BIT, as libseccomp's x32 numbers do */
+  if (arch == SCMP_ARCH_X86_64 && (nr & 0x40000000))
+    scmp_arch = SCMP_ARCH_X32;
 #endif
-  for (unsigned a = 0; a < narch; a++) {
-    for (unsigned i = 0; i < sv_table_len; i++) {
-      int nr = seccomp_syscall_resolve_name_arch(arches[a], sv_table[i].name);
-      if (nr < 0)  /* pseudo number: the call does not exist in this ABI */
-        continue;
-      const char *nat = sv_table[i].native ? sv_table[i].native : sv_table[i].name;
-      int native_nr = seccomp_syscall_resolve_name(nat);
-      /* x32 shares the audit arch token with x86_64; its numbers carry
-       * __X32_SYSCALL_BIT, so (token, nr) stays unambiguous. */
-      uint32_t token = arches[a] == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : arches[a];
-      sv_maps[sv_nmaps++] = (struct sv_map){ token, nr, native_nr < 0 ? -1 : native_nr, (uint16_t)i };
-    }
-  }
-}
-
-void sv_lookup_prepare(void)
-{
-  pthread_once(&sv_once, sv_map_init);
+  char *name = seccomp_syscall_resolve_num_arch(scmp_arch, nr);
+  const struct sv_syscall *s = name ? sv_find(name) : NULL;
+  free(name);
+  if (s == NULL)
+    return m;
+  m.idx = (int) (s - sv_table);
+  int native_nr = seccomp_syscall_resolve_name(s->native ? s->native : s->name);
+  m.native_nr = native_nr < 0 ? -1 : native_nr;  /* a pseudo number: not a call of this ABI */
+  return m;
 }
 
 const struct sv_syscall *sv_lookup(uint32_t arch, int nr, int *native_nr)
 {
-  pthread_once(&sv_once, sv_map_init);
-  for (unsigned i = 0; i < sv_nmaps; i++) {
+  pthread_mutex_lock(&sv_maps_lock);
+  struct sv_map m = {0};
+  bool found = false;
+  for (unsigned i = 0; i < sv_nmaps && !found; i++)
     if (sv_maps[i].arch == arch && sv_maps[i].nr == nr) {
-      *native_nr = sv_maps[i].native_nr;
-      return &sv_table[sv_maps[i].idx];
+      m = sv_maps[i];
+      found = true;
     }
+  if (!found) {
+    m = sv_resolve(arch, nr);
+    if (sv_nmaps < sizeof(sv_maps) / sizeof(sv_maps[0]))
+      sv_maps[sv_nmaps++] = m;
   }
-  *native_nr = -1;
-  return NULL;
+  pthread_mutex_unlock(&sv_maps_lock);
+  *native_nr = m.native_nr;
+  return m.idx >= 0 ? &sv_table[m.idx] : NULL;
 }

@@ -34,10 +34,6 @@ extern const unsigned sv_table_len;
 /* Entry for a call in the given audit arch, NULL when the table lacks it.
  * *native_nr gets the native number of the same call (-1 when unknown). */
 const struct sv_syscall *sv_lookup(uint32_t arch, int nr, int *native_nr);
-/* Builds what sv_lookup reads (once per process; some 240 name lookups
- * through libseccomp, tens of microseconds): done by ward_supervisor_new so
- * that it is not the first notification that waits for it. */
-void sv_lookup_prepare(void);
 const struct sv_syscall *sv_find(const char *name);
 
 #endif
