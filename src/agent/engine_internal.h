@@ -46,6 +46,7 @@ struct ctr {
   bool served;
   bool arm_failed;                      /* a failed arm leaves half of it: never again */
   bool sv_missing;                      /* decide saw an exec of a missing file; its sink call comes next */
+  bool sv_missing_pending;              /* ... or left the look to that sink call (nothing waits for it there) */
   uint32_t sv_missing_tid;
   uint32_t actions_taken;               /* bit per enum ward_policy_action in effect */
   uint64_t last_snapshot_ns;

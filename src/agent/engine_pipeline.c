@@ -397,6 +397,8 @@ static void check_event(struct ctr *c, const struct ward_event *ev)
   free(as_allowed);
 }
 
+static bool exists_in_root(struct ctr *c, const char *path);
+
 void pipeline_event(struct ctr *c, const struct ward_event *ev)
 {
   struct pipeline *pl = c->pl;
@@ -405,10 +407,13 @@ void pipeline_event(struct ctr *c, const struct ward_event *ev)
     c->st.denied++;
   ward_flight_append(pl->flight, ev);
   /* an exec of a missing file (a shell's PATH search) fails with ENOENT:
-   * nothing ran, nothing to learn or check */
-  bool missing = ev->source == WARD_SRC_SUPERVISOR && c->sv_missing && c->sv_missing_tid == ev->tid;
-  if (ev->source == WARD_SRC_SUPERVISOR)
-    c->sv_missing = false;
+   * nothing ran, nothing to learn, check or note as the process's file */
+  bool sv = ev->source == WARD_SRC_SUPERVISOR;
+  if (sv && c->sv_missing_pending && c->sv_missing_tid == ev->tid)
+    c->sv_missing = !exists_in_root(c, ev->path);
+  bool missing = sv && c->sv_missing && c->sv_missing_tid == ev->tid;
+  if (sv)
+    c->sv_missing = c->sv_missing_pending = false;
   switch (missing ? WARD_MODE_OFF : c->policy->mode) {
   case WARD_MODE_LEARN:
     if (pl->tpl) {
@@ -483,8 +488,8 @@ static bool port_allowed(const struct ward_template_rules *r, uint16_t port)
   return false;
 }
 
-/* Runs while the target waits: table look-ups, and for an exec, where a
- * mode needs it, whether its file exists (exists_in_root). The control
+/* Runs while the target waits: table look-ups, and in protect, for an
+ * exec, whether its file exists (exists_in_root). The control
  * page's mode is read on every call so `ward action ID quarantine` (which
  * sets it) makes the supervisor start denying at once. */
 void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, struct ward_supervisor_verdict *v)
@@ -502,11 +507,12 @@ void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, stru
   /* protect comes from the policy (and the control page, where there is
    * one: static images have none) */
   bool protect = c->policy->mode == WARD_MODE_PROTECT || (mode & (WARD_CTL_MODE_PROTECT | WARD_CTL_MODE_RESTRICT));
-  /* Only learning, checking and protecting pass over an exec of a missing
-   * file (pipeline_event): in mode off the look-up in the container's root,
-   * which the target waits for, would decide nothing. */
-  bool look = ev->type == WARD_EV_EXEC && c->pl && (c->policy->mode != WARD_MODE_OFF || protect);
-  c->sv_missing = look && !exists_in_root(c, ev->path);
+  /* Whether an exec's file exists: protect needs it for the answer, so
+   * the target waits for the look-up; otherwise only the sink call uses it
+   * (pipeline_event), which looks after the answer has gone. */
+  bool exec = ev->type == WARD_EV_EXEC && c->pl;
+  c->sv_missing = exec && protect && !exists_in_root(c, ev->path);
+  c->sv_missing_pending = exec && !protect;
   c->sv_missing_tid = ev->tid;
   if (!protect || c->pl == NULL || !c->pl->have_rules)
     return;

@@ -151,6 +151,12 @@ static int remove_at(int parent, const char *name, unsigned char type, dev_t dev
       return ward_error_sys(err, "unlink %s", name);
   }
   _cleanup_close_ int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+    /* no longer a directory since it was listed (a link, say): unlinked as it is now */
+    if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+      return 0;
+    return ward_error_sys(err, "unlink %s", name);
+  }
   if (fd < 0)
     return errno == ENOENT ? 0 : ward_error_sys(err, "open %s", name);
   /* a mount point below the top: another device, or (where the kernel
@@ -162,9 +168,13 @@ static int remove_at(int parent, const char *name, unsigned char type, dev_t dev
   if (!top && (makedev(stx.stx_dev_major, stx.stx_dev_minor) != dev ||
                (stx.stx_attributes_mask & stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)))
     return ward_error(err, EXDEV, "refusing to remove %s: it is a mount point", name);
-  _Alignas(struct dirent64) char buf[4096];
+  /* on the heap: a deep tree must not take 4 KiB of stack per level */
+  enum { DENTS_BUF = 4096 };
+  _cleanup_free_ char *buf = malloc(DENTS_BUF);
+  if (buf == NULL)
+    return ward_error(err, ENOMEM, "remove %s", name);
   for (;;) {
-    ssize_t n = getdents64(fd, buf, sizeof(buf));
+    ssize_t n = getdents64(fd, buf, DENTS_BUF);
     if (n < 0)
       return ward_error_sys(err, "read %s", name);
     if (n == 0)

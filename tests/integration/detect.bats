@@ -37,6 +37,14 @@ rules() { jq -r .rule "$1" | sort | uniq | tr '\n' ' '; }
   [ "$(echo "$output" | jq -s 'map(select(.rule == "inject.wx_mapping")) | length')" = 2 ]
 }
 
+@test "an exec that failed (its file is missing) is not taken as the process's program in the engine's alerts" {
+  run "$WARD" --root "$WARD_ROOT" sandbox --name "det-exe-$$" --alerts "$TEST_TMP/exe.alerts" -- "$BIN/detect-wx" afterexec
+  [ "$status" = 0 ]
+  cat "$TEST_TMP/exe.alerts"
+  [ "$(jq -s 'map(select(.rule == "inject.wx_mapping")) | length' "$TEST_TMP/exe.alerts")" -ge 1 ]
+  jq -s -e 'map(select(.rule == "inject.wx_mapping")) | all(.exe | test("detect-wx$"))' "$TEST_TMP/exe.alerts"
+}
+
 @test "inject.exec_memfd and inject.exec_deleted: fexecve of a memfd and of an unlinked file; plain exec raises nothing" {
   det memfd -- "$BIN/detect-fdexec" memfd /bin/true
   cat "$TEST_TMP/memfd.det"

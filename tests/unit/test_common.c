@@ -5,9 +5,11 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <signal.h>
@@ -159,6 +161,34 @@ static void test_remove_tree_kinds(void)
      "a mount point inside the tree, another file system's or a bind mount of the same one's, is refused "
      "and what it shows survives (exit %d; 77: no mount namespace here)", WEXITSTATUS(status));
   ok(ward_remove_tree(dir, &err) == 0 && ward_remove_tree(outside, &err) == 0, "clean up");
+
+  /* Deep trees: the walk keeps one fd per level, and little stack. 2,500
+   * levels with 4 KiB of stack each would overflow the main thread's 8 MiB;
+   * run where the fd limit can be raised that far (it can on every
+   * machine this runs on: the hard limit here is 20000). */
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  enum { DEPTH = 2500 };
+  if (rl.rlim_cur < DEPTH + 64 && rl.rlim_max >= DEPTH + 64) {
+    rl.rlim_cur = DEPTH + 64;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  getrlimit(RLIMIT_NOFILE, &rl);
+  ok(rl.rlim_cur >= DEPTH + 64, "fd limit %llu allows %d levels", (unsigned long long) rl.rlim_cur, DEPTH);
+  char deep[] = "/tmp/ward-test-deep-XXXXXX";
+  ok(mkdtemp(deep) != NULL, "mkdtemp (deep)");
+  int at = open(deep, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  bool made = at >= 0;
+  for (int i = 0; i < DEPTH && made; i++) {
+    int next = mkdirat(at, "d", 0700) == 0 ? openat(at, "d", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    close(at);
+    at = next;
+    made = at >= 0;
+  }
+  if (at >= 0)
+    close(at);
+  ok(made, "a tree %d levels deep", DEPTH);
+  ok(ward_remove_tree(deep, &err) == 0 && stat(deep, &st) < 0, "removed whole (%s)", err ? err->msg : "no error");
 }
 
 int main(void)
