@@ -524,7 +524,6 @@ static bool wait_events(struct ward_engine *e, int64_t wait_ns, int *handled)
     else if (r->kind == EP_WATCH && e->watch_fn)
       e->watch_fn(e->watch_opaque), (*handled)++;
   }
-  bool all_exited = n > 0;
   for (int i = 0; i < n; i++) {
     struct ep_ref *r = evs[i].data.ptr;
     if (r->kind == EP_PIDFD && !r->c->exited) {
@@ -532,12 +531,16 @@ static bool wait_events(struct ward_engine *e, int64_t wait_ns, int *handled)
       (*handled)++;
     }
   }
-  for (struct ctr *c = e->list; c && all_exited; c = c->next)
-    all_exited = c->exited;
-  /* the loop ends once they are finalised: the helper has nothing left
-   * to wait for, and ends meanwhile instead of being joined after */
-  if (all_exited && e->list && e->until_empty)
-    engine_waker_let_go(e);
+  /* an engine that ends with its containers ends once they are finalised:
+   * the helper has nothing left to wait for, and ends meanwhile instead of
+   * being joined after */
+  if (e->until_empty && n > 0 && e->list) {
+    bool all_exited = true;
+    for (struct ctr *c = e->list; c && all_exited; c = c->next)
+      all_exited = c->exited;
+    if (all_exited)
+      engine_waker_let_go(e);
+  }
   for (struct ctr *c = e->list, *next; c; c = next) {
     next = c->next;
     if (c->exited)

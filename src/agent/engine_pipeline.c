@@ -488,8 +488,8 @@ static bool port_allowed(const struct ward_template_rules *r, uint16_t port)
   return false;
 }
 
-/* Runs while the target waits: table look-ups, and in protect, for an
- * exec, whether its file exists (exists_in_root). The control
+/* Runs while the target waits: table look-ups, and where protect's rules
+ * judge an exec, whether its file exists (exists_in_root). The control
  * page's mode is read on every call so `ward action ID quarantine` (which
  * sets it) makes the supervisor start denying at once. */
 void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, struct ward_supervisor_verdict *v)
@@ -507,14 +507,15 @@ void pipeline_decide(void *opaque, const struct ward_supervisor_call *call, stru
   /* protect comes from the policy (and the control page, where there is
    * one: static images have none) */
   bool protect = c->policy->mode == WARD_MODE_PROTECT || (mode & (WARD_CTL_MODE_PROTECT | WARD_CTL_MODE_RESTRICT));
-  /* Whether an exec's file exists: protect needs it for the answer, so
-   * the target waits for the look-up; otherwise only the sink call uses it
-   * (pipeline_event), which looks after the answer has gone. */
+  /* Whether an exec's file exists: protect's rules need it for the answer,
+   * so the target waits for the look-up; otherwise only the sink call uses
+   * it (pipeline_event), which looks after the answer has gone. */
+  bool rules = protect && c->pl && c->pl->have_rules;
   bool exec = ev->type == WARD_EV_EXEC && c->pl;
-  c->sv_missing = exec && protect && !exists_in_root(c, ev->path);
-  c->sv_missing_pending = exec && !protect;
+  c->sv_missing = exec && rules && !exists_in_root(c, ev->path);
+  c->sv_missing_pending = exec && !rules;
   c->sv_missing_tid = ev->tid;
-  if (!protect || c->pl == NULL || !c->pl->have_rules)
+  if (!rules)
     return;
   const struct ward_template_rules *r = &c->pl->rules;
   if (ev->type == WARD_EV_EXEC && ev->path[0] && !c->sv_missing && !exec_allowed(r, ev->path)) {

@@ -234,10 +234,11 @@ bool engine_waker_start(struct ward_engine *e)
     return true;
   if (e->waker_failed)
     return false;
-  e->waker_failed = true;
   /* zero waiters is EINVAL where the call exists and is allowed */
-  if (syscall(SYS_futex_waitv, NULL, 0u, 0u, NULL, CLOCK_MONOTONIC) == 0 || errno != EINVAL)
+  if (syscall(SYS_futex_waitv, NULL, 0u, 0u, NULL, CLOCK_MONOTONIC) == 0 || errno != EINVAL) {
+    e->waker_failed = true;
     return false;
+  }
   e->waker_stop = false;
   e->waker_broken = false;
   /* signals stay with the threads that handle them (ward run forwards

@@ -614,7 +614,6 @@ attack() {
   ! kill -0 "$PID" 2>/dev/null || false
   for i in $(seq 50); do kill -0 "$sink" 2>/dev/null || break; sleep 0.05; done
   ! kill -0 "$sink" 2>/dev/null || [ "$(ps -o stat= -p "$sink" | cut -c1)" = Z ]
-  rm -rf "$RL_TMP"
 }
 
 @test "act: the attack detected by the engine and killed by its policy (learned template, monitor, high -> kill)" {

@@ -28,7 +28,6 @@ teardown() {
   stop_agent
   kill_run_dir_agents
   [ -n "$RUN_DIR" ] && rm -rf "$RUN_DIR"
-  [ -n "${RL_TMP:-}" ] && rm -rf "$RL_TMP"
   common_teardown
 }
 

@@ -33,7 +33,6 @@ wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && retu
   sleep 1
   run rootless "$RL_WARD" events --json prl
   wait $bg
-  rm -rf "$RL_TMP"
   echo "$output" | head -20
   echo "$output" | jq -s -e 'map(select(.type == "open" and .path == "/etc/hostname")) | length == 1'
 }
