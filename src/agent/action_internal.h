@@ -23,7 +23,7 @@ int action_load_running(const char *root, const char *id, struct ward_state **ou
 int action_container_pids(const struct ward_state *st, pid_t **pids, size_t *n, ward_error_t *err);
 /* Whether pid has a network (or pid) namespace of its own, unlike ours. */
 bool action_own_ns(pid_t pid, const char *ns);
-/* state_dir/run/probe/control, or NULL when the container runs without probes. */
+/* probe/control in the memory directory, or NULL when the container runs without probes. */
 char *action_control_path(const struct ward_state *st);
 
 /* The record of the action in effect (state_dir/action.json); state is

@@ -4,6 +4,7 @@
 #include "cgroup/cgroup.h"
 #include "common/cleanup.h"
 #include "probe/event.h"
+#include "probe/prepare.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -112,7 +113,7 @@ int action_container_pids(const struct ward_state *st, pid_t **pids, size_t *n, 
 
 char *action_control_path(const struct ward_state *st)
 {
-  char *path = ward_state_path(st, WARD_STATE_PROBE "/" WARD_PROBE_CONTROL);
+  char *path = ward_probe_control_path(st->dir);
   if (path && access(path, F_OK) < 0) {
     free(path);
     return NULL;

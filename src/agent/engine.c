@@ -2,11 +2,13 @@
  * What happens to each event is engine_pipeline.c. */
 #include "agent/engine_internal.h"
 #include "common/cleanup.h"
+#include "common/rundir.h"
 #include "common/util.h"
 #include "probe/prepare.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +207,7 @@ static void ctr_free(struct ctr *c)
   free(c->id);
   free(c->app);
   free(c->state_dir);
+  free(c->run_dir);
   free(c);
 }
 
@@ -222,7 +225,7 @@ static int open_ring(struct ctr *c, int ring_fd, ward_error_t *err)
    * taken it already, before the container was visible (have_ring_lock). */
   if (c->lock_fd < 0) {
     _cleanup_free_ char *lock = NULL;
-    if (asprintf(&lock, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING ".lock", c->state_dir) < 0)
+    if (asprintf(&lock, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING ".lock", c->run_dir) < 0)
       return ward_error(err, ENOMEM, "engine");
     if (ward_ring_lock_consumer(lock, &c->lock_fd, err) < 0)
       return ward_error_prefix(err, "container \"%s\"", c->id);
@@ -234,7 +237,9 @@ static int open_ring(struct ctr *c, int ring_fd, ward_error_t *err)
 
 static void map_control(struct ctr *c)
 {
-  _cleanup_free_ char *path = ward_probe_control_path(c->state_dir);
+  _cleanup_free_ char *path = NULL;
+  if (asprintf(&path, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_CONTROL, c->run_dir) < 0)
+    path = NULL;
   _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
   if (fd < 0)
     return;
@@ -297,10 +302,19 @@ static int ctr_setup(struct ward_engine *e, struct ctr *c, const struct ward_eng
     return ward_error(err, EINVAL, "engine: a container needs an id and a state directory");
   c->id = strdup(in->id);
   c->state_dir = strdup(in->state_dir);
+  /* found once: the probe files' and the flight recorder's paths all
+   * start there (a plain one is made for a recorder without probes) */
+  char run_dir[PATH_MAX];
+  if (in->run_dir)
+    c->run_dir = strdup(in->run_dir);
+  else if (ward_run_dir_ensure(in->state_dir, run_dir, sizeof(run_dir), err) < 0)
+    return ward_error_prefix(err, "container \"%s\"", in->id);
+  else
+    c->run_dir = strdup(run_dir);
   const char *app = in->app ? in->app : c->policy && c->policy->app ? c->policy->app : in->id;
   c->app_explicit = in->app || (c->policy && c->policy->app);
   c->app = strdup(app);
-  if (!c->id || !c->state_dir || !c->app)
+  if (!c->id || !c->state_dir || !c->run_dir || !c->app)
     return ward_error(err, ENOMEM, "engine");
   if (c->policy == NULL && (c->policy = ward_policy_new()) == NULL)
     return ward_error(err, ENOMEM, "engine");

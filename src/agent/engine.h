@@ -4,7 +4,7 @@
  *
  * Per container the engine owns
  *   - the ring (it is the ring's one consumer; it takes the consumer lock
- *     state_dir/run/probe/ring.lock so `ward events`/`ward top` know to read the
+ *     RUN/probe/ring.lock so `ward events`/`ward top` know to read the
  *     flight recorder instead),
  *   - the supervisor listener (seccomp user notifications; answered from the
  *     engine's thread, decide callback driven by the policy and the control
@@ -99,8 +99,9 @@ struct ward_engine_container {
   const char *id;
   const char *app;                 /* NULL: policy->app, else id */
   const char *state_dir;           /* the container's state directory */
+  const char *run_dir;             /* its memory directory (common/rundir.h); NULL: found or made */
   int ring_fd;                     /* -1: none (probes off) */
-  bool have_ring_lock;             /* ring_lock_fd holds state_dir/run/probe/ring.lock (taken over); */
+  bool have_ring_lock;             /* ring_lock_fd holds RUN/probe/ring.lock (taken over); */
   int ring_lock_fd;                /* false: the engine takes the lock itself */
   int listener_fd;                 /* -1: no supervisor */
   int pidfd;                       /* the init; -1: never exits by itself */

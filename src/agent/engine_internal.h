@@ -27,6 +27,7 @@ struct exe_slot {
 struct ctr {
   struct ward_engine *e;
   char *id, *app, *state_dir;
+  char *run_dir;                       /* its memory directory (common/rundir.h) */
   bool app_explicit;                    /* given by the caller or the policy, not defaulted */
   struct ward_policy *policy;
   struct ward_alert_out *alerts;       /* the policy's own output, or the engine's */

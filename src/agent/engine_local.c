@@ -207,7 +207,7 @@ static int local_start(struct ward_container *ct, struct ward_engine_cli *cli, c
   }
   int lock_fd = steal_fd(&ct->ring_lock_fd);  /* (initializers are unordered) */
   struct ward_engine_container c = {
-    .id = ct->state->id, .state_dir = ct->state->dir, .ring_fd = steal_fd(&ct->probe.ring_fd),
+    .id = ct->state->id, .state_dir = ct->state->dir, .run_dir = ct->run_dir, .ring_fd = steal_fd(&ct->probe.ring_fd),
     .have_ring_lock = lock_fd >= 0, .ring_lock_fd = lock_fd,
     .listener_fd = held ? -1 : steal_fd(&ct->launch.listener_fd), .pidfd = pidfd, .pid = ct->launch.pid,
     .ns_pid = init_ns_pid(ct),

@@ -8,6 +8,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -159,11 +160,12 @@ int ward_flight_open_path(const char *path, size_t capacity, uint32_t slot_size,
 
 int ward_flight_open(const char *state_dir, size_t capacity, struct ward_flight **out, ward_error_t *err)
 {
-  _cleanup_free_ char *path = NULL;
-  if (asprintf(&path, "%s/" WARD_FLIGHT_FILE, state_dir) < 0)
-    return ward_error(err, ENOMEM, "flight recorder path");
-  if (ward_run_dir_ensure(state_dir, err) < 0)
+  char dir[PATH_MAX];
+  if (ward_run_dir_ensure(state_dir, dir, sizeof(dir), err) < 0)
     return ward_error_prefix(err, "flight recorder");
+  _cleanup_free_ char *path = NULL;
+  if (asprintf(&path, "%s/" WARD_FLIGHT_FILE, dir) < 0)
+    return ward_error(err, ENOMEM, "flight recorder path");
   return ward_flight_open_path(path, capacity, 0, out, err);
 }
 
@@ -363,8 +365,8 @@ int ward_flight_read_fd(int fd, const char *what, size_t last_n, ward_event_sink
 
 int ward_flight_read(const char *state_dir, size_t last_n, ward_event_sink_fn sink, void *opaque, ward_error_t *err)
 {
-  _cleanup_free_ char *path = NULL;
-  if (asprintf(&path, "%s/" WARD_FLIGHT_FILE, state_dir) < 0)
+  _cleanup_free_ char *path = ward_run_path(state_dir, WARD_FLIGHT_FILE);
+  if (path == NULL)
     return ward_error(err, ENOMEM, "flight recorder path");
   _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)

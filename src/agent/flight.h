@@ -24,7 +24,7 @@
 #include "common/error.h"
 #include "probe/event.h"
 
-#define WARD_FLIGHT_FILE "run/flight"  /* in the state directory (common/rundir.h) */
+#define WARD_FLIGHT_FILE "flight"  /* in the memory directory (common/rundir.h) */
 #define WARD_FLIGHT_CAPACITY_DEFAULT 4096u
 #define WARD_FLIGHT_CAPACITY_MAX (1u << 20)
 /* bytes per slot: a record header of 128 bytes, stack and syscall
@@ -35,7 +35,9 @@
 
 struct ward_flight;
 
-/* Opens (creating it mode 0600 if needed) <state_dir>/flight with capacity
+/* Opens (creating it mode 0600 if needed) the flight recorder in
+ * state_dir's memory directory (common/rundir.h; made plain if there is
+ * none), with capacity
  * slots (0: WARD_FLIGHT_CAPACITY_DEFAULT) of the default slot size. An
  * existing recorder of the same geometry is continued; any other file is
  * replaced. */
@@ -59,7 +61,8 @@ struct ward_flight_read_stats {
   uint32_t capacity;
 };
 
-/* Hands the last last_n (0: all held) events of <state_dir>/flight to sink,
+/* Hands the last last_n (0: all held) events of the flight recorder in
+ * state_dir's memory directory to sink,
  * oldest first. A missing file is an error with errnum ENOENT. */
 int ward_flight_read(const char *state_dir, size_t last_n, ward_event_sink_fn sink, void *opaque, ward_error_t *err);
 /* Same on an open file (the fuzzer's entry), with statistics (may be NULL). */

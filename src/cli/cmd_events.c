@@ -8,6 +8,7 @@
  * check the ring file only for its health (a workload that truncates it).
  * Without an engine they consume the ring themselves, as before. */
 #include "cli/cli.h"
+#include "common/rundir.h"
 #include "cli/probe_src.h"
 #include "agent/flight.h"
 #include "common/cleanup.h"
@@ -51,7 +52,7 @@ void probe_src_close(struct probe_src *s)
 static int open_flight(struct probe_src *s, const char *dir, ward_error_t *err)
 {
   _cleanup_free_ char *path = NULL;
-  if (asprintf(&path, "%s/" WARD_FLIGHT_FILE, dir) < 0)
+  if ((path = ward_run_path(dir, WARD_FLIGHT_FILE)) == NULL)
     return ward_error(err, ENOMEM, "flight");
   /* the runtime takes the lock when the ring is made; the engine creates
    * the recorder a moment later, when it takes the container over */
@@ -83,7 +84,7 @@ int probe_cli_open_ring(const struct ward_global *g, const char *cmd, const char
     dir = probe_state_dir_pid(g, id, &out->init);
     if (dir == NULL)
       return 1;
-    if (asprintf(&out->ring_path, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING, dir) < 0)
+    if ((out->ring_path = ward_run_path(dir, WARD_STATE_PROBE "/" WARD_PROBE_RING)) == NULL)
       return 1;
     if (access(out->ring_path, F_OK) < 0)
       return ward_error(&err, 0, "container \"%s\" runs without probes (static image, or probes opted out)", id), cli_fail(&err);

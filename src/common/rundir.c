@@ -1,4 +1,4 @@
-/* The memory directory behind state_dir/run (rundir.h). */
+/* A container's memory directory (rundir.h). */
 #include "common/rundir.h"
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -161,21 +161,76 @@ void ward_run_dir_adopt_legacy(const char *state_dir)
     (void) symlink(".", path);
 }
 
-int ward_run_dir_ensure(const char *state_dir, ward_error_t *err)
+/* The memory directory of the state directory sd on one of the bases: a
+ * directory named after its DEV-INO in a base that is ours alone, whose
+ * back-link leads to this very state directory (not only to one that had
+ * its name). Only root makes them (ward_run_dir_create). */
+static int find_memory_dir(const struct stat *sd, char *out, size_t size)
 {
-  return ward_run_dir_create(state_dir, (const char *const[]) {"/", NULL}, err);
+  if (geteuid() != 0)
+    return -1;
+  for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
+    char base[128], back[256];
+    struct stat st;
+    if (own_base(bases[i], base, sizeof(base)) < 0 || lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != geteuid() || (st.st_mode & 077) || target_name(base, sd, out, size) < 0 ||
+        (size_t) snprintf(back, sizeof(back), "%s/" STATE_LINK, out) >= sizeof(back))
+      continue;
+    if (stat(back, &st) == 0 && st.st_dev == sd->st_dev && st.st_ino == sd->st_ino)
+      return 0;
+  }
+  return -1;
 }
 
-int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_error_t *err)
+int ward_run_dir_path(const char *state_dir, char *out, size_t size)
 {
-  char link[PATH_MAX];
-  if ((size_t) snprintf(link, sizeof(link), "%s/" WARD_RUN_DIR, state_dir) >= sizeof(link))
+  int n = snprintf(out, size, "%s/" WARD_RUN_DIR, state_dir);
+  if (n < 0 || (size_t) n >= size) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  /* a plain one, or the link an older ward made: the way it was made */
+  struct stat st, sd;
+  if (lstat(out, &st) == 0 || errno != ENOENT)
+    return 0;
+  char mem[192];
+  if (stat(state_dir, &sd) == 0 && find_memory_dir(&sd, mem, sizeof(mem)) == 0 && strlen(mem) < size)
+    memcpy(out, mem, strlen(mem) + 1);
+  return 0;
+}
+
+char *ward_run_path(const char *state_dir, const char *name)
+{
+  char dir[PATH_MAX];
+  char *p = NULL;
+  if (ward_run_dir_path(state_dir, dir, sizeof(dir)) < 0 || asprintf(&p, "%s/%s", dir, name) < 0)
+    return NULL;
+  return p;
+}
+
+int ward_run_dir_ensure(const char *state_dir, char *out, size_t size, ward_error_t *err)
+{
+  if (ward_run_dir_path(state_dir, out, size) < 0)
+    return ward_error_sys(err, "%s", state_dir);
+  if (mkdir(out, 0711) < 0 && errno != EEXIST)
+    return ward_error_sys(err, "%s", out);
+  return 0;
+}
+
+int ward_run_dir_create(const char *state_dir, const char *const *exposed, char *out, size_t size,
+                        ward_error_t *err)
+{
+  char plain[PATH_MAX];
+  if ((size_t) snprintf(plain, sizeof(plain), "%s/" WARD_RUN_DIR, state_dir) >= sizeof(plain) ||
+      strlen(plain) >= size)
     return ward_error(err, ENAMETOOLONG, "%s", state_dir);
   struct stat st;
-  if (lstat(link, &st) == 0)
+  if (lstat(plain, &st) == 0) {
+    memcpy(out, plain, strlen(plain) + 1);
     return 0;
+  }
   if (errno != ENOENT)
-    return ward_error_sys(err, "%s", link);
+    return ward_error_sys(err, "%s", plain);
   struct stat sd;
   if (stat(state_dir, &sd) < 0)
     return ward_error_sys(err, "%s", state_dir);
@@ -187,9 +242,13 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_
     for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
       /* the cheap test first: a base that is not tmpfs needs no paths resolved */
       if (!on_tmpfs(bases[i]) || exposed_to(bases[i], exposed) || base_dir(bases[i], base, sizeof(base)) < 0 ||
-          target_name(base, &sd, target, sizeof(target)) < 0 || make_target(target) < 0)
+          target_name(base, &sd, target, sizeof(target)) < 0 || strlen(target) >= size || make_target(target) < 0)
         continue;
-      /* the way back, for ward_run_dir_sweep */
+      /* The way back: how readers know the directory is this state
+       * directory's (ward_run_dir_path), and ward_run_dir_sweep that it is
+       * stale. No link the other way: on a disk file system it would be an
+       * inode allocated for every container (on this VM's ext4 without a
+       * journal, a scan past every inode freed in the last minute). */
       char back[sizeof(target) + sizeof(STATE_LINK) + 1];
       _cleanup_free_ char *abs_state = realpath(state_dir, NULL);
       if (abs_state == NULL ||
@@ -200,37 +259,39 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, ward_
         ward_remove_tree(target, &ignored);
         return ward_error(err, saved, "%s", target);
       }
-      if (symlink(target, link) == 0)
-        return 0;
-      int saved = errno;
-      _cleanup_error_ ward_error_t ignored = NULL;
-      ward_remove_tree(target, &ignored);
-      if (saved == EEXIST)
-        return 0;  /* a plain one, made meanwhile by another writer: ours was unused */
-      return ward_error(err, saved, "symlink %s", link);
+      memcpy(out, target, strlen(target) + 1);
+      return 0;
     }
   }
-  if (mkdir(link, 0711) < 0 && errno != EEXIST)
-    return ward_error_sys(err, "%s", link);
+  if (mkdir(plain, 0711) < 0 && errno != EEXIST)
+    return ward_error_sys(err, "%s", plain);
+  memcpy(out, plain, strlen(plain) + 1);
   return 0;
 }
 
 int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
 {
-  /* the names made from bases[] are short: a longer link is not ours */
-  char link[PATH_MAX], dest[256];
+  char link[PATH_MAX], dest[256], target[192];
   if ((size_t) snprintf(link, sizeof(link), "%s/" WARD_RUN_DIR, state_dir) >= sizeof(link))
     return 0;
-  ssize_t n = readlink(link, dest, sizeof(dest) - 1);
-  if (n < 0 || n == (ssize_t) sizeof(dest) - 1)
-    return 0;  /* none, or a plain directory: it goes with the state directory */
-  dest[n] = 0;
   struct stat sd;
   if (stat(state_dir, &sd) < 0)
     return ward_error_sys(err, "%s", state_dir);
+  struct stat st;
+  if (lstat(link, &st) < 0) {
+    /* none: the memory directory, if this state directory has one */
+    return errno == ENOENT && find_memory_dir(&sd, target, sizeof(target)) == 0 ? ward_remove_tree(target, err) : 0;
+  }
+  /* The link of an older ward (a plain directory goes with the state
+   * directory). The names made from bases[] are short: a longer link is
+   * not ours. */
+  ssize_t n = readlink(link, dest, sizeof(dest) - 1);
+  if (n < 0 || n == (ssize_t) sizeof(dest) - 1)
+    return 0;
+  dest[n] = 0;
   /* only the directory this state directory would have made: the link's
    * word alone is not enough to remove a tree */
-  char base[128], target[192];
+  char base[128];
   for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
     if (own_base(bases[i], base, sizeof(base)) < 0 || target_name(base, &sd, target, sizeof(target)) < 0)
       continue;
@@ -239,7 +300,6 @@ int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
     /* The base may be another one than the one the link was made in (a
      * reboot empties tmpfs): remove through it only while it is still a
      * directory of ours that nobody else may enter. */
-    struct stat st;
     if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
       return 0;
     return ward_remove_tree(target, err);

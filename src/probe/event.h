@@ -19,9 +19,9 @@
 #define WARD_PROBE_CONTROL "control"
 #define WARD_PROBE_LIB "libward-probe.so"
 #define WARD_PROBE_DECOYS "decoys"      /* honeypot decoy files (directory) */
-/* Where they are on the host: in the container's state directory, under its
- * memory directory (common/rundir.h). */
-#define WARD_STATE_PROBE "run/probe"
+/* Where they are on the host: in the container's memory directory
+ * (common/rundir.h). */
+#define WARD_STATE_PROBE "probe"
 
 /* Probe groups: bit N of the control page's group mask enables group N. */
 enum ward_probe_group {

@@ -151,10 +151,7 @@ int ward_probe_lib_path(enum ward_probe_variant v, char **out, ward_error_t *err
 
 char *ward_probe_control_path(const char *state_dir)
 {
-  char *p = NULL;
-  if (asprintf(&p, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_CONTROL, state_dir) < 0)
-    return NULL;
-  return p;
+  return ward_run_path(state_dir, WARD_STATE_PROBE "/" WARD_PROBE_CONTROL);
 }
 
 static int add_mount(struct ward_probe_setup *s, const char *src, const char *target, bool ro, bool noexec, bool is_dir)
@@ -206,7 +203,7 @@ static int write_new_file(const char *path, const char *data, size_t len, mode_t
   return 0;
 }
 
-int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct ward_probe_opts *opts,
+int ward_probe_prepare(const char *run_dir, const char *rootfs, const struct ward_probe_opts *opts,
                        struct ward_probe_setup *out, ward_error_t *err)
 {
   memset(out, 0, sizeof(*out));
@@ -219,9 +216,9 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
   _cleanup_free_ char *lib = NULL;
   if (ward_probe_lib_path(out->variant, &lib, err) < 0)
     return -1;
-  if (ward_run_dir_ensure(state_dir, err) < 0)
-    return -1;
-  if (asprintf(&out->dir, "%s/" WARD_STATE_PROBE, state_dir) < 0 || asprintf(&out->control, "%s/" WARD_PROBE_CONTROL, out->dir) < 0)
+  if (run_dir == NULL)
+    return ward_error(err, EINVAL, "probes: no memory directory");
+  if (asprintf(&out->dir, "%s/" WARD_STATE_PROBE, run_dir) < 0 || asprintf(&out->control, "%s/" WARD_PROBE_CONTROL, out->dir) < 0)
     return ward_error(err, ENOMEM, "probe paths");
   bool fresh = mkdir(out->dir, 0711) == 0;
   if (!fresh && errno != EEXIST)
@@ -285,8 +282,9 @@ int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct w
 
 int ward_probe_check_ring(const char *state_dir, int fd, ward_error_t *err)
 {
-  char p[PATH_MAX];
-  snprintf(p, sizeof(p), "%s/" WARD_STATE_PROBE "/ring.id", state_dir);
+  _cleanup_free_ char *p = ward_run_path(state_dir, WARD_STATE_PROBE "/ring.id");
+  if (p == NULL)
+    return ward_error(err, ENOMEM, "ring.id");
   _cleanup_free_ char *id = NULL;
   if (ward_read_file(p, 128, &id, NULL, err) < 0)
     return -1;
@@ -303,11 +301,12 @@ int ward_probe_check_ring(const char *state_dir, int fd, ward_error_t *err)
 
 int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_error_t *err)
 {
-  /* The ring is a file in the state directory (or the memory directory it
-   * links to, common/rundir.h), which no container can reach; the recorded
+  /* The ring is a file in the container's memory directory
+   * (common/rundir.h), which no container can reach; the recorded
    * inode still guards against a swapped file. */
-  char p[PATH_MAX];
-  snprintf(p, sizeof(p), "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING, state_dir);
+  _cleanup_free_ char *p = ward_run_path(state_dir, WARD_STATE_PROBE "/" WARD_PROBE_RING);
+  if (p == NULL)
+    return ward_error(err, ENOMEM, "ring");
   _cleanup_close_ int fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return ward_error_sys(err, "%s", p);

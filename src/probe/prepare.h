@@ -59,33 +59,34 @@ struct ward_probe_mount {
 struct ward_probe_setup {
   enum ward_probe_variant variant;
   int ring_fd;               /* sealed memfd, close-on-exec */
-  char *dir;                 /* state_dir/run/probe */
-  char *control;             /* state_dir/run/probe/control */
-  char *preload;             /* state_dir/run/probe/ld.so.preload (glibc only) */
+  char *dir;                 /* RUN_DIR/probe */
+  char *control;             /* RUN_DIR/probe/control */
+  char *preload;             /* RUN_DIR/probe/ld.so.preload (glibc only) */
   char *env;                 /* "LD_PRELOAD=..." for musl images, else NULL */
   struct ward_probe_mount mounts[WARD_PROBE_MAX_MOUNTS];
   int n_mounts;
 };
 
-/* Creates state_dir/run/probe (0711; state_dir/run is made first unless the
- * runtime made it, common/rundir.h) with the control page, the ld.so.preload
+/* Creates run_dir/probe (0711) in the container's memory directory run_dir
+ * (made by the runtime, common/rundir.h) with the control page, the ld.so.preload
  * file and ring.id (dev:ino of the ring, to recognise it when reattaching),
  * creates the ring memfd and fills in what to mount where. With
  * opts->disabled or variant NONE it succeeds with n_mounts == 0 and
  * ring_fd == -1. */
-int ward_probe_prepare(const char *state_dir, const char *rootfs, const struct ward_probe_opts *opts,
+int ward_probe_prepare(const char *run_dir, const char *rootfs, const struct ward_probe_opts *opts,
                        struct ward_probe_setup *out, ward_error_t *err);
 void ward_probe_setup_free(struct ward_probe_setup *s);
 
 /* Reopens a running container's ring for consuming, through its init's root
  * (/proc/PID/root + WARD_PROBE_DIR/ring, resolved in that root) and checks
- * that it is the sealed ring recorded in state_dir/run/probe/ring.id. */
+ * that it is the sealed ring recorded in the memory directory's probe/ring.id. */
 int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_error_t *err);
-/* Whether fd is the ring recorded in state_dir/run/probe/ring.id (an fd
+/* Whether fd is the ring recorded in the memory directory's probe/ring.id (an fd
  * handed to the agent is checked this way). */
 int ward_probe_check_ring(const char *state_dir, int fd, ward_error_t *err);
 
-/* state_dir/run/probe/control, for `ward probe on|off`. The caller frees. */
+/* probe/control in state_dir's memory directory, for `ward probe on|off`.
+ * The caller frees. */
 char *ward_probe_control_path(const char *state_dir);
 
 #endif

@@ -14,6 +14,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -38,6 +39,7 @@ void ward_container_free(struct ward_container *c)
     if (c->launch.binds[i].tree_fd >= 0)
       close(c->launch.binds[i].tree_fd);
   ward_probe_setup_free(&c->probe);
+  free(c->run_dir);
   if (c->launch.seccomp)
     ward_seccomp_prog_free(c->launch.seccomp);
   if (c->launch.landlock)
@@ -200,7 +202,11 @@ static int create_run_dir(struct ward_container *c, const struct ward_create_opt
   for (size_t i = 0; i < cfg->n_mounts; i++)
     if (cfg->mounts[i].bind && cfg->mounts[i].source)
       exposed[n++] = cfg->mounts[i].source;
-  return ward_run_dir_create(c->state->dir, exposed, err);
+  char dir[PATH_MAX];
+  if (ward_run_dir_create(c->state->dir, exposed, dir, sizeof(dir), err) < 0)
+    return -1;
+  c->run_dir = strdup(dir);
+  return c->run_dir ? 0 : ward_error(err, ENOMEM, "state");
 }
 
 /* Whatever its own probes, a container that binds the host's /dev/shm (or
@@ -249,7 +255,7 @@ static int prepare_probes(struct ward_container *c, const struct ward_create_opt
    * installed beside it. */
   struct ward_probe_opts po = {.ring_size = ring_size, .groups = groups, .disabled = off,
                                .variant = o->host_root_bind ? WARD_PROBE_GLIBC : WARD_PROBE_NONE};
-  if (ward_probe_prepare(c->state->dir, o->host_root_bind ? o->host_root_bind : cfg->root_path, &po, &c->probe, err) < 0)
+  if (ward_probe_prepare(c->run_dir, o->host_root_bind ? o->host_root_bind : cfg->root_path, &po, &c->probe, err) < 0)
     return ward_error_prefix(err, "probes");
   struct ward_launch *L = &c->launch;
   L->binds = calloc((size_t) c->probe.n_mounts + 1, sizeof(struct ward_bind));

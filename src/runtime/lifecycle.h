@@ -71,7 +71,8 @@ struct ward_container {
   struct ward_state *state;
   struct ward_launch launch;
   char *seccomp_cache;
-  int ring_lock_fd;            /* holds state_dir/run/probe/ring.lock (lock_ring), else -1 */
+  int ring_lock_fd;            /* holds RUN_DIR/probe/ring.lock (lock_ring), else -1 */
+  char *run_dir;               /* the memory directory (common/rundir.h); NULL: none made */
 };
 /* Releases the ring lock (before handing the ring to an agent) and takes it
  * again (when no agent took it). */

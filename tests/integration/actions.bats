@@ -248,7 +248,7 @@ for i in range(400):
   [[ "$output" == *"started the honeypot sink"* ]]
   [[ "$output" == *"sink: 127.0.0.1:"* ]]
   # the decoys are written when honeypot is first entered
-  decoy=$(head -n 1 "$WARD_ROOT/act-h1/run/probe/decoys/shadow")
+  decoy=$(head -n 1 "$(run_dir act-h1)/probe/decoys/shadow")
   [ -n "$decoy" ]
   [ "$(head -n 1 /etc/shadow)" != "$decoy" ]
   n=$(wc -l < "$TEST_TMP/act-h1.out")
@@ -293,7 +293,7 @@ for i in range(400):
   jq -e --arg h "$want" '[.executables[] | select(.sha256 == $h)] | length == 1' "$TEST_TMP/m.json"
   # every entry in the manifest is in the archive with its size
   [ "$(jq '.entries | length' "$TEST_TMP/m.json")" -eq "$(( $(wc -l < "$TEST_TMP/list") - 1 ))" ]
-  if [ -e "$WARD_ROOT/act-s1/run/flight" ]; then
+  if [ -e "$(run_dir act-s1)/flight" ]; then
     jq -e '.events.count > 0' "$TEST_TMP/m.json"
     tar -xOf "$TEST_TMP/s.tar" events.jsonl | head -1 | jq -e '.type'
   else
@@ -359,18 +359,18 @@ for i in range(400):
 @test "act: a failure halfway is rolled back and reported precisely" {
   start_sandbox act-x1 'sleep 300'
   # the control page cannot be written: the network cut made first is undone
-  chattr +i "$WARD_ROOT/act-x1/run/probe/control"
+  chattr +i "$(run_dir act-x1)/probe/control"
   run w action act-x1 quarantine --form nonet
-  chattr -i "$WARD_ROOT/act-x1/run/probe/control"
+  chattr -i "$(run_dir act-x1)/probe/control"
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"quarantine: cut the network namespace (prohibit rule), then failed: "*"; rolled back"* ]]
   ! nsenter -t "$PID" -n ip rule | grep -q prohibit || false
   w action act-x1 status | jq -e '.action == "none"'
   # honeypot: the sink started first is stopped again
-  chattr +i "$WARD_ROOT/act-x1/run/probe/control"
+  chattr +i "$(run_dir act-x1)/probe/control"
   run w action act-x1 honeypot
-  chattr -i "$WARD_ROOT/act-x1/run/probe/control"
+  chattr -i "$(run_dir act-x1)/probe/control"
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"honeypot: started the honeypot sink, then failed: "*"; rolled back"* ]]

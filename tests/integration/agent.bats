@@ -199,7 +199,7 @@ for path in sys.argv[1:]:
   stop_agent
   # the workload goes on while no agent runs; its events wait in the ring
   sleep 1
-  ring="$WARD_ROOT/agt-r1/run/probe/ring"
+  ring="$(run_dir agt-r1)/probe/ring"
   head_tail=$(python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(256); print(struct.unpack_from("<Q",d,64)[0] - struct.unpack_from("<Q",d,128)[0])' "$ring")
   echo "backlog while the agent is down: $head_tail"
   [ "$head_tail" -gt 3 ]

@@ -164,7 +164,7 @@ rules() { jq -r .rule "$1" | sort | uniq | tr '\n' ' '; }
   "$WARD" --root "$WARD_ROOT" sandbox --name "det-id-$$" -- sh -c 'sleep 1; cat /etc/hostname >/dev/null; ls / >/dev/null; sleep 2' &
   bg=$!
   # the sandbox's own engine consumes the ring: wait for its flight recorder
-  for i in $(seq 100); do [ -e "$WARD_ROOT/det-id-$$/run/flight" ] && break; sleep 0.05; done
+  for i in $(seq 100); do [ -e "$(run_dir det-id-$$)/flight" ] && break; sleep 0.05; done
   "$WARD" --root "$WARD_ROOT" trace -o "$TEST_TMP/byid" --source probe --duration 2.5 "det-id-$$"
   wait $bg
   cat "$TEST_TMP"/byid/*

@@ -144,7 +144,7 @@ W() { "$WARD" --root "$WARD_ROOT" "$@"; }
   touch "$SYNC/go"
   wait_for "$TEST_TMP/out" all-done
   show=$(W probe show pe-4)
-  decoy=$(head -1 "$WARD_ROOT/pe-4/run/probe/decoys/shadow")
+  decoy=$(head -1 "$(run_dir pe-4)/probe/decoys/shadow")
   run W events --json pe-4
   echo "$output" > "$TEST_TMP/events"
   wait $bg

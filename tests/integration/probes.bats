@@ -208,10 +208,10 @@ wait_state() { for i in $(seq 100); do [ -e "$WARD_ROOT/$1/state.json" ] && retu
   "$WARD" --root "$WARD_ROOT" start u1
   # the old layout: the probe directory at the top of the state directory
   # (moved, not copied: the container's binds keep pointing at it)
-  probe=$(readlink -f "$WARD_ROOT/u1/run/probe")
-  mv "$probe" "$WARD_ROOT/u1/probe"
-  rm -r "$WARD_ROOT/u1/run"
-  [ ! -e "$WARD_ROOT/u1/run/probe/control" ]
+  rd=$(run_dir u1)
+  mv "$rd/probe" "$WARD_ROOT/u1/probe"
+  rm -r "$rd"
+  [ ! -e "$(run_dir u1)/probe/control" ]
   run "$WARD" --root "$WARD_ROOT" probe off u1
   echo "$output"
   [ "$status" -eq 0 ]

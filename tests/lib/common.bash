@@ -20,6 +20,18 @@ common_teardown() {
   fi
 }
 
+# A container's memory directory (src/common/rundir.h): STATE_DIR/run if it
+# exists, else the directory in /run or /dev/shm whose "state" link leads
+# back to the state directory, else STATE_DIR/run (which does not exist).
+run_dir() {
+  local sd="${2:-$WARD_ROOT}/$1" d
+  if [ -e "$sd/run" ]; then echo "$sd/run"; return; fi
+  for d in /run/ward-run-"$(id -u)"/* /dev/shm/ward-run-"$(id -u)"/*; do
+    if [ -L "$d/state" ] && [ "$d/state" -ef "$sd" ]; then echo "$d"; return; fi
+  done
+  echo "$sd/run"
+}
+
 # An unprivileged user with a copy of ward it can execute.
 rootless_setup() {
   id wardtest >/dev/null 2>&1 || useradd -M -s /bin/sh wardtest

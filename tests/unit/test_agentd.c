@@ -5,6 +5,7 @@
 #include "common/util.h"
 #include "probe/event.h"
 #include "runtime/state.h"
+#include "common/rundir.h"
 #include "tap.h"
 
 #include <arpa/inet.h>
@@ -170,7 +171,7 @@ static void test_check_register(void)
 
   /* a ring that is not the recorded one */
   char ringdir[512];
-  snprintf(ringdir, sizeof(ringdir), "%s/" WARD_STATE_PROBE, dir);
+  snprintf(ringdir, sizeof(ringdir), "%s/" WARD_RUN_DIR "/" WARD_STATE_PROBE, dir);
   ward_mkdir_p(ringdir, 0700, &err);
   char idp[600];
   snprintf(idp, sizeof(idp), "%s/ring.id", ringdir);

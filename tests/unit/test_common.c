@@ -1,6 +1,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/rundir.h"
 #include "common/util.h"
 #include "tap.h"
 
@@ -191,10 +192,44 @@ static void test_remove_tree_kinds(void)
   ok(ward_remove_tree(deep, &err) == 0 && stat(deep, &st) < 0, "removed whole (%s)", err ? err->msg : "no error");
 }
 
+/* A memory directory is found from the state directory alone, and only
+ * while its "state" link leads back to that very directory. */
+static void test_run_dir(void)
+{
+  char sd[] = "/tmp/ward-test-rd-XXXXXX";
+  ok(mkdtemp(sd) != NULL, "run dir: state directory");
+  _cleanup_error_ ward_error_t err = NULL;
+  char dir[4096], found[4096], plain[4096];
+  snprintf(plain, sizeof(plain), "%s/run", sd);
+  ok(ward_run_dir_create(sd, (const char *const[]) {"/nonexistent-bind-source", NULL}, dir, sizeof(dir), &err) == 0,
+     "run dir: made");
+  struct stat st;
+  if (strcmp(dir, plain) == 0) {
+    /* a state root on tmpfs, or no tmpfs base: the plain directory */
+    ok(stat(plain, &st) == 0 && S_ISDIR(st.st_mode), "run dir: plain directory (no memory base here)");
+  } else {
+    ok(lstat(plain, &st) < 0 && errno == ENOENT, "run dir: nothing in the state directory leads to %s", dir);
+    ok(ward_run_dir_path(sd, found, sizeof(found)) == 0 && strcmp(found, dir) == 0, "run dir: found again");
+    /* a directory under that name whose link leads elsewhere (left by
+     * another state directory) is not ours */
+    char back[4200];
+    snprintf(back, sizeof(back), "%s/state", dir);
+    ok(unlink(back) == 0 && symlink("/tmp", back) == 0, "run dir: back-link replaced");
+    ok(ward_run_dir_path(sd, found, sizeof(found)) == 0 && strcmp(found, plain) == 0, "run dir: a foreign link is not followed");
+    _cleanup_free_ char *p = ward_run_path(sd, "probe/ring");
+    ok(p && strncmp(p, plain, strlen(plain)) == 0, "run dir: paths in it fall back to the state directory");
+    ok(ward_run_dir_remove(sd, &err) == 0 && stat(dir, &st) == 0, "run dir: a foreign one is not removed");
+    ok(unlink(back) == 0 && symlink(sd, back) == 0, "run dir: back-link restored");
+    ok(ward_run_dir_remove(sd, &err) == 0 && stat(dir, &st) < 0, "run dir: removed through its state directory");
+  }
+  ok(ward_remove_tree(sd, &err) == 0, "run dir: state directory removed");
+}
+
 int main(void)
 {
   test_errors();
   test_json();
   test_util();
+  test_run_dir();
   return tap_done();
 }

@@ -11,6 +11,7 @@
 #include "probe/prepare.h"
 #include "probe/ring.h"
 #include "probe/ring_write.h"
+#include "common/rundir.h"
 #include "tap.h"
 
 #include <fcntl.h>
@@ -292,7 +293,7 @@ static int make_ring(const char *dir, struct ward_ring **prod_ring, struct ward_
 {
   ward_error_t err = NULL;
   _cleanup_free_ char *probe = NULL, *ring = NULL;
-  if (asprintf(&probe, "%s/" WARD_STATE_PROBE, dir) < 0 || asprintf(&ring, "%s/" WARD_STATE_PROBE "/ring", dir) < 0)
+  if (asprintf(&probe, "%s/" WARD_RUN_DIR "/" WARD_STATE_PROBE, dir) < 0 || asprintf(&ring, "%s/" WARD_RUN_DIR "/" WARD_STATE_PROBE "/ring", dir) < 0)
     abort();
   ward_mkdir_p(probe, 0700, &err);
   if (ward_ring_create_file(ring, 1 << 20, 0, NULL, &err) < 0 ||
@@ -344,7 +345,7 @@ static void test_engine_ring(void)
   /* a second consumer is kept out by the lock */
   _cleanup_free_ char *lock = NULL;
   int lock_fd = -1;
-  if (asprintf(&lock, "%s/" WARD_STATE_PROBE "/ring.lock", dir) < 0)
+  if (asprintf(&lock, "%s/" WARD_RUN_DIR "/" WARD_STATE_PROBE "/ring.lock", dir) < 0)
     abort();
   ok(ward_ring_lock_consumer(lock, &lock_fd, &err) < 0, "the engine holds the ring's consumer lock");
   ward_error_free(&err);
@@ -391,7 +392,7 @@ static void test_engine_ring(void)
   struct { size_t n; } fc = {0};
   struct ward_flight_read_stats fs;
   _cleanup_free_ char *fpath = NULL;
-  if (asprintf(&fpath, "%s/" WARD_FLIGHT_FILE, dir) < 0)
+  if (asprintf(&fpath, "%s/" WARD_RUN_DIR "/" WARD_FLIGHT_FILE, dir) < 0)
     abort();
   int ffd = open(fpath, O_RDONLY | O_CLOEXEC);
   ok(ffd >= 0 && ward_flight_read_fd(ffd, "flight", 0, tap_fn, &(struct tapped) {0}, &fs, &err) == 0 && fs.total == 1000,
@@ -774,7 +775,7 @@ static void test_engine_armed_truncated(void)
   struct armed_run a = {0};
   armed_start(&a, "truncated", true);
   _cleanup_free_ char *ring = NULL;
-  if (asprintf(&ring, "%s/" WARD_STATE_PROBE "/ring", a.dir) < 0)
+  if (asprintf(&ring, "%s/" WARD_RUN_DIR "/" WARD_STATE_PROBE "/ring", a.dir) < 0)
     abort();
   write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
   ok(wait_seen(&a.seen, 1, 2000), "truncated: the engine reads the ring");
