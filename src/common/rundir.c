@@ -269,6 +269,30 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, char 
   return 0;
 }
 
+/* Removes a memory directory: what ward puts there by name first (listing
+ * each directory cost three more system calls than the entries it found,
+ * on the path of every `ward run`), then, if anything is left (decoys a
+ * honeypot wrote, a newer ward's files), the generic removal. An unlink by
+ * name never goes through a mount, and a mount point is not removed. */
+static int remove_memory_dir(const char *target, ward_error_t *err)
+{
+  static const char *const probe_files[] = {"control", "ring", "ring.id", "ring.lock", "ld.so.preload"};
+  _cleanup_close_ int dfd = open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd >= 0) {
+    _cleanup_close_ int pfd = openat(dfd, "probe", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    for (size_t i = 0; pfd >= 0 && i < ARRAY_SIZE(probe_files); i++)
+      (void) unlinkat(pfd, probe_files[i], 0);
+    if (pfd >= 0)
+      (void) unlinkat(pfd, "decoys", AT_REMOVEDIR);
+    (void) unlinkat(dfd, "probe", AT_REMOVEDIR);
+    (void) unlinkat(dfd, "flight", 0);
+    (void) unlinkat(dfd, STATE_LINK, 0);
+    if (rmdir(target) == 0 || errno == ENOENT)
+      return 0;
+  }
+  return ward_remove_tree(target, err);
+}
+
 int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
 {
   char link[PATH_MAX], dest[256], target[192];
@@ -280,7 +304,7 @@ int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
   struct stat st;
   if (lstat(link, &st) < 0) {
     /* none: the memory directory, if this state directory has one */
-    return errno == ENOENT && find_memory_dir(&sd, target, sizeof(target)) == 0 ? ward_remove_tree(target, err) : 0;
+    return errno == ENOENT && find_memory_dir(&sd, target, sizeof(target)) == 0 ? remove_memory_dir(target, err) : 0;
   }
   /* The link of an older ward (a plain directory goes with the state
    * directory). The names made from bases[] are short: a longer link is
@@ -302,7 +326,7 @@ int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
      * directory of ours that nobody else may enter. */
     if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
       return 0;
-    return ward_remove_tree(target, err);
+    return remove_memory_dir(target, err);
   }
   return 0;
 }

@@ -11,11 +11,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <linux/close_range.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 
 #define DEFAULT_MAX_READ (64u << 20)
@@ -495,7 +497,12 @@ int ward_prefill_file(int fd, const void *head, size_t head_len, size_t file_len
   static const uint8_t zero[4096];
   struct iovec iov[WARD_PREFILL_PAGES] = {{(void *) head, head_len < file_len ? head_len : file_len}};
   size_t n = 1, bytes = iov[0].iov_len;
-  for (; n < WARD_PREFILL_PAGES && bytes + sizeof(zero) <= file_len; n++, bytes += sizeof(zero))
+  /* in memory a hole costs a page allocation whoever stores into it first:
+   * written here, it would cost it on the start-up path instead, and be
+   * faulted around into every process that maps the file */
+  struct statfs fs;
+  size_t pages = fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC ? 1 : WARD_PREFILL_PAGES;
+  for (; n < pages && bytes + sizeof(zero) <= file_len; n++, bytes += sizeof(zero))
     iov[n] = (struct iovec) {(void *) zero, sizeof(zero)};
   ssize_t w = pwritev(fd, iov, (int) n, 0);
   if (w >= 0 && w != (ssize_t) bytes)

@@ -42,8 +42,8 @@ static inline uint64_t ward_fnv1a(const void *data, size_t len, uint64_t h)
  * into a hole of a shared mapping costs a few hundred microseconds, paid
  * on a container's start-up path; pages already in the page cache fault in
  * cheaply. Not more pages: each one written is faulted around into every
- * process that maps the file, and an agent maps hundreds. -1 with errno
- * (EIO for a short write). */
+ * process that maps the file, and an agent maps hundreds. On tmpfs only
+ * the head is written. -1 with errno (EIO for a short write). */
 #define WARD_PREFILL_PAGES 8
 int ward_prefill_file(int fd, const void *head, size_t head_len, size_t file_len);
 

@@ -220,6 +220,15 @@ static void test_run_dir(void)
     ok(p && strncmp(p, plain, strlen(plain)) == 0, "run dir: paths in it fall back to the state directory");
     ok(ward_run_dir_remove(sd, &err) == 0 && stat(dir, &st) == 0, "run dir: a foreign one is not removed");
     ok(unlink(back) == 0 && symlink(sd, back) == 0, "run dir: back-link restored");
+    /* what ward puts there goes by name; what a honeypot added to the
+     * decoys, and a file it does not know, by the generic removal */
+    char p1[4300], p2[4300], p3[4300], p4[4300];
+    snprintf(p1, sizeof(p1), "%s/probe", dir);
+    snprintf(p2, sizeof(p2), "%s/probe/decoys", dir);
+    snprintf(p3, sizeof(p3), "%s/probe/decoys/shadow", dir);
+    snprintf(p4, sizeof(p4), "%s/probe/ring", dir);
+    ok(mkdir(p1, 0711) == 0 && mkdir(p2, 0755) == 0 && ward_write_file_atomic(p3, "x", 1, 0644, &err) == 0 &&
+       ward_write_file_atomic(p4, "r", 1, 0644, &err) == 0, "run dir: probe files and a decoy");
     ok(ward_run_dir_remove(sd, &err) == 0 && stat(dir, &st) < 0, "run dir: removed through its state directory");
   }
   ok(ward_remove_tree(sd, &err) == 0, "run dir: state directory removed");
