@@ -39,7 +39,7 @@ struct ward_supervisor {
   size_t req_size, resp_size;
   uint64_t seq;
   struct ward_supervisor_stats stats;
-  char name_buf[64];
+  char name_buf[SV_NAME_MAX];
   /* One event reused for every notification: the loop allocates nothing,
    * so a flood costs time, never memory. */
   struct ward_event ev;
@@ -120,7 +120,7 @@ const struct ward_supervisor_stats *ward_supervisor_stats(const struct ward_supe
 const char *ward_supervisor_syscall_name(int nr)
 {
   int native;
-  const struct sv_syscall *s = sv_lookup(seccomp_arch_native(), nr, &native);
+  const struct sv_syscall *s = sv_lookup(seccomp_arch_native(), nr, &native, NULL);
   return s ? s->name : NULL;
 }
 
@@ -306,25 +306,16 @@ static int handle(struct ward_supervisor *sv, int revents, ward_error_t *err)
   bool read_target = false;  /* anything read from the target needs ID_VALID */
 
   int native_nr = -1;
-  const struct sv_syscall *s = sv_lookup(arch, nr, &native_nr);
+  const struct sv_syscall *s = sv_lookup(arch, nr, &native_nr, sv->name_buf);
   if (s && s->decode == SV_DEC_SOCKETCALL) {
     read_target = true;
     const struct sv_syscall *inner = unwrap_socketcall(tid, args, &native_nr, &fault);
     if (inner)
       s = inner;
   }
-  const char *name = s ? s->name : NULL;
-  if (!s) {
-    /* Watched through config but not in the table: report it raw. */
-    sv->stats.unknown++;
-    char *n = seccomp_syscall_resolve_num_arch(arch, nr);
-    if (n) {
-      snprintf(sv->name_buf, sizeof(sv->name_buf), "%s", n);
-      free(n);
-      name = sv->name_buf;
-      native_nr = seccomp_syscall_resolve_name(name);
-    }
-  }
+  const char *name = s ? s->name : sv->name_buf[0] ? sv->name_buf : NULL;
+  if (!s)
+    sv->stats.unknown++;  /* watched through config but not in the table: reported raw */
   ev->type = s ? s->type : WARD_EV_SYSCALL;
   ev->syscall_nr = native_nr >= 0 ? native_nr : nr;
   memcpy(ev->args, args, sizeof(ev->args));

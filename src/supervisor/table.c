@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <seccomp.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,17 +91,17 @@ const struct sv_syscall *sv_find(const char *name)
  * a container makes a few distinct watched calls, and resolving every
  * entry for every ABI up front (some 240 name look-ups) took tens of
  * microseconds of each start-up with a supervisor. A call the table lacks
- * is kept too (idx -1). The filter notifies only watched calls of its own
- * ABIs, so the map stays small; when full, answers are still right, only
- * not kept. */
-struct sv_map { uint32_t arch; int nr; int native_nr; int idx; };
+ * is kept too (idx -1), with its name: it is reported raw. The filter
+ * notifies only watched calls of its own ABIs, so the map stays small; when
+ * full, answers are still right, only not kept. */
+struct sv_map { uint32_t arch; int nr; int native_nr; int idx; char name[SV_NAME_MAX]; };
 static struct sv_map sv_maps[3 * sizeof(sv_table) / sizeof(sv_table[0]) + 16];
 static unsigned sv_nmaps;
 static pthread_mutex_t sv_maps_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct sv_map sv_resolve(uint32_t arch, int nr)
 {
-  struct sv_map m = {arch, nr, -1, -1};
+  struct sv_map m = {arch, nr, -1, -1, ""};
   uint32_t scmp_arch = arch;
 #if defined(__x86_64__)
   /* x32 shares the audit arch token with x86_64; its numbers carry
@@ -109,17 +110,19 @@ static struct sv_map sv_resolve(uint32_t arch, int nr)
     scmp_arch = SCMP_ARCH_X32;
 #endif
   char *name = seccomp_syscall_resolve_num_arch(scmp_arch, nr);
-  const struct sv_syscall *s = name ? sv_find(name) : NULL;
-  free(name);
-  if (s == NULL)
+  if (name == NULL)
     return m;
-  m.idx = (int) (s - sv_table);
-  int native_nr = seccomp_syscall_resolve_name(s->native ? s->native : s->name);
+  snprintf(m.name, sizeof(m.name), "%s", name);
+  free(name);
+  const struct sv_syscall *s = sv_find(m.name);
+  if (s)
+    m.idx = (int) (s - sv_table);
+  int native_nr = seccomp_syscall_resolve_name(s && s->native ? s->native : m.name);
   m.native_nr = native_nr < 0 ? -1 : native_nr;  /* a pseudo number: not a call of this ABI */
   return m;
 }
 
-const struct sv_syscall *sv_lookup(uint32_t arch, int nr, int *native_nr)
+const struct sv_syscall *sv_lookup(uint32_t arch, int nr, int *native_nr, char name[SV_NAME_MAX])
 {
   pthread_mutex_lock(&sv_maps_lock);
   struct sv_map m = {0};
@@ -136,5 +139,7 @@ const struct sv_syscall *sv_lookup(uint32_t arch, int nr, int *native_nr)
   }
   pthread_mutex_unlock(&sv_maps_lock);
   *native_nr = m.native_nr;
+  if (name)
+    memcpy(name, m.name, sizeof(m.name));
   return m.idx >= 0 ? &sv_table[m.idx] : NULL;
 }

@@ -32,8 +32,12 @@ extern const struct sv_syscall sv_table[];
 extern const unsigned sv_table_len;
 
 /* Entry for a call in the given audit arch, NULL when the table lacks it.
- * *native_nr gets the native number of the same call (-1 when unknown). */
-const struct sv_syscall *sv_lookup(uint32_t arch, int nr, int *native_nr);
+ * *native_nr gets the native number of the same call (-1 when unknown),
+ * name (unless NULL) its name in that ABI, table or not ("" when libseccomp
+ * does not know the number): x32 numbers, which share x86_64's arch token,
+ * are resolved as x32's. */
+#define SV_NAME_MAX 48
+const struct sv_syscall *sv_lookup(uint32_t arch, int nr, int *native_nr, char name[SV_NAME_MAX]);
 const struct sv_syscall *sv_find(const char *name);
 
 #endif

@@ -5,7 +5,7 @@
  *
  *   connect IP PORT | bind IP PORT | mount DIR | umount DIR | ptrace |
  *   memfd NAME | hot N | getppid N | flood-exec N | flood-connect N PORT |
- *   weird | int80-execve | exec-memfd | exec PATH ARG... (last) */
+ *   weird | int80-execve | x32-sethostname | exec-memfd | exec PATH ARG... (last) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -170,6 +170,10 @@ int main(int argc, char **argv)
       weird();
     } else if (!strcmp(op, "int80-execve")) {
       int80_execve();
+    } else if (!strcmp(op, "x32-sethostname")) {
+      /* x32's number of the call (x86_64's with __X32_SYSCALL_BIT): seccomp
+       * sees it even where the kernel runs no x32 code (ENOSYS after) */
+      report(op, syscall(0x40000000 | SYS_sethostname, "x32", 3));
     } else if (!strcmp(op, "exec-memfd")) {
       exec_memfd();
     } else if (!strcmp(op, "exec") && i + 1 < argc) {

@@ -599,6 +599,28 @@ static void test_compat(void)
 #endif
 }
 
+/* A call watched through the configuration but not in the supervisor's
+ * table is reported raw, by its native number: for an x32 call (which
+ * shares x86_64's arch token) that takes resolving it as x32's. */
+static void test_x32_unknown(void)
+{
+#if defined(__x86_64__)
+  struct ward_supervisor_config c = {.add = (const char *const[]) {"sethostname", NULL}};
+  struct ward_supervisor_prog *p = build(&c);
+  char *argv[] = {"sv-helper", "x32-sethostname", NULL};
+  struct rec r;
+  rec_init(&r);
+  struct run run;
+  ok(p && run_helper(p, &r, 0, argv, &run) == 0, "x32: supervised run");
+  ok(strstr(run.out, "x32-sethostname ret=") != NULL, "x32: the helper made the call");
+  const struct ward_event *e = find_ev(&r, SYS_sethostname, 0);
+  ok(e && e->type == WARD_EV_SYSCALL, "x32: an unknown x32 call is reported by its native number");
+  ok(run.stats.unknown >= 1, "x32: counted as unknown");
+  ward_supervisor_prog_free(p);
+  free(r.saved);
+#endif
+}
+
 static void test_exec_memfd(const struct ward_supervisor_prog *prog)
 {
   char *argv[] = { "sv-helper", "exec-memfd", NULL };
@@ -671,6 +693,7 @@ int main(void)
     test_flood(prog);
     test_supervisor_death(prog);
     test_compat();
+    test_x32_unknown();
     test_exec_memfd(prog);
     test_attach_later(prog);
   }
