@@ -21,10 +21,24 @@ static const char *const bases[] = {"/run", "/dev/shm"};
 /* in each memory directory: a symlink to its state directory */
 #define STATE_LINK "state"
 
+/* Our effective uid, asked once: every look-up of a memory directory
+ * checks it several times, each a system call. Only the container's init
+ * and the honeypot's sink change theirs, and neither comes here. */
+static uid_t euid(void)
+{
+  static int cached = -1;
+  int u = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+  if (u < 0) {
+    u = (int) geteuid();
+    __atomic_store_n(&cached, u, __ATOMIC_RELAXED);
+  }
+  return (uid_t) u;
+}
+
 /* BASE/ward-run-UID for our uid, or -1 when it does not fit. */
 static int own_base(const char *base, char *out, size_t size)
 {
-  int n = snprintf(out, size, "%s/" BASE_PREFIX "%u", base, (unsigned) geteuid());
+  int n = snprintf(out, size, "%s/" BASE_PREFIX "%u", base, (unsigned) euid());
   return n > 0 && (size_t) n < size ? 0 : -1;
 }
 
@@ -52,7 +66,7 @@ static bool overlaps(const char *a, const char *b)
 static bool exposed_to(const char *base, const char *const *exposed)
 {
   _cleanup_free_ char *resolved = realpath(base, NULL), *real = NULL;
-  if (resolved == NULL || asprintf(&real, "%s/" BASE_PREFIX "%u", resolved, (unsigned) geteuid()) < 0) {
+  if (resolved == NULL || asprintf(&real, "%s/" BASE_PREFIX "%u", resolved, (unsigned) euid()) < 0) {
     real = NULL;
     return true;
   }
@@ -77,7 +91,7 @@ static int base_dir(const char *base, char *out, size_t size)
   if (mkdir(out, 0700) < 0 && errno != EEXIST)
     return -1;
   struct stat st;
-  if (lstat(out, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+  if (lstat(out, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != euid())
     return -1;
   /* ours (in a sticky directory nobody else can rename it), but opened up
    * by someone: close it again */
@@ -167,13 +181,13 @@ void ward_run_dir_adopt_legacy(const char *state_dir)
  * its name). Only root makes them (ward_run_dir_create). */
 static int find_memory_dir(const struct stat *sd, char *out, size_t size)
 {
-  if (geteuid() != 0)
+  if (euid() != 0)
     return -1;
   for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
     char base[128], back[256];
     struct stat st;
     if (own_base(bases[i], base, sizeof(base)) < 0 || lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) ||
-        st.st_uid != geteuid() || (st.st_mode & 077) || target_name(base, sd, out, size) < 0 ||
+        st.st_uid != euid() || (st.st_mode & 077) || target_name(base, sd, out, size) < 0 ||
         (size_t) snprintf(back, sizeof(back), "%s/" STATE_LINK, out) >= sizeof(back))
       continue;
     if (stat(back, &st) == 0 && st.st_dev == sd->st_dev && st.st_ino == sd->st_ino)
@@ -236,7 +250,7 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, char 
     return ward_error_sys(err, "%s", state_dir);
   /* Only root's: /dev/shm is anyone's to write, and a rootless user's base
    * there could be made or emptied (logind's RemoveIPC) by someone else. */
-  if (geteuid() == 0 && !on_tmpfs(state_dir)) {
+  if (euid() == 0 && !on_tmpfs(state_dir)) {
     /* bases[] are short constants: so are the names made from them */
     char base[128], target[192];
     for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
@@ -324,7 +338,7 @@ int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
     /* The base may be another one than the one the link was made in (a
      * reboot empties tmpfs): remove through it only while it is still a
      * directory of ours that nobody else may enter. */
-    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != euid() || (st.st_mode & 077))
       return 0;
     return remove_memory_dir(target, err);
   }
@@ -362,7 +376,7 @@ void ward_run_dir_sweep(void)
     if (own_base(bases[i], base, sizeof(base)) < 0)
       continue;
     struct stat st;
-    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != euid())
       continue;
     _cleanup_closedir_ DIR *d = opendir(base);
     if (d == NULL)
