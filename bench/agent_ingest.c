@@ -21,6 +21,7 @@
 #include "agent/engine.h"
 #include "agent/policy.h"
 #include "agent/template.h"
+#include "common/rundir.h"
 #include "common/util.h"
 #include "probe/calls.h"
 #include "probe/ring.h"
@@ -194,12 +195,13 @@ int main(int argc, char **argv)
   struct ward_ring_prod prod[MAXC];
   uint32_t nslots = 0;
   for (int i = 0; i < nc; i++) {
-    char dir[512], id[32];
+    char dir[512], probe[600], id[32];
     snprintf(id, sizeof(id), "agt-b%d", i);
-    snprintf(dir, sizeof(dir), "%s/%s/probe", root, id);
-    if (ward_mkdir_p(dir, 0700, &err) < 0)
+    snprintf(dir, sizeof(dir), "%s/%s", root, id);
+    /* the ring lock's directory, in the plain memory directory the engine finds */
+    snprintf(probe, sizeof(probe), "%s/" WARD_RUN_DIR "/" WARD_STATE_PROBE, dir);
+    if (ward_mkdir_p(probe, 0700, &err) < 0)
       die("mkdir", &err);
-    *strrchr(dir, '/') = '\0';
     int fd;
     if (ward_ring_create_memfd(nc > 16 ? 2u << 20 : 16u << 20, 256, &fd, &err) < 0 || ward_ring_open_fd(fd, 0, 0, &views[i], &err) < 0)
       die("ring", &err);

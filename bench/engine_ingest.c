@@ -14,6 +14,7 @@
  * the engine is the real one (engine.h). */
 #include "agent/engine.h"
 #include "agent/template.h"
+#include "common/rundir.h"
 #include "common/util.h"
 #include "probe/ring.h"
 #include "probe/ring_write.h"
@@ -50,8 +51,8 @@ static int make_ring(const char *cdir, size_t size, struct ward_ring **prod_ring
 {
   ward_error_t err = NULL;
   char probe[512], ring[512];
-  snprintf(probe, sizeof(probe), "%s/" WARD_STATE_PROBE, cdir);
-  snprintf(ring, sizeof(ring), "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING, cdir);
+  snprintf(probe, sizeof(probe), "%s/" WARD_RUN_DIR "/" WARD_STATE_PROBE, cdir);
+  snprintf(ring, sizeof(ring), "%s/" WARD_RUN_DIR "/" WARD_STATE_PROBE "/" WARD_PROBE_RING, cdir);
   if (ward_mkdir_p(probe, 0700, &err) < 0 || ward_ring_create_file(ring, size, 0, NULL, &err) < 0 ||
       ward_ring_open(ring, WARD_RING_ALLOW_UNSEALED, prod_ring, &err) < 0)
     die(&err);

@@ -1,9 +1,10 @@
 /* The flight recorder: the last N decoded events of one container, kept in
- * <state_dir>/flight so that a snapshot or `ward events` can show what led
- * up to an alert after the ring consumer has moved on.
+ * "flight" in the container's memory directory (common/rundir.h) so that a
+ * snapshot or `ward events` can show what led up to an alert after the ring
+ * consumer has moved on.
  *
- * The file lives in the host-side state directory (never mounted into the
- * container) and has exactly one writer, the engine consuming the
+ * The file lives on the host side (never mounted into the container) and
+ * has exactly one writer, the engine consuming the
  * container's ring. It is a fixed-size array of fixed-size slots, mapped
  * shared, overwrite-oldest. Events are stored compactly: the numeric fields,
  * then only the bytes of the strings in use (cut to fit the slot, with

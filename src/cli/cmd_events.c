@@ -3,7 +3,8 @@
  * Decodes the container's events. A ring has one consumer (lock file next to
  * it). When the container is served by an engine (`ward run`/`ward sandbox`
  * in-process, or `ward agent`), the engine holds that lock and records every
- * event it consumed in the container's flight recorder (state_dir/flight):
+ * event it consumed in the container's flight recorder (in its memory
+ * directory, common/rundir.h):
  * then this command, and `ward top`, read the flight recorder instead and
  * check the ring file only for its health (a workload that truncates it).
  * Without an engine they consume the ring themselves, as before. */
@@ -53,7 +54,7 @@ static int open_flight(struct probe_src *s, const char *dir, ward_error_t *err)
 {
   _cleanup_free_ char *path = NULL;
   if ((path = ward_run_path(dir, WARD_FLIGHT_FILE)) == NULL)
-    return ward_error(err, ENOMEM, "flight");
+    return ward_error_sys(err, "%s: the memory directory", dir);
   /* the runtime takes the lock when the ring is made; the engine creates
    * the recorder a moment later, when it takes the container over */
   for (int i = 0; i < 300 && (s->flight_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT; i++) {
@@ -85,7 +86,7 @@ int probe_cli_open_ring(const struct ward_global *g, const char *cmd, const char
     if (dir == NULL)
       return 1;
     if ((out->ring_path = ward_run_path(dir, WARD_STATE_PROBE "/" WARD_PROBE_RING)) == NULL)
-      return 1;
+      return ward_error_sys(&err, "container \"%s\": its memory directory", id), cli_fail(&err);
     if (access(out->ring_path, F_OK) < 0)
       return ward_error(&err, 0, "container \"%s\" runs without probes (static image, or probes opted out)", id), cli_fail(&err);
   } else if ((out->ring_path = strdup(ring_path)) == NULL) {

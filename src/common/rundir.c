@@ -196,6 +196,34 @@ static int find_memory_dir(const struct stat *sd, char *out, size_t size)
   return -1;
 }
 
+/* Where a state_dir/run link leads, if it is one ward made: "." (a state
+ * directory adopted from before state_dir/run) or an older ward's link to
+ * the memory directory named after sd, in a base that is still ours alone.
+ * Anything else is not followed: the state directory of a rootless
+ * container is its user's to fill, and a root agent serving it would
+ * otherwise create, map and write files wherever the link points (another
+ * container's control page). */
+static int run_link_target(const char *link, const char *state_dir, const struct stat *sd, char *out, size_t size)
+{
+  char dest[256], base[128], target[192];
+  ssize_t n = readlink(link, dest, sizeof(dest) - 1);
+  if (n < 0 || n == (ssize_t) sizeof(dest) - 1)
+    return -1;
+  dest[n] = 0;
+  if (strcmp(dest, ".") == 0)
+    return (size_t) snprintf(out, size, "%s", state_dir) < size ? 0 : -1;
+  for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
+    struct stat st;
+    if (own_base(bases[i], base, sizeof(base)) < 0 || target_name(base, sd, target, sizeof(target)) < 0 ||
+        strcmp(dest, target) != 0)
+      continue;
+    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != euid() || (st.st_mode & 077))
+      return -1;
+    return (size_t) snprintf(out, size, "%s", target) < size ? 0 : -1;
+  }
+  return -1;
+}
+
 int ward_run_dir_path(const char *state_dir, char *out, size_t size)
 {
   int n = snprintf(out, size, "%s/" WARD_RUN_DIR, state_dir);
@@ -205,8 +233,18 @@ int ward_run_dir_path(const char *state_dir, char *out, size_t size)
   }
   /* a plain one, or the link an older ward made: the way it was made */
   struct stat st, sd;
-  if (lstat(out, &st) == 0 || errno != ENOENT)
-    return 0;
+  if (lstat(out, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return 0;
+    char link[PATH_MAX];
+    memcpy(link, out, (size_t) n + 1);
+    if (S_ISLNK(st.st_mode) && stat(state_dir, &sd) == 0 && run_link_target(link, state_dir, &sd, out, size) == 0)
+      return 0;
+    errno = ELOOP;
+    return -1;
+  }
+  if (errno != ENOENT)
+    return -1;
   char mem[192];
   if (stat(state_dir, &sd) == 0 && find_memory_dir(&sd, mem, sizeof(mem)) == 0 && strlen(mem) < size)
     memcpy(out, mem, strlen(mem) + 1);
@@ -225,7 +263,8 @@ char *ward_run_path(const char *state_dir, const char *name)
 int ward_run_dir_ensure(const char *state_dir, char *out, size_t size, ward_error_t *err)
 {
   if (ward_run_dir_path(state_dir, out, size) < 0)
-    return ward_error_sys(err, "%s", state_dir);
+    return errno == ELOOP ? ward_error(err, ELOOP, "%s/" WARD_RUN_DIR ": not a directory ward made", state_dir)
+                          : ward_error_sys(err, "%s", state_dir);
   if (mkdir(out, 0711) < 0 && errno != EEXIST)
     return ward_error_sys(err, "%s", out);
   return 0;
@@ -272,6 +311,13 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, char 
         _cleanup_error_ ward_error_t ignored = NULL;
         ward_remove_tree(target, &ignored);
         return ward_error(err, saved, "%s", target);
+      }
+      /* a plain one made meanwhile by another writer is what readers find:
+       * ours goes unused */
+      if (lstat(plain, &st) == 0) {
+        _cleanup_error_ ward_error_t ignored = NULL;
+        ward_remove_tree(target, &ignored);
+        break;
       }
       memcpy(out, target, strlen(target) + 1);
       return 0;
@@ -320,29 +366,14 @@ int ward_run_dir_remove(const char *state_dir, ward_error_t *err)
     /* none: the memory directory, if this state directory has one */
     return errno == ENOENT && find_memory_dir(&sd, target, sizeof(target)) == 0 ? remove_memory_dir(target, err) : 0;
   }
-  /* The link of an older ward (a plain directory goes with the state
-   * directory). The names made from bases[] are short: a longer link is
-   * not ours. */
-  ssize_t n = readlink(link, dest, sizeof(dest) - 1);
-  if (n < 0 || n == (ssize_t) sizeof(dest) - 1)
+  /* The link of an older ward to the directory this state directory would
+   * have made, through a base that is still ours alone (a reboot empties
+   * tmpfs): the link's word alone is not enough to remove a tree. A plain
+   * directory, and "." links, go with the state directory. */
+  if (!S_ISLNK(st.st_mode) || run_link_target(link, state_dir, &sd, dest, sizeof(dest)) < 0 ||
+      strcmp(dest, state_dir) == 0)
     return 0;
-  dest[n] = 0;
-  /* only the directory this state directory would have made: the link's
-   * word alone is not enough to remove a tree */
-  char base[128];
-  for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
-    if (own_base(bases[i], base, sizeof(base)) < 0 || target_name(base, &sd, target, sizeof(target)) < 0)
-      continue;
-    if (strcmp(dest, target) != 0)
-      continue;
-    /* The base may be another one than the one the link was made in (a
-     * reboot empties tmpfs): remove through it only while it is still a
-     * directory of ours that nobody else may enter. */
-    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != euid() || (st.st_mode & 077))
-      return 0;
-    return remove_memory_dir(target, err);
-  }
-  return 0;
+  return remove_memory_dir(dest, err);
 }
 
 /* A memory directory is stale when the state directory its link names is

@@ -270,8 +270,8 @@ int ward_control_set_policy(const char *control_path, const struct ward_control_
   return 0;
 }
 
-/* The decoy files live next to the control page (state_dir/probe/decoys,
- * already mounted into the container); written on first use, then kept so
+/* The decoy files live next to the control page (probe/decoys in the
+ * memory directory, already mounted into the container); written on first use, then kept so
  * their canary tokens stay the same for the container's life. */
 static int ensure_decoys(const char *control_path, ward_error_t *err)
 {

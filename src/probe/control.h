@@ -60,7 +60,7 @@ int ward_control_set_policy(const char *control_path, const struct ward_control_
  * saves groups and stack settings and turns everything on (stacks depth 8
  * for every type); leaving it restores them. Honeypot also writes the decoy
  * files into decoys/ beside the control page if they are not there yet
- * (state_dir/probe/decoys, mounted into the container). */
+ * (probe/decoys in the memory directory, mounted into the container). */
 int ward_control_set_mode(const char *control_path, uint32_t mode, ward_error_t *err);
 int ward_control_get_mode(const char *control_path, uint32_t *mode, ward_error_t *err);
 /* Where honeypot connects are redirected: AF_INET or AF_INET6, port 1..65535. */

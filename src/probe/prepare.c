@@ -284,7 +284,7 @@ int ward_probe_check_ring(const char *state_dir, int fd, ward_error_t *err)
 {
   _cleanup_free_ char *p = ward_run_path(state_dir, WARD_STATE_PROBE "/ring.id");
   if (p == NULL)
-    return ward_error(err, ENOMEM, "ring.id");
+    return ward_error_sys(err, "%s: the memory directory", state_dir);
   _cleanup_free_ char *id = NULL;
   if (ward_read_file(p, 128, &id, NULL, err) < 0)
     return -1;
@@ -306,7 +306,7 @@ int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_
    * inode still guards against a swapped file. */
   _cleanup_free_ char *p = ward_run_path(state_dir, WARD_STATE_PROBE "/" WARD_PROBE_RING);
   if (p == NULL)
-    return ward_error(err, ENOMEM, "ring");
+    return ward_error_sys(err, "%s: the memory directory", state_dir);
   _cleanup_close_ int fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return ward_error_sys(err, "%s", p);

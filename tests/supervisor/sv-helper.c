@@ -172,8 +172,10 @@ int main(int argc, char **argv)
       int80_execve();
     } else if (!strcmp(op, "x32-sethostname")) {
       /* x32's number of the call (x86_64's with __X32_SYSCALL_BIT): seccomp
-       * sees it even where the kernel runs no x32 code (ENOSYS after) */
-      report(op, syscall(0x40000000 | SYS_sethostname, "x32", 3));
+       * sees it even where the kernel runs no x32 code (ENOSYS after); the
+       * length is too long for a host name, so a kernel that does run x32
+       * refuses it (EINVAL) instead of renaming the machine */
+      report(op, syscall(0x40000000 | SYS_sethostname, "x32", 1000));
     } else if (!strcmp(op, "exec-memfd")) {
       exec_memfd();
     } else if (!strcmp(op, "exec") && i + 1 < argc) {

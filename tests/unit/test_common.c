@@ -231,6 +231,25 @@ static void test_run_dir(void)
        ward_write_file_atomic(p4, "r", 1, 0644, &err) == 0, "run dir: probe files and a decoy");
     ok(ward_run_dir_remove(sd, &err) == 0 && stat(dir, &st) < 0, "run dir: removed through its state directory");
   }
+  /* a state_dir/run link ward did not make is not followed (a rootless
+   * user's state directory is theirs to fill, and a root agent serves it) */
+  struct stat keep;
+  char dir2[] = "/tmp/ward-test-rd-other-XXXXXX";
+  ok(mkdtemp(dir2) != NULL && stat(dir2, &keep) == 0, "run dir: a directory to point at");
+  unlink(plain);
+  rmdir(plain);
+  ok(symlink(dir2, plain) == 0, "run dir: state_dir/run made a link elsewhere");
+  errno = 0;
+  ok(ward_run_dir_path(sd, found, sizeof(found)) < 0 && errno == ELOOP, "run dir: a foreign link is refused");
+  _cleanup_free_ char *via = ward_run_path(sd, "probe/control");
+  ok(via == NULL, "run dir: no path through a foreign link");
+  ok(ward_run_dir_ensure(sd, found, sizeof(found), &err) < 0, "run dir: ensure refuses it");
+  ward_error_free(&err);
+  ok(ward_run_dir_remove(sd, &err) == 0 && stat(dir2, &st) == 0 && st.st_ino == keep.st_ino,
+     "run dir: removal leaves what a foreign link names");
+  ok(unlink(plain) == 0 && symlink(".", plain) == 0, "run dir: the link an adopted legacy directory gets");
+  ok(ward_run_dir_path(sd, found, sizeof(found)) == 0 && strcmp(found, sd) == 0, "run dir: \".\" is the state directory");
+  rmdir(dir2);
   ok(ward_remove_tree(sd, &err) == 0, "run dir: state directory removed");
 }
 

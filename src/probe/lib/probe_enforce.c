@@ -128,8 +128,8 @@ static int write_allowed(const char *p, size_t n)
          || has_prefix(p, n, "/proc/self/fd/");
 }
 
-/* Honeypot: reads served from state_dir/probe/decoys (prepare.c writes the
- * same names). */
+/* Honeypot: reads served from the probe directory's decoys/ (prepare.c
+ * writes the same names). */
 static const char *decoy_for(const char *p, size_t n)
 {
   static const struct { const char *path; const char *decoy; } exact[] = {
