@@ -199,10 +199,11 @@ static int find_memory_dir(const struct stat *sd, char *out, size_t size)
 /* Where a state_dir/run link leads, if it is one ward made: "." (a state
  * directory adopted from before state_dir/run) or an older ward's link to
  * the memory directory named after sd, in a base that is still ours alone.
- * Anything else is not followed: the state directory of a rootless
- * container is its user's to fill, and a root agent serving it would
- * otherwise create, map and write files wherever the link points (another
- * container's control page). */
+ * Anything else is not followed: a state directory can be filled by its
+ * owner (a rootless container's user), and whoever reads it (`ward probe`,
+ * `ward events`, a snapshot, possibly as root) would otherwise map and
+ * write files wherever the link points, another container's control page
+ * among them. (The agent itself serves only its own uid and root.) */
 static int run_link_target(const char *link, const char *state_dir, const struct stat *sd, char *out, size_t size)
 {
   char dest[256], base[128], target[192];
