@@ -199,7 +199,7 @@ static void ctr_free(struct ctr *c)
     ward_ring_close(c->ring);
   if (c->lock_fd >= 0)
     close(c->lock_fd);
-  if (c->ctl)
+  if (c->ctl && !ward_mappings_left())
     munmap((void *) c->ctl, WARD_CTL_SIZE);
   if (c->own_alerts)
     ward_alert_out_free(c->alerts);
@@ -488,6 +488,9 @@ static void container_exited(struct ward_engine *e, struct ctr *c)
 {
   unlink_ctr(e, c);
   ctr_finish(c);
+  /* the process only removes the container and exits after this one */
+  if (e->until_empty && e->o.exit_after && e->list == NULL)
+    ward_leave_mappings();
   char *id = strdup(c->id);
   ctr_free(c);
   if (e->o.on_exit && id)

@@ -79,6 +79,10 @@ struct ward_engine_opts {
   /* Called for every event after the pipeline (tests, `ward trace`). */
   ward_event_sink_fn tap;
   void *opaque;
+  /* The process exits soon after ward_engine_run ends with its last
+   * container (`ward run`, `ward sandbox`): its mappings are left to that
+   * exit (ward_leave_mappings). */
+  bool exit_after;
 };
 
 /* A caller's bound on the sleep between ring polls (`--poll-max-us`): idle

@@ -154,7 +154,7 @@ static int local_new(const char *id, const struct ward_policy *p, const char *al
   l->sigfd = -1;
   const char *spec = alerts ? alerts : "stderr";
   struct ward_alert_limits lim = {.burst = p ? p->alert_burst : 0, .per_second = p ? p->alert_per_second : 0};
-  struct ward_engine_opts eo = {.state_root = root};
+  struct ward_engine_opts eo = {.state_root = root, .exit_after = true};
   ward_engine_opts_poll_max(&eo, poll_max_us);
   if (ward_alert_out_open(spec, &lim, &l->alerts, err) < 0 || (eo.alerts = l->alerts, ward_engine_new(&eo, &l->e, err)) < 0) {
     local_free(l);

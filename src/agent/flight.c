@@ -266,7 +266,8 @@ uint64_t ward_flight_count(const struct ward_flight *f)
 
 void ward_flight_close(struct ward_flight *f)
 {
-  munmap(f->map, f->len);
+  if (!ward_mappings_left())
+    munmap(f->map, f->len);
   close(f->fd);
   free(f);
 }

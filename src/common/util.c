@@ -486,9 +486,15 @@ void *ward_zalloc_lazy(size_t size)
   return p == MAP_FAILED ? NULL : p;
 }
 
+static bool mappings_left;
+
+void ward_leave_mappings(void) { __atomic_store_n(&mappings_left, true, __ATOMIC_RELAXED); }
+
+bool ward_mappings_left(void) { return __atomic_load_n(&mappings_left, __ATOMIC_RELAXED); }
+
 void ward_free_lazy(void *p, size_t size)
 {
-  if (p)
+  if (p && !ward_mappings_left())
     munmap(p, size);
 }
 

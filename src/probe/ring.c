@@ -200,7 +200,8 @@ void ward_ring_close(struct ward_ring *r)
 {
   if (r == NULL)
     return;
-  munmap(r->map, r->map_len);
+  if (!ward_mappings_left())
+    munmap(r->map, r->map_len);
   close(r->fd);
   free(r->seen);
   free(r);

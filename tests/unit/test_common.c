@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -253,11 +254,28 @@ static void test_run_dir(void)
   ok(ward_remove_tree(sd, &err) == 0, "run dir: state directory removed");
 }
 
+/* Last (it is for good): once told the process only exits from now on,
+ * ward_free_lazy leaves the mapping to the exit. */
+static void test_leave_mappings(void)
+{
+  size_t len = 4 * 4096;
+  unsigned char *p = ward_zalloc_lazy(len), *q = ward_zalloc_lazy(len);
+  ok(p && q, "lazy tables mapped");
+  ward_free_lazy(q, len);
+  unsigned char vec[4];
+  ok(!ward_mappings_left() && mincore(q, len, vec) < 0 && errno == ENOMEM, "freed: unmapped");
+  ward_leave_mappings();
+  p[0] = 1;
+  ward_free_lazy(p, len);
+  ok(ward_mappings_left() && mincore(p, len, vec) == 0 && p[0] == 1, "after ward_leave_mappings: left to the exit");
+}
+
 int main(void)
 {
   test_errors();
   test_json();
   test_util();
   test_run_dir();
+  test_leave_mappings();
   return tap_done();
 }
