@@ -337,7 +337,7 @@ int ward_run_dir_create(const char *state_dir, const char *const *exposed, char 
  * name never goes through a mount, and a mount point is not removed. */
 static int remove_memory_dir(const char *target, ward_error_t *err)
 {
-  static const char *const probe_files[] = {"control", "ring", "ring.id", "ring.lock", "ld.so.preload"};
+  static const char *const probe_files[] = {"control", "ring", "ring.lock", "ld.so.preload"};
   _cleanup_close_ int dfd = open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dfd >= 0) {
     _cleanup_close_ int pfd = openat(dfd, "probe", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -1,5 +1,5 @@
 /* A container's volatile files: the probe directory (ring, control page,
- * ring.id, ld.so.preload, decoys) and the engine's flight recorder. They are
+ * ld.so.preload, decoys) and the engine's flight recorder. They are
  * mapped, written on every event and worthless once the container is gone,
  * so they live in memory whatever file system holds the state root. On a
  * disk file system (the VM this was measured on keeps /run on ext4) each of

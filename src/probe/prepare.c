@@ -237,16 +237,7 @@ int ward_probe_prepare(const char *run_dir, const char *rootfs, const struct war
     unlink(ring);
   if (ward_ring_create_file(ring, opts->ring_size, opts->slot_size, &out->ring_fd, err) < 0)
     return -1;
-  struct stat st;
-  if (fstat(out->ring_fd, &st) < 0)
-    return ward_error_sys(err, "ring: stat");
   char buf[PATH_MAX + 64];
-  _cleanup_free_ char *idp = NULL;
-  if (asprintf(&idp, "%s/ring.id", out->dir) < 0)
-    return ward_error(err, ENOMEM, "probe paths");
-  int n = snprintf(buf, sizeof(buf), "%llu:%llu\n", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino);
-  if (write_new_file(idp, buf, (size_t) n, 0600, err) < 0)
-    return -1;
   snprintf(buf, sizeof(buf), "%s", ring);
   const char *lib_target = out->variant == WARD_PROBE_MUSL ? WARD_PROBE_DIR "/libward-probe-musl.so"
                                                            : WARD_PROBE_DIR "/" WARD_PROBE_LIB;
@@ -269,7 +260,7 @@ int ward_probe_prepare(const char *run_dir, const char *rootfs, const struct war
      * and a read-only bind mount cannot be edited from inside */
     if (asprintf(&out->preload, "%s/ld.so.preload", out->dir) < 0)
       return ward_error(err, ENOMEM, "probe paths");
-    n = snprintf(buf, sizeof(buf), "%s\n", lib_target);
+    int n = snprintf(buf, sizeof(buf), "%s\n", lib_target);
     if (write_new_file(out->preload, buf, (size_t) n, 0644, err) < 0)
       return -1;
     if (add_mount(out, out->preload, "/etc/ld.so.preload", true, true, false) < 0)
@@ -280,30 +271,32 @@ int ward_probe_prepare(const char *run_dir, const char *rootfs, const struct war
   return 0;
 }
 
+/* The ring file itself is the record: it lies in the memory directory,
+ * which no container can reach, and only whoever could replace it could
+ * have rewritten a note of its dev:ino beside it (the ring.id of older
+ * wards, one more file made on every start-up). */
 int ward_probe_check_ring(const char *state_dir, int fd, ward_error_t *err)
 {
-  _cleanup_free_ char *p = ward_run_path(state_dir, WARD_STATE_PROBE "/ring.id");
+  _cleanup_free_ char *p = ward_run_path(state_dir, WARD_STATE_PROBE "/" WARD_PROBE_RING);
   if (p == NULL)
     return ward_error_sys(err, "%s: the memory directory", state_dir);
-  _cleanup_free_ char *id = NULL;
-  if (ward_read_file(p, 128, &id, NULL, err) < 0)
-    return -1;
-  unsigned long long dev = 0, ino = 0;
-  if (sscanf(id, "%llu:%llu", &dev, &ino) != 2)
-    return ward_error(err, 0, "%s: malformed", p);
-  struct stat st;
+  struct stat want, st;
+  if (lstat(p, &want) < 0)
+    return ward_error_sys(err, "%s", p);
+  if (!S_ISREG(want.st_mode))
+    return ward_error(err, 0, "%s: not a regular file", p);
   if (fstat(fd, &st) < 0)
     return ward_error_sys(err, "ring fd");
-  if (st.st_dev != dev || st.st_ino != ino)
-    return ward_error(err, 0, "ring fd: not the ring recorded in %s", p);
+  if (st.st_dev != want.st_dev || st.st_ino != want.st_ino)
+    return ward_error(err, 0, "ring fd: not the ring at %s", p);
   return 0;
 }
 
 int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_error_t *err)
 {
   /* The ring is a file in the container's memory directory
-   * (common/rundir.h), which no container can reach; the recorded
-   * inode still guards against a swapped file. */
+   * (common/rundir.h), which no container can reach; the check still
+   * guards against a file swapped between the open and now. */
   _cleanup_free_ char *p = ward_run_path(state_dir, WARD_STATE_PROBE "/" WARD_PROBE_RING);
   if (p == NULL)
     return ward_error_sys(err, "%s: the memory directory", state_dir);

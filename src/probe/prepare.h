@@ -68,9 +68,8 @@ struct ward_probe_setup {
 };
 
 /* Creates run_dir/probe (0711) in the container's memory directory run_dir
- * (made by the runtime, common/rundir.h) with the control page, the ld.so.preload
- * file and ring.id (dev:ino of the ring, to recognise it when reattaching),
- * creates the ring memfd and fills in what to mount where. With
+ * (made by the runtime, common/rundir.h) with the control page, the
+ * ld.so.preload file and the ring, and fills in what to mount where. With
  * opts->disabled or variant NONE it succeeds with n_mounts == 0 and
  * ring_fd == -1. */
 int ward_probe_prepare(const char *run_dir, const char *rootfs, const struct ward_probe_opts *opts,
@@ -79,9 +78,9 @@ void ward_probe_setup_free(struct ward_probe_setup *s);
 
 /* Reopens a running container's ring for consuming, through its init's root
  * (/proc/PID/root + WARD_PROBE_DIR/ring, resolved in that root) and checks
- * that it is the sealed ring recorded in the memory directory's probe/ring.id. */
+ * that it is the ring file in the memory directory's probe/. */
 int ward_probe_open_ring(const char *state_dir, int init_pid, int *fd_out, ward_error_t *err);
-/* Whether fd is the ring recorded in the memory directory's probe/ring.id (an fd
+/* Whether fd is the ring file in the memory directory's probe/ (an fd
  * handed to the agent is checked this way). */
 int ward_probe_check_ring(const char *state_dir, int fd, ward_error_t *err);
 

@@ -169,20 +169,29 @@ static void test_check_register(void)
   contains(err ? err->msg : NULL, "does not end in the id", "named");
   ward_error_free(&err);
 
-  /* a ring that is not the recorded one */
+  /* a ring that is not the container's ring file, and then the ring file */
   char ringdir[512];
   snprintf(ringdir, sizeof(ringdir), "%s/" WARD_RUN_DIR "/" WARD_STATE_PROBE, dir);
   ward_mkdir_p(ringdir, 0700, &err);
-  char idp[600];
-  snprintf(idp, sizeof(idp), "%s/ring.id", ringdir);
-  ward_write_file_atomic(idp, "1:1\n", 4, 0600, &err);
-  int ring = open(idp, O_RDONLY | O_CLOEXEC);
+  char ringp[600], otherp[600];
+  snprintf(ringp, sizeof(ringp), "%s/" WARD_PROBE_RING, ringdir);
+  snprintf(otherp, sizeof(otherp), "%s/not-the-ring", ringdir);
+  ward_write_file_atomic(ringp, "r", 1, 0600, &err);
+  ward_write_file_atomic(otherp, "o", 1, 0600, &err);
+  int ring = open(otherp, O_RDONLY | O_CLOEXEC);
   int two[2] = {ring, pidfd};
   struct ward_agent_register with_ring = r;
   with_ring.fd_index[WARD_AGENT_FD_RING] = 0;
   with_ring.fd_index[WARD_AGENT_FD_PIDFD] = 1;
-  ok(ward_agentd_check_register(&with_ring, two, 2, &me, &got, &err) < 0, "a ring other than the recorded one is refused");
-  contains(err ? err->msg : NULL, "not the ring recorded", "named");
+  ok(ward_agentd_check_register(&with_ring, two, 2, &me, &got, &err) < 0, "a ring other than the container's is refused");
+  contains(err ? err->msg : NULL, "not the ring at", "named");
+  ward_error_free(&err);
+  close(ring);
+  ring = open(ringp, O_RDONLY | O_CLOEXEC);
+  two[0] = ring;
+  ok(ward_agentd_check_register(&with_ring, two, 2, &me, &got, &err) == 0, "the container's own ring file is taken");
+  if (err)
+    tap_diag("%s", err->msg);
   ward_error_free(&err);
   close(ring);
 
