@@ -175,6 +175,14 @@ void ward_run_dir_adopt_legacy(const char *state_dir)
     (void) symlink(".", path);
 }
 
+/* Whether base (BASE/ward-run-UID) is a directory of ours that nobody
+ * else may enter: only then is what it holds taken as ours. */
+static bool base_ours_alone(const char *base)
+{
+  struct stat st;
+  return lstat(base, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == euid() && !(st.st_mode & 077);
+}
+
 /* The memory directory of the state directory sd on one of the bases: a
  * directory named after its DEV-INO in a base that is ours alone, whose
  * back-link leads to this very state directory (not only to one that had
@@ -186,8 +194,8 @@ static int find_memory_dir(const struct stat *sd, char *out, size_t size)
   for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
     char base[128], back[256];
     struct stat st;
-    if (own_base(bases[i], base, sizeof(base)) < 0 || lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) ||
-        st.st_uid != euid() || (st.st_mode & 077) || target_name(base, sd, out, size) < 0 ||
+    if (own_base(bases[i], base, sizeof(base)) < 0 || !base_ours_alone(base) ||
+        target_name(base, sd, out, size) < 0 ||
         (size_t) snprintf(back, sizeof(back), "%s/" STATE_LINK, out) >= sizeof(back))
       continue;
     if (stat(back, &st) == 0 && st.st_dev == sd->st_dev && st.st_ino == sd->st_ino)
@@ -214,11 +222,10 @@ static int run_link_target(const char *link, const char *state_dir, const struct
   if (strcmp(dest, ".") == 0)
     return (size_t) snprintf(out, size, "%s", state_dir) < size ? 0 : -1;
   for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
-    struct stat st;
     if (own_base(bases[i], base, sizeof(base)) < 0 || target_name(base, sd, target, sizeof(target)) < 0 ||
         strcmp(dest, target) != 0)
       continue;
-    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != euid() || (st.st_mode & 077))
+    if (!base_ours_alone(base))
       return -1;
     return (size_t) snprintf(out, size, "%s", target) < size ? 0 : -1;
   }
