@@ -390,7 +390,7 @@ bool ward_valid_id(const char *id)
   return true;
 }
 
-static void hex(const uint8_t *digest, char out[65])
+void ward_sha256_digest_hex(const uint8_t digest[32], char out[65])
 {
   static const char digits[] = "0123456789abcdef";
   for (int i = 0; i < 32; i++) {
@@ -407,7 +407,7 @@ void ward_sha256_hex(const void *data, size_t len, char out[65])
   sha256_init(&ctx);
   sha256_update(&ctx, len, data);
   sha256_digest(&ctx, sizeof(digest), digest);
-  hex(digest, out);
+  ward_sha256_digest_hex(digest, out);
 }
 
 int ward_sha256_fd(int fd, uint64_t max_bytes, char out[65], ward_error_t *err)
@@ -432,7 +432,7 @@ int ward_sha256_fd(int fd, uint64_t max_bytes, char out[65], ward_error_t *err)
       return ward_error(err, EFBIG, "hash: larger than %llu bytes", (unsigned long long) max_bytes);
   }
   sha256_digest(&ctx, sizeof(digest), digest);
-  hex(digest, out);
+  ward_sha256_digest_hex(digest, out);
   return 0;
 }
 

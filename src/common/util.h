@@ -112,6 +112,8 @@ bool ward_valid_id(const char *id);
 
 /* lowercase hex SHA-256 of a buffer or an open fd (read from offset 0). */
 void ward_sha256_hex(const void *data, size_t len, char out[65]);
+/* A SHA-256 digest (hashed elsewhere, step by step) as 64 hex digits. */
+void ward_sha256_digest_hex(const uint8_t digest[32], char out[65]);
 int ward_sha256_fd(int fd, uint64_t max_bytes, char out[65], ward_error_t *err);
 
 uint64_t ward_now_ns(void);        /* CLOCK_MONOTONIC */

@@ -242,12 +242,7 @@ static int cache_key(const struct ward_supervisor_config *cfg, char key[65])
     }
   uint8_t digest[SHA256_DIGEST_SIZE];
   sha256_digest(&c, sizeof(digest), digest);
-  static const char hex[] = "0123456789abcdef";
-  for (size_t i = 0; i < sizeof(digest); i++) {
-    key[2 * i] = hex[digest[i] >> 4];
-    key[2 * i + 1] = hex[digest[i] & 15];
-  }
-  key[64] = 0;
+  ward_sha256_digest_hex(digest, key);
   return 0;
 }
 
