@@ -224,8 +224,8 @@ static int open_ring(struct ctr *c, int ring_fd, ward_error_t *err)
    * ring, so they read the flight recorder instead. The runtime may have
    * taken it already, before the container was visible (have_ring_lock). */
   if (c->lock_fd < 0) {
-    _cleanup_free_ char *lock = NULL;
-    if (asprintf(&lock, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_RING ".lock", c->run_dir) < 0)
+    _cleanup_free_ char *lock = ctr_run_path(c, WARD_STATE_PROBE "/" WARD_PROBE_RING ".lock");
+    if (lock == NULL)
       return ward_error(err, ENOMEM, "engine");
     if (ward_ring_lock_consumer(lock, &c->lock_fd, err) < 0)
       return ward_error_prefix(err, "container \"%s\"", c->id);
@@ -235,11 +235,15 @@ static int open_ring(struct ctr *c, int ring_fd, ward_error_t *err)
   return 0;
 }
 
+char *ctr_run_path(const struct ctr *c, const char *name)
+{
+  char *p = NULL;
+  return asprintf(&p, "%s/%s", c->run_dir, name) < 0 ? NULL : p;
+}
+
 static void map_control(struct ctr *c)
 {
-  _cleanup_free_ char *path = NULL;
-  if (asprintf(&path, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_CONTROL, c->run_dir) < 0)
-    path = NULL;
+  _cleanup_free_ char *path = ctr_run_path(c, WARD_STATE_PROBE "/" WARD_PROBE_CONTROL);
   _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
   if (fd < 0)
     return;

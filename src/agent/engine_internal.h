@@ -113,6 +113,11 @@ struct ward_engine {
   bool until_empty;                     /* ward_engine_run ends with its last container */
 };
 
+/* engine.c */
+/* name (WARD_FLIGHT_FILE, WARD_STATE_PROBE "/...") in the container's
+ * memory directory, allocated; NULL when out of memory. */
+char *ctr_run_path(const struct ctr *c, const char *name);
+
 /* engine_wake.c */
 bool engine_waker_start(struct ward_engine *e);   /* false: futex_waitv missing, poll */
 bool engine_waker_usable(struct ward_engine *e);  /* started and not failed since */

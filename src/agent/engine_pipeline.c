@@ -100,9 +100,7 @@ static int open_protect(struct ctr *c, ward_error_t *err)
   if (ward_template_compile_at(pl->tpl, pl->root_fd >= 0 ? pl->root_fd : AT_FDCWD, &pl->rules, err) < 0)
     return ward_error_prefix(err, "%s", c->policy->template_path);
   pl->have_rules = true;
-  _cleanup_free_ char *ctl = NULL;
-  if (asprintf(&ctl, "%s/" WARD_STATE_PROBE "/" WARD_PROBE_CONTROL, c->run_dir) < 0)
-    ctl = NULL;
+  _cleanup_free_ char *ctl = ctr_run_path(c, WARD_STATE_PROBE "/" WARD_PROBE_CONTROL);
   struct stat st;
   if (ctl == NULL || stat(ctl, &st) < 0)
     return 0;  /* probes off: the supervisor and the kernel layers remain */
@@ -166,8 +164,8 @@ int pipeline_open(struct ctr *c, ward_error_t *err)
     return ward_error(err, ENOMEM, "engine");
   struct pipeline *pl = c->pl;
   pl->root_fd = -1;
-  _cleanup_free_ char *path = NULL;
-  if (asprintf(&path, "%s/" WARD_FLIGHT_FILE, c->run_dir) < 0)
+  _cleanup_free_ char *path = ctr_run_path(c, WARD_FLIGHT_FILE);
+  if (path == NULL)
     return ward_error(err, ENOMEM, "engine");
   if (ward_flight_open_path(path, c->e->o.flight_capacity, 0, &pl->flight, err) < 0)
     return ward_error_prefix(err, "container \"%s\": flight recorder", c->id);
