@@ -368,7 +368,7 @@ int ward_flight_read(const char *state_dir, size_t last_n, ward_event_sink_fn si
 {
   _cleanup_free_ char *path = ward_run_path(state_dir, WARD_FLIGHT_FILE);
   if (path == NULL)
-    return ward_error(err, ENOMEM, "flight recorder path");
+    return ward_error_sys(err, "%s: the memory directory", state_dir);
   _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return ward_error_sys(err, "%s", path);

@@ -237,8 +237,6 @@ int ward_probe_prepare(const char *run_dir, const char *rootfs, const struct war
     unlink(ring);
   if (ward_ring_create_file(ring, opts->ring_size, opts->slot_size, &out->ring_fd, err) < 0)
     return -1;
-  char buf[PATH_MAX + 64];
-  snprintf(buf, sizeof(buf), "%s", ring);
   const char *lib_target = out->variant == WARD_PROBE_MUSL ? WARD_PROBE_DIR "/libward-probe-musl.so"
                                                            : WARD_PROBE_DIR "/" WARD_PROBE_LIB;
   /* honeypot decoys: the directory is mounted now, so switching a running
@@ -250,7 +248,7 @@ int ward_probe_prepare(const char *run_dir, const char *rootfs, const struct war
     return ward_error(err, ENOMEM, "probe paths");
   if ((mkdir(decoys, 0755) < 0 && errno != EEXIST) || chmod(decoys, 0755) < 0)
     return ward_error_sys(err, "%s", decoys);
-  if (add_mount(out, buf, WARD_PROBE_DIR "/" WARD_PROBE_RING, false, true, false) < 0
+  if (add_mount(out, ring, WARD_PROBE_DIR "/" WARD_PROBE_RING, false, true, false) < 0
       || add_mount(out, out->control, WARD_PROBE_DIR "/" WARD_PROBE_CONTROL, true, true, false) < 0
       || add_mount(out, lib, lib_target, true, false, false) < 0
       || add_mount(out, decoys, WARD_PROBE_DIR "/" WARD_PROBE_DECOYS, true, true, true) < 0)
@@ -260,6 +258,7 @@ int ward_probe_prepare(const char *run_dir, const char *rootfs, const struct war
      * and a read-only bind mount cannot be edited from inside */
     if (asprintf(&out->preload, "%s/ld.so.preload", out->dir) < 0)
       return ward_error(err, ENOMEM, "probe paths");
+    char buf[sizeof(WARD_PROBE_DIR "/libward-probe-musl.so\n")];
     int n = snprintf(buf, sizeof(buf), "%s\n", lib_target);
     if (write_new_file(out->preload, buf, (size_t) n, 0644, err) < 0)
       return -1;
