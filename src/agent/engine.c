@@ -506,8 +506,11 @@ static size_t drain_all(struct ward_engine *e)
 {
   size_t n = 0;
   for (struct ctr *c = e->list; c; c = c->next)
-    if (c->served)
-      n += drain_ring(c, DRAIN_BATCH);
+    if (c->served) {
+      size_t k = drain_ring(c, DRAIN_BATCH);
+      engine_wake_judge(c, k);
+      n += k;
+    }
   return n;
 }
 
@@ -695,8 +698,9 @@ static bool arm_rings(struct ward_engine *e, uint32_t mode, int64_t *wait_ns)
     e->last_event_ns = ward_now_ns();
   /* Idle and armed for any record, the timeout only bounds the one race
    * the protocol leaves (a producer that read `wake` just before the arm
-   * and published just after the last look), so it is long. */
-  *wait_ns = (int64_t) (mode == WARD_RING_WAKE_ANY ? e->armed_idle_us : e->lazy_us) * 1000;
+   * and published just after the last look), so it is long; unless a ring
+   * was left unarmed, whose records wait for the look. */
+  *wait_ns = (int64_t) (mode == WARD_RING_WAKE_ANY && !e->arm_partial ? e->armed_idle_us : e->lazy_us) * 1000;
   e->totals.armed_sleeps++;
   return true;
 }
@@ -821,6 +825,7 @@ void ward_engine_get_stats(struct ward_engine *e, struct ward_engine_stats *out)
   *out = e->totals;
   out->ring_wakeups = __atomic_load_n(&e->waker_forwarded, __ATOMIC_RELAXED);
   out->ring_noise = __atomic_load_n(&e->waker_noise, __ATOMIC_RELAXED);
+  out->ring_quiet = e->waker_quiet;
   out->containers = 0;
   for (struct ctr *c = e->list; c; c = c->next) {
     stats_add(out, &c->st);
@@ -884,6 +889,9 @@ void ward_engine_metrics(struct ward_engine *e, FILE *out)
   fprintf(out, "# HELP ward_engine_ring_noise_total wake-ups and failed waits of the engine's helper that no producer caused, not passed on\n"
                "# TYPE ward_engine_ring_noise_total counter\nward_engine_ring_noise_total %llu\n",
           (unsigned long long) __atomic_load_n(&e->waker_noise, __ATOMIC_RELAXED));
+  fprintf(out, "# HELP ward_engine_ring_quiet_total times a ring was left unarmed because its wake-ups found no record\n"
+               "# TYPE ward_engine_ring_quiet_total counter\nward_engine_ring_quiet_total %llu\n",
+          (unsigned long long) e->waker_quiet);
 #define X(field, name, help)                                                                         \
   fprintf(out, "# HELP " name " " help "\n# TYPE " name " counter\n");                               \
   for (struct ctr *c = e->list; c; c = c->next) {                                                    \

@@ -130,6 +130,7 @@ struct ward_engine_stats {
   uint64_t armed_sleeps;   /* sleeps with the rings armed (engine_wake.c) */
   uint64_t ring_wakeups;   /* of those, ended by a producer's wake-up */
   uint64_t ring_noise;     /* the helper's wake-ups and failed waits no producer caused (a workload's FUTEX_WAKE): not passed on */
+  uint64_t ring_quiet;     /* rings left unarmed for a while: their wake-ups, passed on, found no record */
 };
 
 int ward_engine_new(const struct ward_engine_opts *o, struct ward_engine **out, ward_error_t *err);

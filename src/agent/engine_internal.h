@@ -58,6 +58,10 @@ struct ctr {
   uint32_t waiter_val;                  /* what the helper last expects that word to hold (0 = OFF until it looks) */
   uint64_t armed_stamp;                 /* which arm stored armed_mode (engine's arm_stamps), 0 never */
   uint64_t woke_stamp;                  /* the arm in which its word last woke the helper */
+  uint64_t judged_stamp;                /* the last woke_stamp a drain judged (engine_wake_judge) */
+  uint32_t empty_wakes;                 /* wake-ups whose drain found nothing, less those that found records */
+  uint64_t quiet_until_ns;              /* not armed before (CLOCK_MONOTONIC): its wake-ups were empty */
+  bool wake_off;                        /* left unarmed by the last arm: the helper does not wait on it */
   struct exe_slot exe[EXE_SLOTS];
   struct pipeline *pl;                  /* engine_pipeline.c's per-container state */
   struct ctr *next;
@@ -107,9 +111,11 @@ struct ward_engine {
   uint64_t arm_stamps;                  /* ring arms so far: each arm's stamp (under the lock) */
   uint64_t waker_forwarded;
   uint64_t waker_noise;                 /* helper wake-ups not passed on (engine_wake.c) */
+  uint64_t waker_quiet;                 /* rings left unarmed after empty wake-ups (under the lock) */
   uint32_t lazy_us, armed_idle_us;
   bool waker_broken;                    /* futex_waitv failed for good: poll */
   uint64_t urgent;                      /* drained records of a wake_mask type, since last taken */
+  bool arm_partial;                     /* the last arm left a ring that delivers unarmed: look every lazy_us */
   bool until_empty;                     /* ward_engine_run ends with its last container */
 };
 
@@ -127,10 +133,15 @@ void engine_waker_stop(struct ward_engine *e);
  * joins it. */
 void engine_waker_let_go(struct ward_engine *e);
 void engine_waker_kick(struct ward_engine *e);    /* the ring set changed */
-/* With the lock held: arms every served ring in mode, or none (false: a
- * ring cannot wake the engine, or there are more than one wait takes). */
+/* With the lock held: arms every served ring in mode that can wake the
+ * engine and has not woken it for nothing lately (e->arm_partial when it
+ * left one unarmed), or none (false: no helper, or more wakeable rings
+ * than one wait takes). */
 bool engine_arm(struct ward_engine *e, uint32_t mode);
 void engine_disarm(struct ward_engine *e);
+/* With the lock held, after each drain of c (drained records): whether a
+ * wake-up passed on for c's arm found anything. */
+void engine_wake_judge(struct ctr *c, size_t drained);
 
 /* engine_pipeline.c */
 /* open: what the container's root is not needed for (the flight

@@ -12,10 +12,13 @@
  * epoll cannot wait on a futex, so one helper thread waits on every ring's
  * wake word at once (futex_waitv, Linux 5.16) and turns a producer's wake
  * into a write to the engine's eventfd, which the loop's epoll already
- * watches. Without futex_waitv, or with a ring whose producers cannot wake
- * (an older probe) or more rings than one futex_waitv takes, the engine
- * polls as before. */
+ * watches. A ring whose producers cannot wake (an older probe, or a
+ * workload that cleared `caps`) or whose wake-ups find nothing is left
+ * unarmed and looked at every lazy timeout; the others stay armed. Without
+ * futex_waitv, or with more wakeable rings than one futex_waitv takes, the
+ * engine polls as before. */
 #include "agent/engine_internal.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -72,7 +75,7 @@ static size_t collect(struct ward_engine *e, struct futex_waitv *w)
   w[n++] = (struct futex_waitv){.val = __atomic_load_n(&e->waker_kick, __ATOMIC_ACQUIRE),
                                 .uaddr = (uintptr_t) &e->waker_kick, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
   for (struct ctr *c = e->list; c && n < FUTEX_WAITV_MAX; c = c->next) {
-    uint32_t *word = ctr_ring_served(c) ? ward_ring_wake_word(c->ring) : NULL;
+    uint32_t *word = ctr_ring_served(c) && !c->wake_off ? ward_ring_wake_word(c->ring) : NULL;
     if (word == NULL) {
       c->waiter_val = WARD_RING_WAKE_OFF;
       continue;
@@ -279,26 +282,49 @@ void engine_waker_let_go(struct ward_engine *e)
   engine_waker_kick(e);
 }
 
-/* All or nothing, decided before any header is written: when one ring
- * must be polled the engine wakes on a timer anyway, and arming the others
- * would only cost their producers system calls. A truncated ring delivers
- * nothing more: it is neither armed nor a reason to poll. */
+/* Empty wake-ups (a ring's drain after them found nothing), net of those
+ * that found records, after which it is left unarmed (a producer's wake-up always follows its record; a rare race
+ * with a drain that took the record first is one empty wake-up, not
+ * several), and for how long. A workload that swaps its word to 0 and wakes
+ * it without a record cannot be told from a producer: passed on, each of
+ * its wake-ups cost the engine a drain, up to 600 a second. */
+#define WAKE_EMPTY_STREAK 4
+#define WAKE_QUIET_NS 100000000ull
+
+/* Each ring on its own: one that cannot wake the engine (its producer does
+ * not announce wake-ups: an older probe, or a workload that cleared
+ * `caps`) or that woke it for nothing lately is left unarmed, and the
+ * helper does not wait on its word, so nothing the workload does with that
+ * word wakes anyone; the engine then looks every lazy timeout
+ * (e->arm_partial), which only delays that ring's records. The others
+ * sleep armed. Decided before any header is written: more wakeable rings
+ * than one futex_waitv takes and the engine polls them all. A truncated
+ * ring delivers nothing more: it is neither armed nor waited on. */
 bool engine_arm(struct ward_engine *e, uint32_t mode)
 {
   if (!engine_waker_usable(e))
     return false;
   size_t n = 0;
+  for (struct ctr *c = e->list; c; c = c->next)
+    if (ctr_ring_served(c) && ward_ring_can_arm(c->ring) > 0 && ++n > WAKE_RINGS_MAX)
+      return false;
+  bool stale = false;
+  uint64_t now = 0;
+  e->arm_partial = false;
   for (struct ctr *c = e->list; c; c = c->next) {
     if (!ctr_ring_served(c))
       continue;
     int can = ward_ring_can_arm(c->ring);
-    if (can == 0 || (can > 0 && ++n > WAKE_RINGS_MAX))
-      return false;
-  }
-  bool stale = false;
-  for (struct ctr *c = e->list; c; c = c->next) {
-    if (!ctr_ring_served(c))
+    if (can > 0 && c->quiet_until_ns && c->quiet_until_ns > (now ? now : (now = ward_now_ns())))
+      can = 0;
+    c->wake_off = can <= 0;
+    if (c->wake_off) {
+      e->arm_partial |= can == 0;
+      c->armed_mode = WARD_RING_WAKE_OFF;
+      c->armed_stamp = 0;
+      stale |= c->waiter_val != WARD_RING_WAKE_OFF;
       continue;
+    }
     /* what was seen under another judgement of records may deviate now */
     uint64_t mask = pipeline_wake_mask(c);
     uint32_t ctl_mode = c->ctl ? __atomic_load_n(&c->ctl->mode, __ATOMIC_ACQUIRE) : 0;
@@ -318,10 +344,33 @@ bool engine_arm(struct ward_engine *e, uint32_t mode)
    * with EAGAIN, which it passes on), and kicking it would cost a wake-up of
    * its own at every sleep of the engine. An armed mode is never OFF, so a
    * ring the helper has not looked at yet, or waits on for 0 after its
-   * wake-up, always kicks. */
+   * wake-up, always kicks; so does one it waits on that is left unarmed
+   * now. */
   if (stale)
     engine_waker_kick(e);
   return true;
+}
+
+/* Judged once per wake-up, by the first drain after it. A wake-up that
+ * found records forgives one that did not, so a workload cannot hide a
+ * stream of empty ones behind an occasional record: it keeps paying a
+ * real record for every empty wake-up it is forgiven. */
+void engine_wake_judge(struct ctr *c, size_t drained)
+{
+  if (c->woke_stamp == 0 || c->woke_stamp == c->judged_stamp)
+    return;
+  c->judged_stamp = c->woke_stamp;
+  if (drained) {
+    if (c->empty_wakes)
+      c->empty_wakes--;
+    return;
+  }
+  if (c->empty_wakes < 2 * WAKE_EMPTY_STREAK)
+    c->empty_wakes++;
+  if (c->empty_wakes >= WAKE_EMPTY_STREAK) {
+    c->quiet_until_ns = ward_now_ns() + WAKE_QUIET_NS;
+    c->e->waker_quiet++;
+  }
 }
 
 void engine_disarm(struct ward_engine *e)
