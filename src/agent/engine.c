@@ -407,6 +407,10 @@ int ward_engine_arm(struct ward_engine *e, const char *id, int listener_fd, ward
            : ctr_serve(e, c, &listener_fd, err);
   if (rc == 0) {
     c->served = true;
+    /* The init's execve may be waiting for its verdict already (it
+     * follows 'R' by the time a seccomp profile takes to load): answered
+     * here, not after the caller has gone on to the loop. */
+    handle_listener(c);
   } else if (c && !c->served && !c->arm_failed) {
     /* still held: what the failed arm registered is not polled, and the
      * rest goes with the container */
