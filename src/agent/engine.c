@@ -125,6 +125,7 @@ static size_t drain_ring(struct ctr *c, size_t max)
   if (c->ring == NULL)
     return 0;
   size_t n = ward_ring_drain(c->ring, engine_sink, c, max);
+  c->drained_in_arm += n;
   if (n)
     ring_stats(c);
   return n;
@@ -511,9 +512,8 @@ static size_t drain_all(struct ward_engine *e)
   size_t n = 0;
   for (struct ctr *c = e->list; c; c = c->next)
     if (c->served) {
-      size_t k = drain_ring(c, DRAIN_BATCH);
-      engine_wake_judge(c, k);
-      n += k;
+      n += drain_ring(c, DRAIN_BATCH);
+      engine_wake_judge(c);
     }
   return n;
 }

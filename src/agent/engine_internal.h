@@ -59,6 +59,7 @@ struct ctr {
   uint64_t armed_stamp;                 /* which arm stored armed_mode (engine's arm_stamps), 0 never */
   uint64_t woke_stamp;                  /* the arm in which its word last woke the helper */
   uint64_t judged_stamp;                /* the last woke_stamp a drain judged (engine_wake_judge) */
+  uint64_t drained_in_arm;              /* records drained by any path since its last arm */
   uint32_t empty_wakes;                 /* wake-ups whose drain found nothing, less those that found records */
   uint64_t quiet_until_ns;              /* not armed before (CLOCK_MONOTONIC): its wake-ups were empty */
   bool wake_off;                        /* left unarmed by the last arm: the helper does not wait on it */
@@ -139,9 +140,9 @@ void engine_waker_kick(struct ward_engine *e);    /* the ring set changed */
  * than one wait takes). */
 bool engine_arm(struct ward_engine *e, uint32_t mode);
 void engine_disarm(struct ward_engine *e);
-/* With the lock held, after each drain of c (drained records): whether a
- * wake-up passed on for c's arm found anything. */
-void engine_wake_judge(struct ctr *c, size_t drained);
+/* With the lock held, after each drain_all: whether a wake-up passed on
+ * for c's arm found anything (drained_in_arm). */
+void engine_wake_judge(struct ctr *c);
 
 /* engine_pipeline.c */
 /* open: what the container's root is not needed for (the flight

@@ -335,6 +335,7 @@ bool engine_arm(struct ward_engine *e, uint32_t mode)
     bool ok = ward_ring_arm(c->ring, mode, c->wake_mask);
     c->armed_mode = ok ? mode : WARD_RING_WAKE_OFF;
     c->armed_stamp = ok ? ++e->arm_stamps : 0;
+    c->drained_in_arm = 0;
     stale |= c->waiter_val != c->armed_mode;
   }
   /* The helper must wait for the words to hold what was just stored, or a
@@ -351,16 +352,22 @@ bool engine_arm(struct ward_engine *e, uint32_t mode)
   return true;
 }
 
-/* Judged once per wake-up, by the first drain after it. A wake-up that
- * found records forgives one that did not, so a workload cannot hide a
- * stream of empty ones behind an occasional record: it keeps paying a
- * real record for every empty wake-up it is forgiven. */
-void engine_wake_judge(struct ctr *c, size_t drained)
+/* Judged once per wake-up, after the loop's drain that follows it, by the
+ * records drained from the ring since the arm it woke: the supervisor's
+ * handling of a notification drains the ring first, so that drain may
+ * find nothing after a producer's wake-up. A wake-up of an arm since
+ * replaced is not judged. One that found records forgives one that did
+ * not, so a workload cannot hide a stream of empty ones behind an
+ * occasional record: it pays a real record for every empty wake-up it is
+ * forgiven. */
+void engine_wake_judge(struct ctr *c)
 {
   if (c->woke_stamp == 0 || c->woke_stamp == c->judged_stamp)
     return;
   c->judged_stamp = c->woke_stamp;
-  if (drained) {
+  if (c->woke_stamp != c->armed_stamp)
+    return;
+  if (c->drained_in_arm) {
     if (c->empty_wakes)
       c->empty_wakes--;
     return;

@@ -19,7 +19,7 @@
  * in order. A key the set holds by collision, by a workload writing bits
  * into its own ring's header, or because a repeat deviates where the first
  * did not (a rate, a sequence) waits for the consumer's next timed look
- * (--poll-max-us, 10 ms by default; up to the 100 ms idle timeout in the
+ * (--poll-max-us, 25 ms by default; up to the 100 ms idle timeout in the
  * unfenced race docs/events.md describes, as for any record). */
 #ifndef WARD_RING_SEEN_H
 #define WARD_RING_SEEN_H

@@ -264,6 +264,15 @@ for path in sys.argv[1:]:
   [[ "$output" == *"ward_agent_loop_seconds_count"* ]]
   [[ "$output" == *"ward_agent_ring_drops_total"* ]]
   exec 7>&-
+  # a producer's wake-ups are never taken for a workload's empty ones: 20
+  # execs, each seen by the probe (which wakes the engine) and by the
+  # supervisor (whose handling drains the ring first), leave no ring
+  # penalised (ward_engine_ring_quiet_total; its positive control is the
+  # fake producer of build/test-engine)
+  "$WARD" --root "$WARD_ROOT" sandbox --name agt-m2 -- sh -c 'for i in $(seq 20); do /bin/true; done' 3>&-
+  run curl -sS -m 5 "http://$METRICS/metrics"
+  echo "$output" | grep -E '^ward_engine_ring_(quiet|wakeups)_total'
+  [[ "$output" == *$'\nward_engine_ring_quiet_total 0\n'* ]]
   run curl -s -o /dev/null -w '%{http_code}' -X POST "http://$METRICS/metrics"
   [ "$output" = 405 ]
   run curl -s -o /dev/null -w '%{http_code}' "http://$METRICS/nope"

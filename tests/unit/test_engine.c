@@ -530,10 +530,10 @@ static void test_engine_armed(bool producer_wakes)
   tap_diag("%s: %llu polls in 300 ms idle, %llu armed sleeps, %llu ring wake-ups", tag, (unsigned long long) polls,
            (unsigned long long) s1.armed_sleeps, (unsigned long long) s1.ring_wakeups);
   if (producer_wakes) {
-    ok(polls <= 12 && s1.armed_sleeps > 0, "armed: an idle ring costs the engine few wake-ups (%llu in 300 ms)",
+    ok(polls <= 6 && s1.armed_sleeps > 0, "armed: an idle ring costs the engine few wake-ups (%llu in 300 ms)",
        (unsigned long long) polls);
     /* a burst of reading opens (nothing that alerts in mode off), then an
-     * exec: the exec wakes the engine, not the 10 ms timeout */
+     * exec: the exec wakes the engine, not the 25 ms timeout */
     for (int i = 0; i < 20; i++)
       write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
     usleep(2000);
@@ -552,7 +552,7 @@ static void test_engine_armed(bool producer_wakes)
      * No producer swapped the word, so the helper passes none of it on
      * (before: one per 100 us to 1.6 ms, 3,000-7,500 a second); that it
      * saw the flood at all is the positive control. The engine's own
-     * timeouts still come (10 ms: 20 in 200 ms). */
+     * timeouts still come (25 ms: 8 in 200 ms). */
     ward_engine_get_stats(a.e, &s0);
     uint64_t end = ward_now_ns() + 200000000ull, calls = 0;
     while (ward_now_ns() < end) {
@@ -596,7 +596,7 @@ static void test_engine_armed(bool producer_wakes)
     /* the first few are passed on (the positive control: such a wake-up
      * is taken for a producer's); after WAKE_EMPTY_STREAK that found no
      * record the ring is left unarmed for 100 ms at a time, its word
-     * waited on by no one, and looked at every lazy timeout (10 ms) */
+     * waited on by no one, and looked at every lazy timeout (25 ms) */
     tap_diag("armed: a word swapped to 0 and woken: %llu passed on, %llu noise, %llu polls, quiet %llu times in 200 ms",
              (unsigned long long) (s1.ring_wakeups - s0.ring_wakeups), (unsigned long long) (s1.ring_noise - s0.ring_noise),
              (unsigned long long) (s1.polls - s0.polls), (unsigned long long) (s1.ring_quiet - s0.ring_quiet));
@@ -611,8 +611,8 @@ static void test_engine_armed(bool producer_wakes)
     ok(wait_seen(&a.execs, execs + 1, 2000), "armed: after the flood the engine still takes records");
   } else {
     /* positive control: a ring that cannot wake is looked at every lazy
-     * timeout (10 ms), not left for the idle armed sleep (100 ms) */
-    ok(polls >= 18 && polls <= 80, "polled: the engine looks at the ring every 10 ms (%llu polls in 300 ms)",
+     * timeout (25 ms), not left for the idle armed sleep (100 ms) */
+    ok(polls >= 8 && polls <= 40, "polled: the engine looks at the ring every 25 ms (%llu polls in 300 ms)",
        (unsigned long long) polls);
     size_t before = __atomic_load_n(&a.seen, __ATOMIC_RELAXED);
     uint64_t t0 = ward_now_ns();
@@ -635,13 +635,13 @@ static void test_engine_armed_backlog(void)
   armed_start(&a, "backlog", true);
   write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
   ok(wait_seen(&a.seen, 1, 2000), "backlog: the engine reads the ring");
-  /* a steady stream, 40 records every 2 ms: about 200 wait at each 10 ms
+  /* a steady stream, 20 records every 2 ms: about 250 wait at each 25 ms
    * sleep, and 4,000 pass eight quarters of the ring's tickets (each of
    * which used to wake the engine: 8 wake-ups) */
   struct ward_engine_stats s0, s1;
   ward_engine_get_stats(a.e, &s0);
-  for (int round = 0; round < 100; round++) {
-    for (int i = 0; i < 40; i++)
+  for (int round = 0; round < 200; round++) {
+    for (int i = 0; i < 20; i++)
       write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
     usleep(2000);
   }
@@ -734,7 +734,7 @@ static void test_engine_armed_neighbour(void)
 /* A ring that cannot wake the engine (its workload cleared `caps` after a
  * record, or an older probe) beside one that can: the second stays armed
  * and wakes the engine itself; the first is looked at every lazy timeout
- * (10 ms). Before, one such ring made the engine poll every ring, about a
+ * (25 ms). Before, one such ring made the engine poll every ring, about a
  * thousand times a second when idle. */
 static void test_engine_armed_mixed(void)
 {
@@ -753,8 +753,8 @@ static void test_engine_armed_mixed(void)
   usleep(300000);
   ward_engine_get_stats(a.e, &s1);
   uint64_t polls = s1.polls - s0.polls;
-  ok(polls >= 18 && polls <= 80 && s1.armed_sleeps - s0.armed_sleeps >= 18,
-     "mixed: idle, the engine sleeps armed and looks every 10 ms (%llu polls, %llu armed sleeps in 300 ms)",
+  ok(polls >= 8 && polls <= 40 && s1.armed_sleeps - s0.armed_sleeps >= 8,
+     "mixed: idle, the engine sleeps armed and looks every 25 ms (%llu polls, %llu armed sleeps in 300 ms)",
      (unsigned long long) polls, (unsigned long long) (s1.armed_sleeps - s0.armed_sleeps));
   /* an exec on the armed ring wakes the engine through its producer */
   uint64_t woke = s1.ring_wakeups;
