@@ -508,6 +508,17 @@ static void armed_free(struct armed_run *a)
   free(a->dir);
 }
 
+/* The engine's looks over 300 ms of quiet, once the last record has
+ * settled; its stats before and after in *s0, *s1. */
+static uint64_t idle_polls(struct ward_engine *e, struct ward_engine_stats *s0, struct ward_engine_stats *s1)
+{
+  usleep(50000);
+  ward_engine_get_stats(e, s0);
+  usleep(300000);
+  ward_engine_get_stats(e, s1);
+  return s1->polls - s0->polls;
+}
+
 /* Armed sleeping (engine_wake.c): with a producer that announces wake-ups
  * the engine sleeps on the ring instead of polling it, and a record that
  * can alert wakes it at once. The positive control is the same engine with
@@ -521,12 +532,8 @@ static void test_engine_armed(bool producer_wakes)
    * record may wake it) and finds it cannot rely on wake-ups afterwards */
   write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
   ok(wait_seen(&a.seen, 1, 2000), "%s: a record on an idle ring reaches the engine", tag);
-  usleep(50000);
   struct ward_engine_stats s0, s1;
-  ward_engine_get_stats(a.e, &s0);
-  usleep(300000);
-  ward_engine_get_stats(a.e, &s1);
-  uint64_t polls = s1.polls - s0.polls;
+  uint64_t polls = idle_polls(a.e, &s0, &s1);
   tap_diag("%s: %llu polls in 300 ms idle, %llu armed sleeps, %llu ring wake-ups", tag, (unsigned long long) polls,
            (unsigned long long) s1.armed_sleeps, (unsigned long long) s1.ring_wakeups);
   if (producer_wakes) {
@@ -747,12 +754,8 @@ static void test_engine_armed_mixed(void)
   write_one(&prod_b, WARD_EV_OPEN, "/etc/hostname");
   write_one(&a.prod, WARD_EV_OPEN, "/etc/hostname");
   ok(wait_seen(&a.seen, 2, 2000), "mixed: both rings are read");
-  usleep(50000);
   struct ward_engine_stats s0, s1;
-  ward_engine_get_stats(a.e, &s0);
-  usleep(300000);
-  ward_engine_get_stats(a.e, &s1);
-  uint64_t polls = s1.polls - s0.polls;
+  uint64_t polls = idle_polls(a.e, &s0, &s1);
   ok(polls >= 8 && polls <= 40 && s1.armed_sleeps - s0.armed_sleeps >= 8,
      "mixed: idle, the engine sleeps armed and looks every 25 ms (%llu polls, %llu armed sleeps in 300 ms)",
      (unsigned long long) polls, (unsigned long long) (s1.armed_sleeps - s0.armed_sleeps));
