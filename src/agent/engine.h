@@ -24,8 +24,10 @@
  * of a ring waiting, or (idle) any record at all, and at most lazy_us (25
  * ms, or --poll-max-us when given) so the rest is seen too. After a record that can
  * alert it stays awake for one hot sleep (more tend to follow), then arms
- * again. A ring that cannot wake the engine (an older probe wrote to it),
- * or a kernel without futex_waitv, keeps the engine polling: after an
+ * again. A ring that cannot wake the engine (an older probe wrote to it)
+ * is left unarmed and looked at every lazy_us; more wakeable rings than
+ * one futex_waitv takes, or a kernel without it, keep the engine polling
+ * every ring: after an
  * event it spins (re-polls at once) for opts.spin_rounds empty rounds,
  * then sleeps idle_min_us, doubling up to hot_max_us while events came in
  * the last second (bursty workloads: low latency) and up to idle_max_us
@@ -62,10 +64,11 @@ struct ward_engine;
 /* Armed (engine_wake.c): how long a record that wakes nobody may wait for
  * the engine (unless --poll-max-us says otherwise), and how long an idle
  * engine sleeps when any record would wake it. 25 ms: a busy web server's
- * stream then wakes the engine about 40 times a second, no more than a
- * quarter of the default ring fills in at 80,000 records a second; at
- * 10 ms, 100 wake-ups a second cost nginx 3 % of its requests on a 2-vCPU
- * VM, 0.5 % at 40 (docs/benchmarks.md). */
+ * stream then wakes the engine about 40 times a second, as often as a
+ * quarter of the default ring fills at 80,000 records a second. At 10 ms
+ * nginx woke it 100 times a second and lost 3.7-4.7 % of its requests to
+ * the probes on a 2-vCPU VM, against 2.3-2.9 % at 25 ms in the same
+ * rounds (docs/benchmarks.md). */
 #define WARD_ENGINE_LAZY_US 25000u
 #define WARD_ENGINE_ARMED_IDLE_US 100000u
 

@@ -282,12 +282,12 @@ void engine_waker_let_go(struct ward_engine *e)
   engine_waker_kick(e);
 }
 
-/* Empty wake-ups (a ring's drain after them found nothing), net of those
- * that found records, after which it is left unarmed (a producer's wake-up always follows its record; a rare race
- * with a drain that took the record first is one empty wake-up, not
- * several), and for how long. A workload that swaps its word to 0 and wakes
- * it without a record cannot be told from a producer: passed on, each of
- * its wake-ups cost the engine a drain, up to 600 a second. */
+/* Empty wake-ups (no drain took a record from the ring since the arm they
+ * woke), net of those that found records, after which a ring is left
+ * unarmed, and for how long. A producer's wake-up always follows its
+ * record; a workload that swaps its word to 0 and wakes it without one
+ * cannot be told from a producer, and passed on, each of its wake-ups
+ * cost the engine a drain, up to 600 a second. */
 #define WAKE_EMPTY_STREAK 4
 #define WAKE_QUIET_NS 100000000ull
 

@@ -370,7 +370,7 @@ engine_wakeups() {
   dflt=$(engine_wakeups pm1 --no-supervisor)
   fast=$(engine_wakeups pm2 --no-supervisor --poll-max-us 500)
   echo "wake-ups in 1 s: default $dflt, --poll-max-us 500 $fast"
-  # armed, the engine looks every 10 ms, about 100 wake-ups of all of
+  # armed, the engine looks every 25 ms, about 70 wake-ups of all of
   # ward's threads here (its helper sleeps on: no record can alert and no
   # quarter of the ring waits); polling it woke about 3,000 times a second,
   # and a helper woken at every sleep of the engine made it 300-400

@@ -760,11 +760,10 @@ static void test_engine_armed_mixed(void)
      "mixed: idle, the engine sleeps armed and looks every 25 ms (%llu polls, %llu armed sleeps in 300 ms)",
      (unsigned long long) polls, (unsigned long long) (s1.armed_sleeps - s0.armed_sleeps));
   /* an exec on the armed ring wakes the engine through its producer */
-  uint64_t woke = s1.ring_wakeups;
   write_one(&a.prod, WARD_EV_OPEN, "/etc/passwd");   /* ends the idle arm: the next is for what can alert */
   usleep(20000);
   ward_engine_get_stats(a.e, &s0);
-  woke = s0.ring_wakeups;
+  uint64_t woke = s0.ring_wakeups;
   size_t execs = __atomic_load_n(&a.execs, __ATOMIC_RELAXED);
   write_one(&a.prod, WARD_EV_EXEC, "/bin/sh");
   ok(wait_seen(&a.execs, execs + 1, 2000), "mixed: the armed ring's exec arrives");
